@@ -1,0 +1,405 @@
+"""The `shikaku` command: one subcommand per task of an insurer's staff. Thin: it parses
+options, calls the services and prints what happened, in Japanese first."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from shikaku import __version__
+from shikaku.domain.errors import DomainError
+from shikaku.domain.identifiers import (
+    validate_institution_code,
+    validate_insurer_number,
+    validate_my_number,
+)
+from shikaku.registry.columns import FileKind
+from shikaku.registry.readers import FileRefused
+from shikaku.security.mynumber import VaultKeyError
+from shikaku.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="shikaku: 資格情報のお知らせ・資格確認書の発行と資格確認 (eligibility notices, certificates, checks).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="データベースの管理 (database schema).", no_args_is_help=True)
+keys_app = typer.Typer(help="個人番号の暗号鍵 (My Number key).", no_args_is_help=True)
+validate_app = typer.Typer(help="番号の検証 (check digits).", no_args_is_help=True)
+imports_app = typer.Typer(help="取込履歴 (import history).", no_args_is_help=True)
+settings_app = typer.Typer(help="設定 (settings).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(validate_app, name="validate")
+app.add_typer(imports_app, name="imports")
+app.add_typer(settings_app, name="settings")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+log = logging.getLogger("shikaku")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", help="SQLAlchemy URL (既定: 設定 database_url)", show_default=False
+    ),
+]
+
+
+def _settings(database_url: str | None = None) -> Settings:
+    settings = load_settings(overrides={"database_url": database_url})
+    _configure_logging(settings)
+    return settings
+
+
+def _configure_logging(settings: Settings) -> None:
+    root = logging.getLogger("shikaku")
+    if root.handlers:
+        return
+    root.setLevel(logging.INFO)
+    if settings.log_file is not None:
+        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(settings.log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        root.addHandler(handler)
+    else:
+        root.addHandler(logging.NullHandler())
+
+
+def _engine(settings: Settings) -> Any:
+    from shikaku.registry.db import make_engine
+
+    return make_engine(settings.database_url)
+
+
+@contextmanager
+def _progress(description: str, total: int | None) -> Iterator[Any]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:>10,} 行"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(description, total=total, rows=0)
+
+        def update(rows: int, position: int) -> None:
+            progress.update(task, completed=position or rows, rows=rows)
+
+        yield update
+
+
+# ------------------------------------------------------------------ validate
+
+
+def _validate(kind_ja: str, check: Any, value: str) -> None:
+    try:
+        normalized = check(value)
+    except DomainError as exc:
+        err.print(f"[red]無効[/red] {kind_ja}: {exc.ja}\n  invalid: {exc.en}")
+        raise typer.Exit(1) from None
+    out.print(f"有効 {kind_ja}: {normalized}  (valid)")
+
+
+@validate_app.command("insurer-number")
+def validate_insurer(value: str) -> None:
+    """保険者番号（8桁、国保は6桁）のチェックディジットを検証します。exit 0 有効, 1 無効."""
+    _validate("保険者番号", validate_insurer_number, value)
+
+
+@validate_app.command("institution-code")
+def validate_institution(value: str) -> None:
+    """医療機関コード（10桁）のチェックディジットを検証します。exit 0 有効, 1 無効."""
+    _validate("医療機関コード", validate_institution_code, value)
+
+
+@validate_app.command("my-number")
+def validate_my_number_cmd(value: str) -> None:
+    """個人番号（12桁）のチェックディジットを検証します。番号は下4桁しか表示しません。"""
+    from shikaku.domain.identifiers import mask_my_number
+
+    _validate("個人番号", lambda v: mask_my_number(validate_my_number(v)), value)
+
+
+# ------------------------------------------------------------------ db, keys, settings
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """スキーマを最新に移行します (alembic upgrade head)."""
+    from shikaku.registry.db import current_revision, upgrade
+
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    upgrade(engine)
+    out.print(
+        f"データベースを移行しました: revision {current_revision(engine)} ({engine.url.render_as_string()})"
+    )
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """現在のスキーマのリビジョンを表示します."""
+    from shikaku.registry.db import current_revision, head_revision
+
+    engine = _engine(_settings(database_url))
+    current = current_revision(engine)
+    out.print(f"current: {current or '(未作成 none)'}  head: {head_revision()}")
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """個人番号の暗号鍵ファイル（0600）を作成します。既存の鍵は上書きしません."""
+    from shikaku.security.mynumber import generate_key_file
+
+    settings = _settings()
+    if settings.key_file.exists():
+        err.print(
+            f"鍵ファイルは既にあります: {settings.key_file} (key file exists, not overwritten)"
+        )
+        raise typer.Exit(2)
+    generate_key_file(settings.key_file)
+    out.print(
+        f"暗号鍵を作成しました: {settings.key_file} (mode 0600). バックアップを安全な場所に保管してください。"
+    )
+
+
+@settings_app.command("show")
+def settings_show() -> None:
+    """有効な設定（ファイル＋環境変数）を TOML に近い形で表示します."""
+    settings = _settings()
+    data = settings.model_dump(mode="json", by_alias=True)
+    for section, value in data.items():
+        if isinstance(value, dict):
+            out.print(f"\n[{section}]")
+            for key, item in value.items():
+                out.print(f"{key} = {item!r}")
+        else:
+            out.print(f"{section} = {value!r}")
+
+
+# ------------------------------------------------------------------ import
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 / UTF-8 BOM / CP932) または XLSX")],
+    kind: Annotated[
+        FileKind | None, typer.Option(help="employers / members (既定: 見出しで判別)")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="文字コード (utf-8, utf-8-sig, cp932)")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="1トランザクションの行数")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="解析ワーカープロセス数 (0 = 同一プロセス)")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """事業所または加入者のファイルを取り込みます。exit 0 全行登録, 3 エラー行あり, 2 ファイル拒否."""
+    summary = run_import(file, kind, encoding, batch_size, workers, _settings(database_url))
+    if summary.rejected:
+        raise typer.Exit(3)
+
+
+def run_import(
+    file: Path,
+    kind: FileKind | None,
+    encoding: str | None,
+    batch_size: int | None,
+    workers: int | None,
+    settings: Settings,
+) -> Any:
+    from shikaku.registry.importer import ImportOptions, import_file
+    from shikaku.security.mynumber import load_vault
+
+    vault = load_vault(settings.key_file)
+    engine = _engine(settings)
+    _require_schema(engine)
+    cfg = settings.importer
+    options = ImportOptions(
+        insurer_number=settings.insurer.number,
+        insured_branch=settings.policy.insured_branch,
+        report_dir=cfg.report_dir,
+        batch_size=batch_size or cfg.batch_size,
+        workers=cfg.workers if workers is None else workers,
+        kind=kind,
+        encoding=encoding,
+    )
+    size = file.stat().st_size if file.is_file() else 0
+    with _progress(f"取込中 {file.name}", size or None) as progress:
+        summary = import_file(engine, file, vault, options, progress)
+    _print_summary(summary)
+    log.info(
+        "import %s %s: read=%d inserted=%d updated=%d unchanged=%d rejected=%d",
+        summary.import_id,
+        summary.kind,
+        summary.read,
+        summary.inserted,
+        summary.updated,
+        summary.unchanged,
+        summary.rejected,
+    )
+    return summary
+
+
+def _require_schema(engine: Any) -> None:
+    from shikaku.registry.db import current_revision, head_revision
+
+    if current_revision(engine) != head_revision():
+        raise FileRefused(
+            "データベースが最新のスキーマではありません。`shikaku db upgrade` を実行してください",
+            "the database schema is not current: run `shikaku db upgrade`",
+        )
+
+
+def _print_summary(s: Any) -> None:
+    kind_ja = "加入者" if s.kind is FileKind.MEMBERS else "事業所"
+    table = Table(
+        title=f"取込 #{s.import_id} {s.file_name}（{kind_ja}, {s.encoding}）", title_justify="left"
+    )
+    for col in (
+        "読込 read",
+        "新規 inserted",
+        "更新 updated",
+        "変更なし unchanged",
+        "エラー rejected",
+    ):
+        table.add_column(col, justify="right")
+    table.add_row(*(f"{n:,}" for n in (s.read, s.inserted, s.updated, s.unchanged, s.rejected)))
+    out.print(table)
+    if not s.balanced:  # never expected: the counts are the import's promise
+        err.print("[red]件数が一致しません (counts do not add up)[/red]")
+    if s.ignored_columns:
+        out.print(f"無視した列 (ignored columns): {', '.join(s.ignored_columns)}")
+    if s.report_path:
+        out.print(f"エラー行の一覧 (error report): {s.report_path}")
+        for e in s.errors_sample[:5]:
+            out.print(f"  {e.line}行 {e.column}: {e.ja}")
+
+
+@imports_app.command("list")
+def imports_list(
+    limit: Annotated[int, typer.Option(help="表示件数")] = 20, database_url: DatabaseUrl = None
+) -> None:
+    """最近の取込（件数・状態・エラー一覧の場所）を表示します."""
+    from sqlalchemy import select
+
+    from shikaku.registry.tables import import_runs
+
+    engine = _engine(_settings(database_url))
+    table = Table(
+        "#", "種類", "ファイル", "状態", "読込", "新規", "更新", "変更なし", "エラー", "開始"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(select(import_runs).order_by(import_runs.c.id.desc()).limit(limit))
+        for r in rows:
+            table.add_row(
+                str(r.id),
+                r.kind,
+                r.file_name,
+                r.status,
+                *(
+                    f"{n:,}"
+                    for n in (
+                        r.rows_read,
+                        r.rows_inserted,
+                        r.rows_updated,
+                        r.rows_unchanged,
+                        r.rows_rejected,
+                    )
+                ),
+                r.started_at.strftime("%Y-%m-%d %H:%M"),
+            )
+    out.print(table)
+
+
+# ------------------------------------------------------------------ demo
+
+
+@app.command("demo-data")
+def demo_data(
+    members: Annotated[int, typer.Option(help="加入者数（被保険者＋被扶養者）")] = 10_000,
+    seed: Annotated[int, typer.Option(help="乱数の種（同じ種なら同じバイト列）")] = 1,
+    out_dir: Annotated[Path, typer.Option("--out", help="出力先ディレクトリ")] = Path("demo"),
+) -> None:
+    """取込用の合成データ（事業所 CP932・加入者 UTF-8）を作成します."""
+    from shikaku.demo import write_demo_files
+
+    settings = _settings()
+    files = write_demo_files(
+        out_dir, members=members, seed=seed, insurer_number=settings.insurer.number
+    )
+    out.print(
+        f"合成データを作成しました: 事業所 {files.employer_count:,} 件 → {files.employers}\n"
+        f"  加入者 {files.member_count:,} 人（被保険者 {files.insured_count:,}・被扶養者 {files.dependent_count:,}）→ {files.members}"
+    )
+
+
+@app.command("demo")
+def demo(
+    members: Annotated[int, typer.Option(help="加入者数")] = 10_000,
+    seed: Annotated[int, typer.Option(help="乱数の種")] = 1,
+) -> None:
+    """デモ一式: 暗号鍵・DB作成 → 合成データ → 事業所・加入者の取込 → 結果の場所を表示."""
+    from shikaku.demo import write_demo_files
+    from shikaku.registry.db import upgrade
+    from shikaku.security.mynumber import generate_key_file
+
+    settings = _settings()
+    if not settings.key_file.exists():
+        generate_key_file(settings.key_file)
+        out.print(
+            f"個人番号の暗号鍵を作成しました: {settings.key_file.resolve()} (mode 0600, DB の外に保管)"
+        )
+    engine = _engine(settings)
+    upgrade(engine)
+    out.print(f"データベース: {engine.url.render_as_string()}")
+    demo_dir = settings.output_dir / "demo-input"
+    files = write_demo_files(
+        demo_dir, members=members, seed=seed, insurer_number=settings.insurer.number
+    )
+    out.print(f"合成データ: {files.employers} (CP932), {files.members} (UTF-8)")
+    summaries = [
+        run_import(files.employers, FileKind.EMPLOYERS, None, None, None, settings),
+        run_import(files.members, FileKind.MEMBERS, None, None, None, settings),
+    ]
+    out.print("\n[bold]完了 (done)[/bold]")
+    out.print(
+        f"  レジストリ (registry): {engine.url.database and Path(engine.url.database).resolve()}"
+    )
+    out.print(f"  取込ファイル (input files): {demo_dir.resolve()}")
+    for s in summaries:
+        if s.report_path:
+            out.print(f"  エラー一覧 (error report): {s.report_path.resolve()}")
+    out.print("  次に: shikaku imports list / shikaku --help")
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="バージョンを表示")] = False,
+) -> None:
+    if version:
+        out.print(f"shikaku {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    try:
+        app()
+    except (SettingsError, FileRefused, VaultKeyError) as exc:
+        err.print(f"[red]エラー:[/red] {exc}")
+        sys.exit(2)

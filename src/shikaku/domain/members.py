@@ -1,0 +1,154 @@
+"""Rules about members and their periods that the importer and the console both apply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import IntEnum, StrEnum
+from typing import TypeVar
+
+from shikaku.domain.errors import DomainError
+
+
+class Relationship(IntEnum):
+    """JP Core Coverage.relationship codes."""
+
+    INSURED = 1  # 被保険者 (本人)
+    DEPENDENT = 2  # 被扶養者 (家族)
+
+
+class MyNumberStatus(StrEnum):
+    NONE = "none"
+    REGISTERED = "registered"
+    NEEDS_CHECK = "needs_check"
+
+
+class Delivery(StrEnum):
+    EMPLOYER = "employer"  # 事業所経由で配付
+    HOME = "home"  # 自宅へ直送 (任意継続)
+
+
+LOSS_REASONS: dict[str, str] = {
+    "01": "死亡",
+    "02": "生活保護",
+    "03": "他の医療保険取得",
+    "99": "その他",
+}
+
+_RELATIONSHIP_WORDS = {
+    "本人": Relationship.INSURED,
+    "被保険者": Relationship.INSURED,
+    "1": Relationship.INSURED,
+    "家族": Relationship.DEPENDENT,
+    "被扶養者": Relationship.DEPENDENT,
+    "2": Relationship.DEPENDENT,
+}
+
+_STATUS_WORDS = {
+    "登録済": MyNumberStatus.REGISTERED,
+    "登録済み": MyNumberStatus.REGISTERED,
+    "registered": MyNumberStatus.REGISTERED,
+    "要確認": MyNumberStatus.NEEDS_CHECK,
+    "needs_check": MyNumberStatus.NEEDS_CHECK,
+}
+
+_DELIVERY_WORDS = {
+    "": Delivery.EMPLOYER,
+    "事業所": Delivery.EMPLOYER,
+    "employer": Delivery.EMPLOYER,
+    "自宅": Delivery.HOME,
+    "home": Delivery.HOME,
+}
+
+
+T = TypeVar("T")
+
+
+def _lookup(table: dict[str, T], value: str, ja: str, en: str) -> T:
+    try:
+        return table[value.strip()]
+    except KeyError:
+        choices = "・".join(k for k in table if k)
+        raise DomainError(
+            f"{ja}は {choices} のいずれかです", f"{en} must be one of {choices}"
+        ) from None
+
+
+def parse_relationship(value: str) -> Relationship:
+    return _lookup(_RELATIONSHIP_WORDS, value, "続柄", "relationship")
+
+
+def parse_delivery(value: str) -> Delivery:
+    return _lookup(_DELIVERY_WORDS, value, "送付先", "delivery")
+
+
+def parse_loss_reason(value: str) -> str:
+    code = value.strip()
+    if code.isdigit() and len(code) == 1:
+        code = "0" + code
+    if code not in LOSS_REASONS:
+        raise DomainError(
+            "喪失事由は 01 死亡・02 生活保護・03 他の医療保険取得・99 その他 のいずれかです",
+            "loss reason must be 01, 02, 03 or 99",
+        )
+    return code
+
+
+def my_number_status(has_number: bool, stated: str) -> MyNumberStatus:
+    """A number on file is registered unless the file says it needs a check."""
+    if not has_number:
+        if stated.strip() in ("", "なし", "none"):
+            return MyNumberStatus.NONE
+        raise DomainError(
+            "個人番号がないのに個人番号状態が指定されています", "status without a My Number"
+        )
+    if not stated.strip():
+        return MyNumberStatus.REGISTERED
+    return _lookup(_STATUS_WORDS, stated, "個人番号状態", "My Number status")
+
+
+def check_branch(relationship: Relationship, branch: str, insured_branch: str) -> None:
+    """(policy) The insured person carries insured_branch (00); dependents any other."""
+    if relationship is Relationship.INSURED and branch != insured_branch:
+        raise DomainError(
+            f"被保険者本人の枝番は {insured_branch} です",
+            f"the insured person's branch must be {insured_branch}",
+        )
+    if relationship is Relationship.DEPENDENT and branch == insured_branch:
+        raise DomainError(
+            f"枝番 {insured_branch} は被保険者本人の枝番です（被扶養者には使えません）",
+            f"branch {insured_branch} belongs to the insured person, not a dependent",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """[eligible_from, lost_on): lost_on is the first day NOT covered; None means open."""
+
+    eligible_from: date
+    lost_on: date | None
+
+    def overlaps(self, other: Period) -> bool:
+        a_end = self.lost_on or date.max
+        b_end = other.lost_on or date.max
+        return self.eligible_from < b_end and other.eligible_from < a_end
+
+    def covers(self, day: date) -> bool:
+        return self.eligible_from <= day and (self.lost_on is None or day < self.lost_on)
+
+
+def check_period(eligible_from: date, lost_on: date | None) -> Period:
+    if lost_on is not None and lost_on <= eligible_from:
+        raise DomainError(
+            "資格喪失年月日が資格取得年月日以前です",
+            "lost_on must be after eligible_from",
+        )
+    return Period(eligible_from, lost_on)
+
+
+def first_overlap(period: Period, others: Iterable[Period]) -> Period | None:
+    for other in others:
+        if other.eligible_from != period.eligible_from and period.overlaps(other):
+            return other
+    return None

@@ -1,0 +1,424 @@
+"""Input normalisation for employer CSVs: widths, kana, names, codes, dates, sex and flags.
+
+Employer files mix 半角カナ, full-width digits and Japanese-era dates. Every parser here
+either returns one canonical value or raises `DomainError` naming the bad part. They run
+once per field per row (millions per import), so each has an allocation-free fast path
+for the common clean input before any regular expression.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from typing import Final
+
+from shikaku.domain.errors import DomainError
+
+__all__ = [
+    "format_wareki",
+    "normalize_code",
+    "normalize_kana",
+    "normalize_name",
+    "normalize_postal_code",
+    "normalize_symbol",
+    "parse_date",
+    "parse_flag",
+    "parse_sex",
+    "redact_for_message",
+    "to_halfwidth_ascii",
+]
+
+# --------------------------------------------------------------------------- widths
+
+_HALFWIDTH_ASCII: Final = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
+
+# Characters people type for "-" in codes; dropped only where a format documents them.
+_HYPHENS: Final = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
+_DROP_SEPARATORS: Final = str.maketrans("", "", _HYPHENS + " \t")
+
+_HALFWIDTH_KANA_RUN: Final = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]?[\uff61-\uff9f]+")
+# NFKC leaves a dakuten that had nothing to combine with as a combining mark; show it
+# as the spacing mark JIS users expect instead of an invisible modifier.
+_LONE_SOUND_MARKS: Final = str.maketrans({"\u3099": "\u309b", "\u309a": "\u309c"})
+
+_DIGIT_RUN_LIMIT: Final = 11
+
+
+def to_halfwidth_ascii(s: str) -> str:
+    """Map full-width ASCII and the ideographic space to ASCII.
+
+    Not NFKC: that would also rewrite compatibility kanji in official names (U+FA19 → 神).
+    """
+    return s.translate(_HALFWIDTH_ASCII)
+
+
+def _kana_run_to_fullwidth(m: re.Match[str]) -> str:
+    return unicodedata.normalize("NFKC", m.group()).translate(_LONE_SOUND_MARKS)
+
+
+def _halfwidth_kana_to_fullwidth(s: str) -> str:
+    """NFKC only on 半角カナ runs (plus one preceding full-width kana, so カﾞ → ガ)."""
+    return _HALFWIDTH_KANA_RUN.sub(_kana_run_to_fullwidth, s)
+
+
+def redact_for_message(s: str) -> str:
+    """Quote user input for an error message, unless it could be a My Number.
+
+    A shifted CSV column can put a 個人番号 into any field; an input with 11 or more
+    digits is therefore never echoed (特定個人情報 must not reach logs).
+    """
+    digits = sum(1 for c in to_halfwidth_ascii(s) if "0" <= c <= "9")
+    if digits >= _DIGIT_RUN_LIMIT:
+        return "（数字が多いため表示しません）"
+    return f"「{s}」"
+
+
+def _redact_en(s: str) -> str:
+    digits = sum(1 for c in to_halfwidth_ascii(s) if "0" <= c <= "9")
+    if digits >= _DIGIT_RUN_LIMIT:
+        return "(not shown: too many digits)"
+    return repr(s)
+
+
+# --------------------------------------------------------------------------- codes
+
+
+def _length_text(digits: int | tuple[int, ...]) -> tuple[str, str]:
+    if isinstance(digits, int):
+        return f"{digits}桁", f"{digits} digits"
+    ja = "または".join(f"{n}桁" for n in digits)
+    en = " or ".join(str(n) for n in digits) + " digits"
+    return ja, en
+
+
+def normalize_code(
+    s: str,
+    field_ja: str,
+    field_en: str,
+    *,
+    digits: int | tuple[int, ...] | None = None,
+    drop_separators: bool = False,
+) -> str:
+    """Canonical digit string for 記号・番号・枝番, postal codes and the like.
+
+    Kept as a string because leading zeros are significant (枝番 "00"). Hyphens and
+    spaces inside are an error unless the caller's format documents them as decoration
+    (`drop_separators`, e.g. 〒100-0013).
+    """
+    if s.isascii() and s.isdigit():
+        t = s
+    else:
+        t = to_halfwidth_ascii(s).strip()
+        if drop_separators:
+            t = t.translate(_DROP_SEPARATORS)
+        if not t:
+            raise DomainError(f"{field_ja}が空です", f"{field_en} is empty")
+        for i, c in enumerate(t, 1):
+            if not ("0" <= c <= "9"):
+                raise DomainError(
+                    f"{field_ja}の{i}文字目「{c}」は数字ではありません",
+                    f"{field_en}: character {i} {c!r} is not a digit",
+                )
+    if digits is not None:
+        ok = len(t) == digits if isinstance(digits, int) else len(t) in digits
+        if not ok:
+            want_ja, want_en = _length_text(digits)
+            raise DomainError(
+                f"{field_ja}は{want_ja}です（入力は{len(t)}桁）",
+                f"{field_en} must have {want_en}, got {len(t)}",
+            )
+    return t
+
+
+def normalize_postal_code(s: str) -> str:
+    """〒 code as 7 digits; the hyphen (and a leading 〒) is decoration."""
+    t = s.strip().removeprefix("〒")
+    return normalize_code(t, "郵便番号", "postal code", digits=7, drop_separators=True)
+
+
+def normalize_symbol(s: str) -> str:
+    """記号: digits for 協会けんぽ, free digits/kana for 健保組合 — always a string.
+
+    Only widths are unified; the content is the insurer's business, so any printable
+    character is kept. Whitespace or control characters inside are rejected, since a
+    symbol is matched exactly against the online eligibility system.
+    """
+    if s.isascii() and s.isalnum():
+        return s
+    t = _halfwidth_kana_to_fullwidth(to_halfwidth_ascii(s).strip())
+    if not t:
+        raise DomainError("記号が空です", "insured-person symbol is empty")
+    for i, c in enumerate(t, 1):
+        if c.isspace() or not c.isprintable():
+            raise DomainError(
+                f"記号の{i}文字目に空白または制御文字があります",
+                f"insured-person symbol: character {i} is whitespace or a control character",
+            )
+    return t
+
+
+# --------------------------------------------------------------------------- names
+
+
+def normalize_name(s: str) -> str:
+    """Official name: 半角カナ widened, parts joined by one U+3000, nothing else touched.
+
+    Rare kanji (髙, 﨑, 𠮷, U+FA19) must print exactly as registered, so no NFKC/NFC on the
+    whole string.
+    """
+    parts = s.split()
+    if not parts:
+        raise DomainError("氏名が空です", "name is empty")
+    t = parts[0] if len(parts) == 1 else "\u3000".join(parts)
+    if _HALFWIDTH_KANA_RUN.search(t) is not None:
+        t = _halfwidth_kana_to_fullwidth(t)
+    return t
+
+
+_TO_KATAKANA: Final = {c: c + 0x60 for c in range(0x3041, 0x3097)}
+_KANA_OK: Final = re.compile(r"[\u30a1-\u30fa\u30fb\u30fc\u3000]+")
+
+
+def _kana_source_ok(c: str) -> bool:
+    """Whether `c` in raw input can become valid フリガナ (for locating the bad character)."""
+    o = ord(c)
+    return (
+        c.isspace()
+        or 0x3041 <= o <= 0x3096
+        or 0x30A1 <= o <= 0x30FC
+        or 0xFF65 <= o <= 0xFF9F
+        or o == 0x3099
+        or o == 0x309A
+    )
+
+
+def _first_non_kana(raw: str, normalized: str) -> tuple[int, str]:
+    """Locate the fault in the input as typed; if every typed character was kana-like, the
+    fault only appeared after combining (a lone ﾞ), so point into the normalised text."""
+    for i, c in enumerate(raw, 1):
+        if not _kana_source_ok(c):
+            return i, c
+    return next((i, c) for i, c in enumerate(normalized, 1) if _KANA_OK.fullmatch(c) is None)
+
+
+def normalize_kana(s: str) -> str:
+    """フリガナ as full-width katakana, parts joined by one U+3000.
+
+    Hiragana and 半角カナ are accepted because that is how employers type it; anything
+    that is not kana is rejected rather than guessed at.
+    """
+    if (
+        _KANA_OK.fullmatch(s) is not None
+        and s[0] != "\u3000"
+        and s[-1] != "\u3000"
+        and "\u3000\u3000" not in s
+    ):
+        return s
+    parts = s.split()
+    if not parts:
+        raise DomainError("フリガナが空です", "furigana is empty")
+    t = parts[0] if len(parts) == 1 else "\u3000".join(parts)
+    t = _halfwidth_kana_to_fullwidth(t).translate(_TO_KATAKANA)
+    if _KANA_OK.fullmatch(t) is not None:
+        return t
+    i, c = _first_non_kana(s.strip(), t)
+    raise DomainError(
+        f"フリガナの{i}文字目「{c}」はカタカナではありません",
+        f"furigana: character {i} {c!r} (U+{ord(c):04X}) is not katakana",
+    )
+
+
+# --------------------------------------------------------------------------- dates
+
+# (name, initial, romaji, first day, last day or None). 明治 really began on 1868-01-25
+# (慶応4年1月1日, to which the 1868 proclamation was backdated) and Japan used the
+# lunisolar calendar until 明治5年; we simply map 明治N年 to 1867+N in the Gregorian
+# calendar and accept it from 1868-01-01. No living member is affected.
+_ERAS: Final = (
+    ("明治", "M", "Meiji", date(1868, 1, 1), date(1912, 7, 29)),
+    ("大正", "T", "Taisho", date(1912, 7, 30), date(1926, 12, 24)),
+    ("昭和", "S", "Showa", date(1926, 12, 25), date(1989, 1, 7)),
+    ("平成", "H", "Heisei", date(1989, 1, 8), date(2019, 4, 30)),
+    ("令和", "R", "Reiwa", date(2019, 5, 1), None),
+)
+_ERA_BY_TOKEN: Final = {name: era for era in _ERAS for name in (era[0], era[1], era[2].upper())}
+
+_DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+_WESTERN_SEP: Final = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
+_WESTERN_KANJI: Final = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_ERA_KANJI: Final = re.compile(
+    r"([^\d\s./\-年月日]+?)\s*(\d{1,3}|元)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+)
+_ERA_SEP: Final = re.compile(r"([^\d\s./\-年月日]+?)\s*(\d{1,3}|元)([-/.])(\d{1,2})\3(\d{1,2})")
+
+
+def _checked_date(year: int, month: int, day: int, year_label: str) -> date:
+    """Build a date, explaining which of month or day is impossible."""
+    if not 1 <= month <= 12:
+        raise DomainError(
+            f"{year_label}の月「{month}」は1〜12ではありません",
+            f"month {month} is not 1-12",
+        )
+    last = _DAYS_IN_MONTH[month]
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        last = 29
+    if not 1 <= day <= last:
+        raise DomainError(
+            f"{year_label}{month}月に{day}日はありません",
+            f"{year}-{month:02d} has no day {day}",
+        )
+    return date(year, month, day)
+
+
+def _western(year: int, month: int, day: int) -> date:
+    if year == 0:
+        raise DomainError("西暦0年は存在しません", "year 0 does not exist")
+    return _checked_date(year, month, day, f"{year}年")
+
+
+def _wareki(token: str, era_year_text: str, month: int, day: int) -> date:
+    era = _ERA_BY_TOKEN.get(token.upper())
+    if era is None:
+        raise DomainError(
+            f"元号「{token}」は使えません（明治・大正・昭和・平成・令和、M・T・S・H・R）",
+            f"unknown era {token!r} (expected Meiji..Reiwa or M/T/S/H/R)",
+        )
+    name, _, en, first, last = era
+    era_year = 1 if era_year_text == "元" else int(era_year_text)
+    if era_year == 0:
+        raise DomainError(f"{name}0年は存在しません", f"{en} 0 does not exist")
+    year = first.year + era_year - 1
+    if last is not None and year > last.year:
+        raise DomainError(
+            f"{name}{era_year}年は存在しません（{name}は{last.year - first.year + 1}年まで）",
+            f"{en} {era_year} does not exist ({en} ended in its year "
+            f"{last.year - first.year + 1}, on {last.isoformat()})",
+        )
+    label = f"{name}{'元' if era_year == 1 else era_year}年"
+    d = _checked_date(year, month, day, label)
+    if d < first:
+        raise DomainError(
+            f"{label}{month}月{day}日は存在しません（{name}は{_kanji_date(first)}から）",
+            f"{en} began on {first.isoformat()}, {d.isoformat()} is before it",
+        )
+    if last is not None and d > last:
+        raise DomainError(
+            f"{label}{month}月{day}日は存在しません（{name}は{_kanji_date(last)}まで）",
+            f"{en} ended on {last.isoformat()}, {d.isoformat()} is after it",
+        )
+    return d
+
+
+def _kanji_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def parse_date(s: str) -> date:
+    """Read the date spellings employers use: ISO, slashes, 8 digits, 年月日, 和暦, R6.6.7.
+
+    Impossible dates are rejected with the reason (平成31年5月1日, 2023-02-29), never
+    rolled over, because a wrong 生年月日 silently changes burden ratio and eligibility.
+    """
+    if len(s) == 10 and s[4] == "-" and s[7] == "-" and s.isascii():
+        y, m, d = s[:4], s[5:7], s[8:]
+        if y.isdigit() and m.isdigit() and d.isdigit():
+            try:
+                return date(int(y), int(m), int(d))
+            except ValueError:
+                return _western(int(y), int(m), int(d))  # raises with the reason
+    t = to_halfwidth_ascii(s).strip()
+    if len(t) == 8 and t.isascii() and t.isdigit():
+        return _western(int(t[:4]), int(t[4:6]), int(t[6:]))
+    if not t:
+        raise DomainError("日付が空です", "date is empty")
+    if (mt := _WESTERN_SEP.fullmatch(t)) or (mt := _WESTERN_KANJI.fullmatch(t)):
+        g = mt.groups()
+        return _western(int(g[0]), int(g[-2]), int(g[-1]))
+    if (mt := _ERA_KANJI.fullmatch(t)) or (mt := _ERA_SEP.fullmatch(t)):
+        g = mt.groups()
+        return _wareki(g[0], g[1], int(g[-2]), int(g[-1]))
+    raise DomainError(
+        f"日付{redact_for_message(s)}を読み取れません（例: 2024-06-07, 令和6年6月7日, R6.6.7）",
+        f"cannot read date {_redact_en(s)} (e.g. 2024-06-07, 令和6年6月7日, R6.6.7)",
+    )
+
+
+def format_wareki(d: date) -> str:
+    """Japanese-era date as printed on notices ("令和6年6月7日", 元年 for year 1)."""
+    for name, _, _en, first, _last in reversed(_ERAS):
+        if d >= first:
+            era_year = d.year - first.year + 1
+            y = "元" if era_year == 1 else str(era_year)
+            return f"{name}{y}年{d.month}月{d.day}日"
+    raise DomainError(
+        f"{_kanji_date(d)}は明治より前のため和暦で表せません",
+        f"{d.isoformat()} is before Meiji and has no supported era",
+    )
+
+
+# --------------------------------------------------------------------------- sex, flags
+
+_SEX: Final = {
+    "1": 1,
+    "2": 2,
+    "男": 1,
+    "女": 2,
+    "男性": 1,
+    "女性": 2,
+    "M": 1,
+    "F": 2,
+    "m": 1,
+    "f": 2,
+}
+
+
+def parse_sex(s: str) -> int:
+    """性別 code as on the certificate: 1 男, 2 女."""
+    v = _SEX.get(s)
+    if v is None:
+        v = _SEX.get(to_halfwidth_ascii(s).strip())
+        if v is None:
+            raise DomainError(
+                f"性別{redact_for_message(s)}を読み取れません（1/2、男/女、M/F）",
+                f"cannot read sex {_redact_en(s)} (1/2, 男/女, M/F)",
+            )
+    return v
+
+
+_FLAG: Final = {
+    "": False,
+    "0": False,
+    "1": True,
+    "はい": True,
+    "いいえ": False,
+    "該当": True,
+    "非該当": False,
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+    "有": True,
+    "無": False,
+    "有り": True,
+    "無し": False,
+    "あり": True,
+    "なし": False,
+}
+
+
+def parse_flag(s: str) -> bool:
+    """Yes/no column; blank means no, since employers leave unused flags empty."""
+    v = _FLAG.get(s)
+    if v is None:
+        v = _FLAG.get(to_halfwidth_ascii(s).strip().lower())
+        if v is None:
+            raise DomainError(
+                f"はい/いいえの値{redact_for_message(s)}を読み取れません"
+                "（1/0、はい/いいえ、該当/非該当、有/無、空欄）",
+                f"cannot read flag {_redact_en(s)} (1/0, yes/no, true/false, 該当/非該当, blank)",
+            )
+    return v

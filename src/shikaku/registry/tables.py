@@ -1,0 +1,149 @@
+"""The member registry as SQLAlchemy Core tables.
+
+History lives in period tables (eligibility, pay, マイナ保険証 registration), never in versioned
+copies of the person row. Codes are strings: 記号 and 番号 keep their leading zeros.
+Alembic migrations in registry/migrations must produce exactly this schema (a test checks).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("encoding", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # running / done / refused / interrupted
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("rows_read", BigInteger, nullable=False, default=0),
+    Column("rows_inserted", BigInteger, nullable=False, default=0),
+    Column("rows_updated", BigInteger, nullable=False, default=0),
+    Column("rows_unchanged", BigInteger, nullable=False, default=0),
+    Column("rows_rejected", BigInteger, nullable=False, default=0),
+    Column("report_path", Text),
+)
+
+employers = Table(
+    "employers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("insurer_number", String(8), nullable=False),
+    Column("symbol", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("name_kana", Text, nullable=False),
+    Column("postal_code", String(7), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("phone", String(32)),
+    Column("delivery", String(8), nullable=False),  # employer / home (任意継続)
+    Column("row_hash", LargeBinary(16), nullable=False),
+    Column("import_id", ForeignKey("import_runs.id")),
+    UniqueConstraint("insurer_number", "symbol"),
+    CheckConstraint("delivery IN ('employer', 'home')", name="delivery"),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("employer_id", ForeignKey("employers.id"), nullable=False),
+    Column("insurer_number", String(8), nullable=False),
+    Column("symbol", String(16), nullable=False),
+    Column("number", String(16), nullable=False),
+    Column("branch", String(2), nullable=False),
+    Column("relationship", SmallInteger, nullable=False),  # 1 被保険者, 2 被扶養者 (JP Core)
+    Column("insured_id", ForeignKey("persons.id")),
+    Column("name", Text, nullable=False),
+    Column("name_kana", Text, nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", SmallInteger, nullable=False),  # 1 男, 2 女
+    Column("postal_code", String(7)),
+    Column("address", Text),
+    Column("my_number_ct", LargeBinary),
+    Column("my_number_bidx", LargeBinary(16)),
+    Column("my_number_status", String(12), nullable=False),  # none / registered / needs_check
+    Column("old_card_expires_on", Date),
+    Column("row_hash", LargeBinary(16), nullable=False),
+    Column("import_id", ForeignKey("import_runs.id")),
+    # Unique among all persons, hence among eligible ones: a 番号 is never reused in a 記号.
+    UniqueConstraint("insurer_number", "symbol", "number", "branch"),
+    Index(None, "employer_id", "number", "branch"),
+    Index(None, "insured_id"),
+    Index(None, "my_number_bidx"),
+    CheckConstraint("relationship IN (1, 2)", name="relationship"),
+    CheckConstraint("sex IN (1, 2)", name="sex"),
+    CheckConstraint("my_number_status IN ('none', 'registered', 'needs_check')", name="mn_status"),
+)
+
+eligibility_periods = Table(
+    "eligibility_periods",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    Column("eligible_from", Date, nullable=False),
+    Column("lost_on", Date),  # first day NOT covered
+    Column("loss_reason", String(2)),  # 01 死亡 02 生活保護 03 他の医療保険取得 99 その他
+    Column("row_hash", LargeBinary(16), nullable=False),
+    Column("import_id", ForeignKey("import_runs.id")),
+    UniqueConstraint("person_id", "eligible_from"),
+    Index(None, "eligible_from", "lost_on"),
+    CheckConstraint("lost_on IS NULL OR lost_on > eligible_from", name="period_order"),
+)
+
+pay_periods = Table(
+    "pay_periods",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("standard_monthly_pay", Integer),
+    Column("tax_exempt", Boolean, nullable=False),
+    UniqueConstraint("person_id", "effective_from"),
+)
+
+mynacard_registrations = Table(
+    "mynacard_registrations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    Column("registered_on", Date, nullable=False),
+    Column("cancelled_on", Date),
+    Column("ecert_expires_on", Date),
+    UniqueConstraint("person_id", "registered_on"),
+)

@@ -1,0 +1,103 @@
+"""My Number protection: AES-256-GCM at rest, an HMAC blind index for lookups, never plain text.
+
+The key never lives in the database: it comes from a key file (0600) or from the
+SHIKAKU_MY_NUMBER_KEY environment variable (base64 of 64 bytes). The first 32 bytes encrypt,
+the last 32 key the blind index, so knowing the index key reveals nothing about ciphertexts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+import stat
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shikaku.domain.identifiers import my_number_last4
+
+KEY_ENV = "SHIKAKU_MY_NUMBER_KEY"
+KEY_BYTES = 64
+_VERSION = b"\x01"
+_AAD = b"shikaku:my_number:v1"
+BLIND_INDEX_BYTES = 16
+
+
+class VaultKeyError(Exception):
+    """The key is missing or malformed; the message says how to provide one."""
+
+
+class MyNumberVault:
+    """Encrypts, decrypts and blind-indexes My Numbers with one key."""
+
+    __slots__ = ("_aes", "_index_key")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_BYTES:
+            raise VaultKeyError(
+                f"鍵の長さが不正です: {KEY_BYTES} バイト必要 (key must be 64 bytes)"
+            )
+        self._aes = AESGCM(key[:32])
+        self._index_key = key[32:]
+
+    @property
+    def index_key(self) -> bytes:
+        """Only the blind-index half: worker processes that parse rows need nothing more."""
+        return self._index_key
+
+    def __repr__(self) -> str:
+        return "MyNumberVault(<key hidden>)"
+
+    def encrypt(self, my_number: str) -> bytes:
+        nonce = os.urandom(12)
+        return _VERSION + nonce + self._aes.encrypt(nonce, my_number.encode("ascii"), _AAD)
+
+    def decrypt(self, blob: bytes) -> str:
+        if blob[:1] != _VERSION:
+            raise VaultKeyError("未知の暗号化形式です (unknown ciphertext version)")
+        return self._aes.decrypt(blob[1:13], blob[13:], _AAD).decode("ascii")
+
+    def blind_index(self, my_number: str) -> bytes:
+        return hmac.digest(self._index_key, my_number.encode("ascii"), "sha256")[:BLIND_INDEX_BYTES]
+
+    def last4(self, blob: bytes) -> str:
+        """The only form in which a stored My Number is ever shown."""
+        return my_number_last4(self.decrypt(blob))
+
+
+def generate_key_file(path: Path) -> None:
+    """Write a new random key, readable by its owner only; refuse to overwrite one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii") + "\n")
+
+
+def _decode(text: str, origin: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise VaultKeyError(f"{origin}: base64 として読めません (not base64)") from None
+    if len(key) != KEY_BYTES:
+        raise VaultKeyError(f"{origin}: 鍵は {KEY_BYTES} バイト必要です (key must be 64 bytes)")
+    return key
+
+
+def load_vault(key_file: Path, environ: dict[str, str] | None = None) -> MyNumberVault:
+    env = os.environ if environ is None else environ
+    if env.get(KEY_ENV):
+        return MyNumberVault(_decode(env[KEY_ENV], KEY_ENV))
+    if not key_file.is_file():
+        raise VaultKeyError(
+            f"個人番号の暗号鍵がありません: {key_file} "
+            f"(no My Number key: run `shikaku keys init` or set {KEY_ENV})"
+        )
+    mode = stat.S_IMODE(key_file.stat().st_mode)
+    if mode & 0o077:
+        raise VaultKeyError(
+            f"{key_file}: 鍵ファイルは所有者のみ読み取り可 (0600) にしてください "
+            f"(key file must not be readable by others, mode is {mode:o})"
+        )
+    return MyNumberVault(_decode(key_file.read_text(encoding="ascii"), str(key_file)))

@@ -1,0 +1,198 @@
+"""Settings: one TOML file plus SHIKAKU_* environment overrides, validated at start.
+
+Every (policy) value of DOMAIN.md lives here with its default, so a law change or an insurer's
+own choice is a settings change, never a code change. With no file at all everything works:
+an SQLite database and a key file in the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from shikaku.domain.errors import DomainError
+from shikaku.domain.identifiers import validate_insurer_number
+
+CONFIG_ENV = "SHIKAKU_CONFIG"
+DEFAULT_CONFIG_FILE = "shikaku.toml"
+ENV_PREFIX = "SHIKAKU_"
+ENV_NESTING = "__"
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message names the key and where it came from."""
+
+
+def _insurer_number(value: str) -> str:
+    try:
+        return validate_insurer_number(value)
+    except DomainError as exc:
+        raise ValueError(exc.en + " / " + exc.ja) from None
+
+
+InsurerNumber = Annotated[str, AfterValidator(_insurer_number)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Insurer(_Section):
+    """Who we are, as printed on every document and cover letter."""
+
+    name: str = "全国健康保険協会 東京支部"
+    short_name: str = "協会けんぽ"
+    number: InsurerNumber = "01130012"
+    contact_lines: tuple[str, ...] = (
+        "全国健康保険協会 東京支部",
+        "〒164-8540 東京都中野区中野4-10-2 中野セントラルパークサウス7階",
+        "電話 03-6853-6111（平日 8:30〜17:15）",
+    )
+    my_number_dial: str = "0570-015-369"
+    my_number_dial_label: str = "協会けんぽマイナンバー専用ダイヤル"
+
+
+class CertificateValidityRule(StrEnum):
+    YEARS_CAPPED_AT_75 = "years_capped_at_75"
+    DECEMBER_31 = "december_31"
+
+
+class CardCorner(StrEnum):
+    LOWER_LEFT = "lower_left"
+    LOWER_RIGHT = "lower_right"
+
+
+class Policy(_Section):
+    """DOMAIN.md (policy) values and dated legal deadlines, with DOMAIN.md's defaults."""
+
+    card_abolished_on: date = date(2024, 12, 2)
+    old_card_valid_until: date = date(2025, 12, 1)
+    interim_relief_until: date = date(2026, 3, 31)
+    certificate_validity_rule: CertificateValidityRule = CertificateValidityRule.YEARS_CAPPED_AT_75
+    certificate_validity_years: int = Field(5, ge=1, le=5)
+    ecert_grace_months: int = Field(3, ge=0, le=12)
+    insured_branch: str = Field("00", pattern=r"^\d{2}$")
+    card_part_corner: CardCorner = CardCorner.LOWER_LEFT
+    excluded_categories: tuple[str, ...] = ("日雇特例",)
+
+
+class ImportSettings(_Section):
+    batch_size: int = Field(5000, ge=1, le=100_000)
+    workers: int = Field(1, ge=0, le=64)
+    report_dir: Path = Path("reports")
+
+
+class Settings(_Section):
+    database_url: str = "sqlite:///shikaku.db"
+    key_file: Path = Path("shikaku.key")
+    output_dir: Path = Path("shikaku-out")
+    log_file: Path | None = None
+    insurer: Insurer = Insurer()
+    policy: Policy = Policy()
+    importer: ImportSettings = Field(ImportSettings(), alias="import")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """SHIKAKU_INSURER__NUMBER=… becomes {"insurer": {"number": …}}."""
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        if name in _NOT_SETTINGS:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split(ENV_NESTING)
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SettingsError(f"環境変数 {name}: 設定キーの階層が不正です (bad nesting)")
+        node[path[-1]] = _env_value(value)
+    return tree
+
+
+# Environment variables that carry secrets or test wiring, not settings keys.
+_NOT_SETTINGS = frozenset({"SHIKAKU_MY_NUMBER_KEY", "SHIKAKU_TEST_PG_URL"})
+
+
+def _env_value(value: str) -> Any:
+    """Environment values are TOML scalars when they parse as one (lists, dates), else strings."""
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    key = ".".join(str(p) for p in error["loc"]) or "(root)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: 未知の設定キーです (unknown setting)"
+    return f"{key}: {error['msg']}"
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    env = os.environ if environ is None else environ
+    if CONFIG_ENV in env:
+        path = Path(env[CONFIG_ENV])
+        if not path.is_file():
+            raise SettingsError(f"{CONFIG_ENV}={path}: 設定ファイルがありません (no such file)")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Read the file, apply the environment, then command-line overrides; validate once."""
+    env = os.environ if environ is None else environ
+    path = config_path(env)
+    data: dict[str, Any] = {}
+    source = "既定値 (defaults)"
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: TOML の構文エラー (syntax error): {exc}") from None
+        source = str(path)
+    data = _merge(data, _env_overrides(env))
+    if overrides:
+        data = _merge(data, {k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n".join("  " + _describe(e) for e in exc.errors())
+        raise SettingsError(
+            f"設定が不正です (invalid settings, from {source}):\n{problems}"
+        ) from None
+
+
+def settings_keys(model: type[BaseModel] = Settings, prefix: str = "") -> list[str]:
+    """Every dotted settings key, for docs and the test that they are all documented."""
+    keys: list[str] = []
+    for name, field in model.model_fields.items():
+        key = prefix + (field.alias or name)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.extend(settings_keys(annotation, key + "."))
+        else:
+            keys.append(key)
+    return keys

@@ -1,0 +1,588 @@
+"""Normalisation of employer input: widths, names, kana, codes, dates, sex and flags."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shikaku.domain.errors import DomainError
+from shikaku.domain.normalize import (
+    format_wareki,
+    normalize_code,
+    normalize_kana,
+    normalize_name,
+    normalize_postal_code,
+    normalize_symbol,
+    parse_date,
+    parse_flag,
+    parse_sex,
+    redact_for_message,
+    to_halfwidth_ascii,
+)
+
+HALFWIDTH_KANA = [chr(c) for c in range(0xFF61, 0xFFA0)]
+
+
+# --------------------------------------------------------------------------- widths
+
+
+def test_to_halfwidth_ascii_maps_the_whole_fullwidth_block() -> None:
+    full = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+    assert to_halfwidth_ascii(full) == "".join(chr(c) for c in range(0x21, 0x7F))
+    assert to_halfwidth_ascii("\u3000") == " "
+
+
+def test_to_halfwidth_ascii_leaves_kanji_and_kana_alone() -> None:
+    s = "\ufa19\ufa11髙𠮷ｶﾞカ"
+    assert to_halfwidth_ascii(s) == s
+    assert to_halfwidth_ascii("ＡＢＣ１２３　髙") == "ABC123 髙"
+
+
+@given(st.text())
+def test_to_halfwidth_ascii_is_idempotent(s: str) -> None:
+    once = to_halfwidth_ascii(s)
+    assert to_halfwidth_ascii(once) == once
+    assert len(once) == len(s)
+
+
+# --------------------------------------------------------------------------- codes
+
+
+@pytest.mark.parametrize(
+    ("raw", "kw", "expected"),
+    [
+        ("1234567", {"digits": 7}, "1234567"),
+        ("０１２３４５６７", {"digits": (7, 8)}, "01234567"),
+        (" 00 ", {"digits": 2}, "00"),
+        ("\u3000０１\u3000", {"digits": 2}, "01"),
+        ("0012345", {}, "0012345"),
+        ("100-0013", {"digits": 7, "drop_separators": True}, "1000013"),
+        ("１００－００１３", {"digits": 7, "drop_separators": True}, "1000013"),
+        ("100 0013", {"digits": 7, "drop_separators": True}, "1000013"),
+    ],
+)
+def test_normalize_code_accepts(raw: str, kw: dict[str, object], expected: str) -> None:
+    assert normalize_code(raw, "番号", "number", **kw) == expected  # type: ignore[arg-type]
+
+
+def test_normalize_code_keeps_leading_zeros() -> None:
+    assert normalize_code("00", "枝番", "branch number", digits=2) == "00"
+    assert normalize_code("0000001", "記号", "symbol", digits=(7, 8)) == "0000001"
+
+
+def test_normalize_code_keeps_hyphen_unless_documented() -> None:
+    with pytest.raises(DomainError) as e:
+        normalize_code("100-0013", "番号", "number")
+    assert e.value.ja == "番号の4文字目「-」は数字ではありません"
+
+
+@pytest.mark.parametrize(
+    ("raw", "kw", "ja"),
+    [
+        ("", {}, "枝番が空です"),
+        ("  ", {"digits": 2}, "枝番が空です"),
+        ("1", {"digits": 2}, "枝番は2桁です（入力は1桁）"),
+        ("001", {"digits": 2}, "枝番は2桁です（入力は3桁）"),
+        ("123456", {"digits": (7, 8)}, "枝番は7桁または8桁です（入力は6桁）"),
+        ("0a", {"digits": 2}, "枝番の2文字目「a」は数字ではありません"),
+        ("０Ａ", {"digits": 2}, "枝番の2文字目「A」は数字ではありません"),
+        ("1 2", {}, "枝番の2文字目「 」は数字ではありません"),
+        ("1²", {}, "枝番の2文字目「²」は数字ではありません"),
+    ],
+)
+def test_normalize_code_rejects(raw: str, kw: dict[str, object], ja: str) -> None:
+    with pytest.raises(DomainError) as e:
+        normalize_code(raw, "枝番", "branch number", **kw)  # type: ignore[arg-type]
+    assert e.value.ja == ja
+    assert "branch number" in e.value.en
+
+
+@pytest.mark.parametrize(
+    "raw", ["100-0013", "〒100-0013", "１００ー００１３", " 1000013 ", "100‐0013"]
+)
+def test_postal_code(raw: str) -> None:
+    assert normalize_postal_code(raw) == "1000013"
+
+
+@pytest.mark.parametrize(
+    ("raw", "ja"),
+    [("100-001", "郵便番号は7桁です（入力は6桁）"), ("1OO-0013", "郵便番号の2文字目「O」")],
+)
+def test_postal_code_rejects(raw: str, ja: str) -> None:
+    with pytest.raises(DomainError) as e:
+        normalize_postal_code(raw)
+    assert ja in e.value.ja
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=12))
+def test_normalize_code_keeps_digit_strings(s: str) -> None:
+    assert normalize_code(s, "番号", "number") == s
+    full = "".join(chr(ord(c) + 0xFEE0) for c in s)
+    assert normalize_code(full, "番号", "number") == s
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("12345678", "12345678"),
+        ("０１２３４５６７", "01234567"),
+        (" ｱｲｳ ", "アイウ"),
+        ("ｶﾞ123", "ガ123"),
+        ("東ｶﾞ", "東ガ"),
+        ("ＡＢ１", "AB1"),
+        ("あいう", "あいう"),
+    ],
+)
+def test_normalize_symbol(raw: str, expected: str) -> None:
+    assert normalize_symbol(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "ja"), [("", "記号が空です"), ("　", "記号が空です")])
+def test_normalize_symbol_rejects_empty(raw: str, ja: str) -> None:
+    with pytest.raises(DomainError) as e:
+        normalize_symbol(raw)
+    assert e.value.ja == ja
+
+
+@pytest.mark.parametrize("raw", ["12 34", "12\u300034", "12\t34", "12\x0034"])
+def test_normalize_symbol_rejects_inner_space_or_control(raw: str) -> None:
+    with pytest.raises(DomainError) as e:
+        normalize_symbol(raw)
+    assert "3文字目" in e.value.ja
+
+
+# --------------------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("協会　花子", "協会　花子"),
+        ("協会 花子", "協会　花子"),
+        ("  協会 \u3000 \t花子\u3000", "協会　花子"),
+        ("協会花子", "協会花子"),
+        ("ｷｮｳｶｲ ﾊﾅｺ", "キョウカイ　ハナコ"),
+        ("ｶﾞｯｺｳ", "ガッコウ"),
+        ("ﾊﾟｳﾛ", "パウロ"),
+        ("ｳﾞｨｸﾀｰ", "ヴィクター"),
+        ("カﾞ", "ガ"),
+        ("ＪＯＨＮ　ＳＭＩＴＨ", "ＪＯＨＮ　ＳＭＩＴＨ"),
+        ("John Smith", "John　Smith"),
+        ("髙橋 﨑子", "髙橋　﨑子"),
+        ("𠮷田 邉", "𠮷田　邉"),
+        ("齋藤", "齋藤"),
+        ("\ufa19田", "\ufa19田"),
+        ("山田ﾞ", "山田゛"),
+    ],
+)
+def test_normalize_name(raw: str, expected: str) -> None:
+    assert normalize_name(raw) == expected
+
+
+def test_normalize_name_keeps_compatibility_kanji_code_points() -> None:
+    out = normalize_name("\ufa11 \ufa19")
+    assert [ord(c) for c in out] == [0xFA11, 0x3000, 0xFA19]
+    # What we must not do: NFKC would turn U+FA19 into U+795E.
+    assert unicodedata.normalize("NFKC", "\ufa19") == "\u795e"
+
+
+@pytest.mark.parametrize("raw", ["", " ", "\u3000\u3000", "\t\n"])
+def test_normalize_name_rejects_empty(raw: str) -> None:
+    with pytest.raises(DomainError) as e:
+        normalize_name(raw)
+    assert e.value.ja == "氏名が空です"
+
+
+def _is_kana_or_space(c: str) -> bool:
+    return c.isspace() or 0xFF61 <= ord(c) <= 0xFF9F
+
+
+name_chars = st.characters(codec="utf-8", exclude_categories=["Cs"]).filter(
+    lambda c: not _is_kana_or_space(c)
+)
+
+
+@given(st.lists(st.text(name_chars, min_size=1, max_size=6), min_size=1, max_size=4))
+def test_normalize_name_never_changes_other_characters(parts: list[str]) -> None:
+    raw = "  " + " \u3000".join(parts) + "\t"
+    assert normalize_name(raw) == "\u3000".join(parts)
+
+
+@given(st.text(st.sampled_from([*HALFWIDTH_KANA, "山", " ", "\u3000", "A"]), min_size=1))
+def test_normalize_name_is_idempotent(raw: str) -> None:
+    if not raw.split():
+        return
+    once = normalize_name(raw)
+    assert normalize_name(once) == once
+    assert not any(0xFF61 <= ord(c) <= 0xFF9F for c in once)
+    assert "  " not in once and "\u3000\u3000" not in once
+
+
+# --------------------------------------------------------------------------- kana
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("キョウカイ　ハナコ", "キョウカイ　ハナコ"),
+        ("ｷｮｳｶｲ ﾊﾅｺ", "キョウカイ　ハナコ"),
+        ("きょうかい　はなこ", "キョウカイ　ハナコ"),
+        ("  きょうかい   ﾊﾅｺ ", "キョウカイ　ハナコ"),
+        ("ヴァイオリン", "ヴァイオリン"),
+        ("ゔぁ", "ヴァ"),
+        ("ｳﾞｧ", "ヴァ"),
+        ("ｶﾞｷﾞｸﾞｹﾞｺﾞ", "ガギグゲゴ"),
+        ("ﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ", "パピプペポ"),
+        ("ｺｰﾋｰ", "コーヒー"),
+        ("ジョン・スミス", "ジョン・スミス"),
+        ("ｼﾞｮﾝ･ｽﾐｽ", "ジョン・スミス"),
+        ("ァィゥェォッャュョヮヵヶ", "ァィゥェォッャュョヮヵヶ"),
+        ("ゕゖ", "ヵヶ"),
+        ("ヷヸヹヺ", "ヷヸヹヺ"),
+    ],
+)
+def test_normalize_kana(raw: str, expected: str) -> None:
+    assert normalize_kana(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "pos", "char"),
+    [
+        ("ヤマダA", 4, "A"),
+        ("山田", 1, "山"),
+        ("ヤマダ-ハナコ", 4, "-"),
+        ("  ﾔﾏﾀﾞ ﾊﾅｺ1", 9, "1"),
+        ("ﾔﾏﾀﾞ｡", 5, "｡"),
+        ("ゝ", 1, "ゝ"),
+        ("ｱﾞ", 2, "゛"),
+        ("ヤマダ　ハナコＡ", 8, "Ａ"),
+    ],
+)
+def test_normalize_kana_names_first_bad_character(raw: str, pos: int, char: str) -> None:
+    with pytest.raises(DomainError) as e:
+        normalize_kana(raw)
+    assert e.value.ja == f"フリガナの{pos}文字目「{char}」はカタカナではありません"
+    assert f"U+{ord(char):04X}" in e.value.en
+
+
+@pytest.mark.parametrize("raw", ["", " ", "\u3000"])
+def test_normalize_kana_rejects_empty(raw: str) -> None:
+    with pytest.raises(DomainError) as e:
+        normalize_kana(raw)
+    assert e.value.ja == "フリガナが空です"
+
+
+def test_halfwidth_kana_block_widens_to_katakana() -> None:
+    for c in HALFWIDTH_KANA[9:0x3D]:  # ｦ..ﾝ: letters, without punctuation and sound marks
+        out = normalize_kana(c)
+        assert len(out) == 1 and 0x30A1 <= ord(out) <= 0x30FC, c
+
+
+kana_input = st.text(
+    st.sampled_from(
+        [chr(c) for c in range(0xFF66, 0xFFA0)]
+        + [chr(c) for c in range(0x3041, 0x3097)]
+        + [chr(c) for c in range(0x30A1, 0x30FB)]
+        + [" ", "\u3000"]
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@given(kana_input)
+def test_normalize_kana_output_is_canonical(raw: str) -> None:
+    try:
+        once = normalize_kana(raw)
+    except DomainError:
+        return  # only a sound mark with nothing to attach to, or blank input
+    assert normalize_kana(once) == once
+    assert re.fullmatch(r"[\u30a1-\u30fa\u30fb\u30fc]+(\u3000[\u30a1-\u30fa\u30fb\u30fc]+)*", once)
+
+
+@given(st.text(st.sampled_from([chr(c) for c in range(0xFF61, 0xFFA0)] + ["ア", "ｶ"])))
+def test_halfwidth_to_fullwidth_is_idempotent_in_names(raw: str) -> None:
+    if not raw.strip():
+        return
+    once = normalize_name(raw)
+    assert normalize_name(once) == once
+
+
+# --------------------------------------------------------------------------- dates
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-06-07", date(2024, 6, 7)),
+        ("2024/6/7", date(2024, 6, 7)),
+        ("2024/06/07", date(2024, 6, 7)),
+        ("2024.6.7", date(2024, 6, 7)),
+        ("2024-6-7", date(2024, 6, 7)),
+        ("20240607", date(2024, 6, 7)),
+        ("2024年6月7日", date(2024, 6, 7)),
+        ("2024年06月07日", date(2024, 6, 7)),
+        ("令和6年6月7日", date(2024, 6, 7)),
+        ("令和元年5月1日", date(2019, 5, 1)),
+        ("令和1年5月1日", date(2019, 5, 1)),
+        ("平成31年4月30日", date(2019, 4, 30)),
+        ("平成元年1月8日", date(1989, 1, 8)),
+        ("昭和64年1月7日", date(1989, 1, 7)),
+        ("昭和元年12月25日", date(1926, 12, 25)),
+        ("大正15年12月24日", date(1926, 12, 24)),
+        ("大正元年7月30日", date(1912, 7, 30)),
+        ("明治45年7月29日", date(1912, 7, 29)),
+        ("明治元年1月1日", date(1868, 1, 1)),
+        ("R6.6.7", date(2024, 6, 7)),
+        ("R6/6/7", date(2024, 6, 7)),
+        ("R6-6-7", date(2024, 6, 7)),
+        ("r6.6.7", date(2024, 6, 7)),
+        ("R06.06.07", date(2024, 6, 7)),
+        ("H31.4.30", date(2019, 4, 30)),
+        ("h31.4.30", date(2019, 4, 30)),
+        ("S64.1.7", date(1989, 1, 7)),
+        ("s40.1.1", date(1965, 1, 1)),
+        ("T1.7.30", date(1912, 7, 30)),
+        ("t15.12.24", date(1926, 12, 24)),
+        ("M45.7.29", date(1912, 7, 29)),
+        ("m1.1.1", date(1868, 1, 1)),
+        ("R元.5.1", date(2019, 5, 1)),
+        ("２０２４－０６－０７", date(2024, 6, 7)),
+        ("２０２４／６／７", date(2024, 6, 7)),
+        ("２０２４０６０７", date(2024, 6, 7)),
+        ("令和６年６月７日", date(2024, 6, 7)),
+        ("Ｒ６．６．７", date(2024, 6, 7)),
+        ("ｒ０６．０６．０７", date(2024, 6, 7)),
+        ("  2024-06-07\t", date(2024, 6, 7)),
+        ("\u3000令和 6 年 6 月 7 日\u3000", date(2024, 6, 7)),
+        ("2024-02-29", date(2024, 2, 29)),
+        ("2000-02-29", date(2000, 2, 29)),
+    ],
+)
+def test_parse_date_accepts(raw: str, expected: date) -> None:
+    assert parse_date(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "ja"),
+    [
+        ("2024-02-30", "2024年2月に30日はありません"),
+        ("2023-02-29", "2023年2月に29日はありません"),
+        ("1900-02-29", "1900年2月に29日はありません"),
+        ("2024-04-31", "2024年4月に31日はありません"),
+        ("2024-06-00", "2024年6月に0日はありません"),
+        ("20240230", "2024年2月に30日はありません"),
+        ("2024/13/1", "2024年の月「13」は1〜12ではありません"),
+        ("2024-00-10", "2024年の月「0」は1〜12ではありません"),
+        ("0000-01-01", "西暦0年は存在しません"),
+        ("平成31年5月1日", "平成31年5月1日は存在しません（平成は2019年4月30日まで）"),
+        ("H31.5.1", "平成31年5月1日は存在しません（平成は2019年4月30日まで）"),
+        ("昭和64年1月8日", "昭和64年1月8日は存在しません（昭和は1989年1月7日まで）"),
+        ("令和1年4月30日", "令和元年4月30日は存在しません（令和は2019年5月1日から）"),
+        ("平成元年1月7日", "平成元年1月7日は存在しません（平成は1989年1月8日から）"),
+        ("大正元年7月29日", "大正元年7月29日は存在しません（大正は1912年7月30日から）"),
+        ("明治45年7月30日", "明治45年7月30日は存在しません（明治は1912年7月29日まで）"),
+        ("平成32年1月1日", "平成32年は存在しません（平成は31年まで）"),
+        ("昭和65年1月1日", "昭和65年は存在しません（昭和は64年まで）"),
+        ("大正16年1月1日", "大正16年は存在しません（大正は15年まで）"),
+        ("明治46年1月1日", "明治46年は存在しません（明治は45年まで）"),
+        ("令和0年5月1日", "令和0年は存在しません"),
+        ("R0.5.1", "令和0年は存在しません"),
+        ("令和6年2月30日", "令和6年2月に30日はありません"),
+        ("令和6年13月1日", "令和6年の月「13」は1〜12ではありません"),
+        ("令和5年2月29日", "令和5年2月に29日はありません"),
+        ("慶応3年1月1日", "元号「慶応」は使えません"),
+        ("X6.6.7", "元号「X」は使えません"),
+        ("Q6/6/7", "元号「Q」は使えません"),
+        ("ｈ３１．４．３１", "平成31年4月に31日はありません"),
+        ("2024-06", "日付「2024-06」を読み取れません"),
+        ("June 7, 2024", "日付「June 7, 2024」を読み取れません"),
+        ("2024-06/07", "日付「2024-06/07」を読み取れません"),
+        ("令和6年6月", "日付「令和6年6月」を読み取れません"),
+        ("R6.6", "日付「R6.6」を読み取れません"),
+        ("", "日付が空です"),
+        ("   ", "日付が空です"),
+    ],
+)
+def test_parse_date_rejects_naming_the_bad_part(raw: str, ja: str) -> None:
+    with pytest.raises(DomainError) as e:
+        parse_date(raw)
+    assert ja in e.value.ja
+
+
+def test_parse_date_never_echoes_a_possible_my_number() -> None:
+    with pytest.raises(DomainError) as e:
+        parse_date("123456789018")
+    assert "123456789018" not in str(e.value)
+    assert "読み取れません" in e.value.ja
+
+
+ERA_STARTS = [
+    ("明治", date(1868, 1, 1)),
+    ("大正", date(1912, 7, 30)),
+    ("昭和", date(1926, 12, 25)),
+    ("平成", date(1989, 1, 8)),
+    ("令和", date(2019, 5, 1)),
+]
+
+
+@pytest.mark.parametrize(
+    ("d", "text"),
+    [
+        (date(2024, 6, 7), "令和6年6月7日"),
+        (date(2019, 5, 1), "令和元年5月1日"),
+        (date(2019, 4, 30), "平成31年4月30日"),
+        (date(1989, 1, 8), "平成元年1月8日"),
+        (date(1989, 1, 7), "昭和64年1月7日"),
+        (date(1926, 12, 25), "昭和元年12月25日"),
+        (date(1926, 12, 24), "大正15年12月24日"),
+        (date(1912, 7, 30), "大正元年7月30日"),
+        (date(1912, 7, 29), "明治45年7月29日"),
+        (date(1868, 1, 1), "明治元年1月1日"),
+        (date(2100, 12, 31), "令和82年12月31日"),
+    ],
+)
+def test_format_wareki(d: date, text: str) -> None:
+    assert format_wareki(d) == text
+
+
+def test_format_wareki_rejects_before_meiji() -> None:
+    with pytest.raises(DomainError) as e:
+        format_wareki(date(1867, 12, 31))
+    assert "1867年12月31日" in e.value.ja
+
+
+@pytest.mark.parametrize(("era", "start"), ERA_STARTS)
+def test_era_boundaries_round_trip(era: str, start: date) -> None:
+    assert format_wareki(start).startswith(era + "元年")
+    for d in (start - timedelta(days=1), start, start + timedelta(days=1)):
+        if d.year >= 1868:
+            assert parse_date(format_wareki(d)) == d
+
+
+@given(st.dates(min_value=date(1868, 1, 1), max_value=date(2100, 12, 31)))
+def test_format_wareki_parse_date_round_trip(d: date) -> None:
+    text = format_wareki(d)
+    assert parse_date(text) == d
+    full = text.translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)})
+    assert parse_date(full) == d
+
+
+@given(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)))
+def test_iso_and_compact_round_trip(d: date) -> None:
+    assert parse_date(d.isoformat()) == d
+    if d.year >= 1000:
+        assert parse_date(d.strftime("%Y%m%d")) == d
+        assert parse_date(f"{d.year}/{d.month}/{d.day}") == d
+        assert parse_date(f"{d.year}年{d.month}月{d.day}日") == d
+
+
+@given(st.dates(min_value=date(1868, 1, 1), max_value=date(2100, 12, 31)))
+def test_romaji_initials_round_trip(d: date) -> None:
+    text = format_wareki(d)
+    m = re.fullmatch(r"(..)(\d+|元)年(\d+)月(\d+)日", text)
+    assert m is not None
+    initial = {"明治": "M", "大正": "T", "昭和": "S", "平成": "H", "令和": "R"}[m.group(1)]
+    year = "1" if m.group(2) == "元" else m.group(2)
+    assert parse_date(f"{initial}{year}.{m.group(3)}.{m.group(4)}") == d
+    assert parse_date(f"{initial.lower()}{int(year):02d}/{int(m.group(3)):02d}/{m.group(4)}") == d
+
+
+# --------------------------------------------------------------------------- sex, flags
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", 1),
+        ("2", 2),
+        ("男", 1),
+        ("女", 2),
+        ("男性", 1),
+        ("女性", 2),
+        ("M", 1),
+        ("F", 2),
+        ("m", 1),
+        ("f", 2),
+        ("１", 1),
+        ("２", 2),
+        ("Ｍ", 1),
+        ("ｆ", 2),
+        (" 女 ", 2),
+        ("\u3000男性\u3000", 1),
+    ],
+)
+def test_parse_sex(raw: str, expected: int) -> None:
+    assert parse_sex(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "0", "3", "X", "男女", "male"])
+def test_parse_sex_rejects(raw: str) -> None:
+    with pytest.raises(DomainError) as e:
+        parse_sex(raw)
+    assert f"性別「{raw}」を読み取れません" in e.value.ja
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True),
+        ("0", False),
+        ("１", True),
+        ("０", False),
+        ("はい", True),
+        ("いいえ", False),
+        ("該当", True),
+        ("非該当", False),
+        ("true", True),
+        ("TRUE", True),
+        ("False", False),
+        ("yes", True),
+        ("No", False),
+        ("ＹＥＳ", True),
+        ("有", True),
+        ("無", False),
+        ("", False),
+        ("  ", False),
+        ("\u3000", False),
+        (" 1 ", True),
+    ],
+)
+def test_parse_flag(raw: str, expected: bool) -> None:
+    assert parse_flag(raw) is expected
+
+
+@pytest.mark.parametrize("raw", ["2", "maybe", "○", "-1"])
+def test_parse_flag_rejects(raw: str) -> None:
+    with pytest.raises(DomainError) as e:
+        parse_flag(raw)
+    assert f"「{raw}」" in e.value.ja
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+def test_redact_for_message() -> None:
+    assert redact_for_message("abc") == "「abc」"
+    assert redact_for_message("0110113719") == "「0110113719」"
+    assert "1234" not in redact_for_message("1234 5678 9018")
+    assert "１２３４" not in redact_for_message("１２３４５６７８９０１８")
+
+
+@given(
+    st.text(alphabet="0123456789０１２３４５６７８９ -/", min_size=11).filter(
+        lambda s: sum(c.isdigit() for c in s) >= 11
+    )
+)
+def test_parsers_never_echo_eleven_or_more_digits(raw: str) -> None:
+    for parser in (parse_date, parse_sex, parse_flag):
+        try:
+            parser(raw)
+        except DomainError as e:
+            assert raw not in str(e)
+            assert re.search(r"[0-9０-９]{5}", str(e)) is None
