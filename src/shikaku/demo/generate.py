@@ -575,6 +575,7 @@ class _Generator:
         self.cancel_start_o = date(2024, 10, 28).toordinal()
         self.ecert_old_o = date(year - 5, 1, 1).toordinal()
         self.voluntary_start_o = date(year - 2, 1, 1).toordinal()
+        self.voluntary_cap_from_o = date(year, 4, 1).toordinal()  # the cap is set per fiscal year
         # Given names follow the birth cohort: before 1965, 1965-1994, 1995 on.
         self.cohorts = (date(1965, 1, 1).toordinal(), date(1995, 1, 1).toordinal())
         self.voluntary_cap = _PAY_GRADES.index(_VOLUNTARY_PAY_CAP)
@@ -852,7 +853,7 @@ class _Generator:
         grade = self.pay(age, voluntary)
         pay = self.pay_str[grade]
         if voluntary:
-            pay_from_o = max(elig_o, date(self.ext.year, 4, 1).toordinal())
+            pay_from_o = max(elig_o, self.voluntary_cap_from_o)
             if pay_from_o > year_end_o:
                 pay_from_o = elig_o
         elif elig_o >= self.pay_dates[1] - 92:  # joined after the 定時決定 cut-off (June)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+SQLITE_BEGIN = "sqlite_begin"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that intends to write: on SQLite it owns the write lock from its start,
+    so what it reads (max(id) for new keys) cannot change before it commits."""
+    with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn, conn.begin():
+        yield conn
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -49,7 +61,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers never block writers (WAL); writers take the lock up front (see write_transaction).
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def is_sqlite(conn: Connection | Engine) -> bool:
@@ -83,7 +97,7 @@ def allocate_ids(conn: Connection, table: Table, count: int) -> Sequence[int]:
     """Primary keys for a bulk insert, chosen client-side so one statement inserts many rows.
 
     PostgreSQL draws them from the table's sequence (safe under concurrency). SQLite runs the
-    batch under BEGIN IMMEDIATE, so max(id) cannot move until we commit.
+    batch in write_transaction (BEGIN IMMEDIATE), so max(id) cannot move until we commit.
     """
     if count == 0:
         return ()

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from shikaku.registry.columns import FileKind
+from shikaku.registry.db import write_transaction
 from shikaku.registry.readers import open_table
 from shikaku.registry.records import (
     EmployerRecord,
@@ -251,7 +252,7 @@ def import_file(
         try:
             chunks = _chunks(table.rows, options.batch_size)
             for n_read, records, parse_errors in _parsed(chunks, header, ctx, options.workers):
-                with engine.begin() as conn:
+                with write_transaction(engine) as conn:
                     out = _apply(conn, kind, records, import_id, vault, options.insured_branch)
                     errors = sorted([*parse_errors, *out.errors], key=lambda e: e.line)
                     rejected = len({e.line for e in errors})

@@ -1,0 +1,73 @@
+"""kill -9 in the middle of an import: whole batches or nothing, and a re-run completes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from shikaku.registry.tables import eligibility_periods, import_runs, persons
+from tests.conftest import FIXED_KEY
+from tests.registry.helpers import EMPLOYER_HEADER, MEMBER_HEADER, employer, member, write
+
+ROWS = 40_000
+BATCH = 500
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        people = conn.execute(select(func.count()).select_from(persons)).scalar_one()
+        periods = conn.execute(select(func.count()).select_from(eligibility_periods)).scalar_one()
+    return int(people), int(periods)
+
+
+def _import(engine: Engine, path: Path, cwd: Path) -> subprocess.Popen[str]:
+    import base64
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIKAKU_")}
+    env["SHIKAKU_MY_NUMBER_KEY"] = base64.b64encode(FIXED_KEY).decode()
+    url = engine.url.render_as_string(hide_password=False)
+    return subprocess.Popen(
+        [sys.executable, "-m", "shikaku", "import", str(path), "--database-url", url,
+         "--batch-size", str(BATCH), "--workers", "0"],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_kill_9_then_rerun(engine: Engine, tmp_path: Path) -> None:
+    write(tmp_path / "e.csv", EMPLOYER_HEADER, [employer()])
+    assert _import(engine, tmp_path / "e.csv", tmp_path).wait() == 0
+    rows = [member(str(i), "00") for i in range(1, ROWS + 1)]
+    path = write(tmp_path / "m.csv", MEMBER_HEADER, rows)
+
+    proc = _import(engine, path, tmp_path)
+    deadline = time.monotonic() + 120
+    while _counts(engine)[0] < 3 * BATCH:  # wait until a few batches are committed
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    people, periods = _counts(engine)
+    assert 0 < people < ROWS, "the kill came too late to test anything"
+    assert people % BATCH == 0, "a batch was half written"
+    assert periods == people, "a person without their period: half a row"
+
+    rerun = _import(engine, path, tmp_path)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert _counts(engine) == (ROWS, ROWS)
+    with engine.connect() as conn:
+        runs = conn.execute(select(import_runs).order_by(import_runs.c.id)).all()
+    killed, last = runs[1], runs[2]
+    assert killed.status == "interrupted"
+    assert last.status == "done"
+    assert last.rows_read == ROWS
+    assert last.rows_unchanged == people
+    assert last.rows_inserted == ROWS - people
