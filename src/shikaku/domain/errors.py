@@ -13,3 +13,7 @@ class DomainError(ValueError):
         super().__init__(f"{ja} ({en})")
         self.ja = ja
         self.en = en
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        """Picklable, so a parser process can hand the error to the importer."""
+        return (type(self), (self.ja, self.en))

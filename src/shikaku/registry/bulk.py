@@ -1,15 +1,15 @@
 """Bulk writes that cost one statement per batch, not one per row, on SQLite and PostgreSQL.
 
-SQLite gets executemany with values already in its storage form (ISO dates, as SQLAlchemy's
-Date type stores them); PostgreSQL gets COPY for inserts. Every statement, COPY included, is
+Values arrive in storage form (dates as ISO strings, as SQLAlchemy's Date type stores them
+on SQLite and as PostgreSQL reads them). SQLite gets executemany; PostgreSQL gets COPY for
+inserts. Every statement, COPY included, is
 visible to tests, which pin the number of round trips per batch: SQL statements through
 SQLAlchemy's cursor events, COPY statements through `copy_statements`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import date
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -17,21 +17,12 @@ from sqlalchemy import Connection, Table
 copy_statements = 0  # COPY bypasses SQLAlchemy's events; tests add this to their count
 
 
-def _iso(d: date | None) -> str | None:
-    return None if d is None else d.isoformat()
-
-
-def _same(d: date | None) -> date | None:
-    return d
-
-
 class Bulk:
-    __slots__ = ("conn", "date", "sqlite")
+    __slots__ = ("conn", "sqlite")
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.sqlite = conn.dialect.name == "sqlite"
-        self.date: Callable[[date | None], Any] = _iso if self.sqlite else _same
 
     def insert(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:

@@ -12,8 +12,8 @@ import csv
 import hashlib
 import multiprocessing
 import os
+import queue
 import socket
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,20 +26,18 @@ from shikaku.registry.columns import FileKind
 from shikaku.registry.db import write_transaction
 from shikaku.registry.readers import open_table
 from shikaku.registry.records import (
+    EmployerParser,
     EmployerRecord,
+    MemberParser,
     MemberRecord,
     ParseContext,
-    parse_employer,
-    parse_member,
 )
 from shikaku.registry.rows import HeaderMap, RowError, detect_kind, map_header, undecodable_cell
 from shikaku.registry.tables import import_runs
 from shikaku.registry.upsert import Outcome, apply_employers, apply_members
 from shikaku.security.mynumber import MyNumberVault
 
-Record = EmployerRecord | MemberRecord
 Rows = list[tuple[int, list[str]]]
-Parsed = tuple[int, list[Record], list[RowError]]
 Progress = Callable[[int, int], None]  # rows read so far, bytes read so far (0 for XLSX)
 
 
@@ -93,53 +91,113 @@ def _chunks(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[Rows]:
         yield chunk
 
 
-# Worker-process state, set once by _init_worker so each task ships only its rows.
-_worker: dict[str, Any] = {}
+@dataclass
+class Parsed:
+    read: int
+    records: list[tuple[Any, ...]]  # plain tuples: cheap to pickle; typed again by _apply
+    errors: list[RowError]
+    position: int  # bytes of the file read so far (0 for XLSX)
 
 
-def _init_worker(header: HeaderMap, ctx: ParseContext) -> None:
-    _worker["header"] = header
-    _worker["ctx"] = ctx
-
-
-def parse_rows(header: HeaderMap, ctx: ParseContext, rows: Rows) -> Parsed:
-    parse: Callable[..., Record | list[RowError]] = (
-        parse_member if header.kind is FileKind.MEMBERS else parse_employer
+def parse_stream(
+    path: Path,
+    encoding: str | None,
+    header: HeaderMap,
+    ctx: ParseContext,
+    vault: MyNumberVault,
+    batch_size: int,
+) -> Iterator[Parsed]:
+    """Read and parse the file batch by batch; runs in the parser process or in-process."""
+    parse: Callable[[Rows], tuple[list[tuple[Any, ...]], list[RowError]]] = (
+        MemberParser(header, ctx, vault)
+        if header.kind is FileKind.MEMBERS
+        else EmployerParser(header, ctx)
     )
-    records: list[Record] = []
-    errors: list[RowError] = []
-    for line, cells in rows:
-        bad = undecodable_cell(header, line, cells)
-        result = parse(header, line, cells, ctx) if bad is None else [bad]
-        if isinstance(result, list):
-            errors.extend(result)
-        else:
-            records.append(result)
-    return len(rows), records, errors
+    with open_table(path, encoding) as table:
+        for chunk in _chunks(table.rows, batch_size):
+            errors: list[RowError] = []
+            good: Rows = []
+            for line, cells in chunk:
+                bad = undecodable_cell(header, line, cells)
+                if bad is None:
+                    good.append((line, cells))
+                else:
+                    errors.append(bad)
+            records, parse_errors = parse(good)
+            yield Parsed(len(chunk), records, [*errors, *parse_errors], table.position())
 
 
-def _parse_in_worker(rows: Rows) -> Parsed:
-    return parse_rows(_worker["header"], _worker["ctx"], rows)
+def _parser_process(
+    args: tuple[Path, str | None, HeaderMap, ParseContext, int],
+    key: bytes,
+    out: Any,
+    parent: int,
+) -> None:
+    """Body of the parser process: parse ahead of the writer, stop if the writer is gone."""
+    path, encoding, header, ctx, batch_size = args
+
+    def put(item: tuple[str, Any]) -> None:
+        while True:
+            try:
+                out.put(item, timeout=1)
+                return
+            except queue.Full:
+                try:
+                    os.kill(parent, 0)
+                except ProcessLookupError:  # the importer was killed: nothing to wait for
+                    os._exit(1)
+
+    try:
+        for parsed in parse_stream(path, encoding, header, ctx, MyNumberVault(key), batch_size):
+            put(("batch", parsed))
+        put(("done", None))
+    except Exception as exc:
+        put(("error", exc))
 
 
 def _parsed(
-    chunks: Iterator[Rows], header: HeaderMap, ctx: ParseContext, workers: int
+    path: Path,
+    encoding: str | None,
+    header: HeaderMap,
+    ctx: ParseContext,
+    vault: MyNumberVault,
+    options: ImportOptions,
 ) -> Iterator[Parsed]:
-    """Parse batches, in worker processes when asked, keeping at most a few batches in flight."""
-    if workers <= 0:
-        for chunk in chunks:
-            yield parse_rows(header, ctx, chunk)
+    """Parsed batches in file order: from a parser process (workers ≥ 1) or in-process (0).
+
+    With two cores, one process parsing while the other writes is what the machine allows;
+    the queue holds at most a few batches, so memory stays flat.
+    """
+    if options.workers <= 0:
+        yield from parse_stream(path, encoding, header, ctx, vault, options.batch_size)
         return
-    # forkserver: workers never inherit the parent's database connections.
+    # forkserver: the parser never inherits the parent's database connections.
     mp = multiprocessing.get_context("forkserver")
-    with mp.Pool(workers, initializer=_init_worker, initargs=(header, ctx)) as pool:
-        pending: deque[Any] = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(_parse_in_worker, (chunk,)))
-            if len(pending) > workers + 1:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    out = mp.Queue(maxsize=3)
+    args = (path, encoding, header, ctx, options.batch_size)
+    proc = mp.Process(
+        target=_parser_process, args=(args, vault.worker_key(), out, os.getpid()), daemon=True
+    )
+    proc.start()
+    try:
+        while True:
+            try:
+                kind, payload = out.get(timeout=1)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise RuntimeError(
+                        "解析プロセスが異常終了しました (parser process died)"
+                    ) from None
+                continue
+            if kind == "done":
+                return
+            if kind == "error":
+                raise payload
+            yield payload
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
 
 
 class ErrorReport:
@@ -222,14 +280,15 @@ def _mark_dead_runs(conn: Connection) -> None:
 def _apply(
     conn: Connection,
     kind: FileKind,
-    records: list[Record],
+    records: list[tuple[Any, ...]],
     import_id: int,
-    vault: MyNumberVault,
     insured_branch: str,
 ) -> Outcome:
     if kind is FileKind.MEMBERS:
-        return apply_members(conn, records, import_id, vault, insured_branch)  # type: ignore[arg-type]
-    return apply_employers(conn, records, import_id)  # type: ignore[arg-type]
+        return apply_members(
+            conn, list(map(MemberRecord._make, records)), import_id, insured_branch
+        )
+    return apply_employers(conn, list(map(EmployerRecord._make, records)), import_id)
 
 
 def import_file(
@@ -239,47 +298,45 @@ def import_file(
     options: ImportOptions,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    ctx = ParseContext(options.insurer_number, options.insured_branch, vault.index_key)
-    with open_table(path, options.encoding) as table:
+    ctx = ParseContext(options.insurer_number, options.insured_branch)
+    with open_table(path, options.encoding) as table:  # the header decides before any write
         kind = options.kind or detect_kind(table.header)
         header = map_header(table.header, kind)
-        import_id = _start_run(engine, path, kind, table.encoding)
-        summary = ImportSummary(
-            import_id, kind, path.name, table.encoding, ignored_columns=header.ignored
-        )
-        report = ErrorReport(options.report_dir / f"import-{import_id:06d}-errors.csv")
-        status = "failed"
-        try:
-            chunks = _chunks(table.rows, options.batch_size)
-            for n_read, records, parse_errors in _parsed(chunks, header, ctx, options.workers):
-                with write_transaction(engine) as conn:
-                    out = _apply(conn, kind, records, import_id, vault, options.insured_branch)
-                    errors = sorted([*parse_errors, *out.errors], key=lambda e: e.line)
-                    rejected = len({e.line for e in errors})
-                    summary.read += n_read
-                    summary.inserted += out.inserted
-                    summary.updated += out.updated
-                    summary.unchanged += out.unchanged
-                    summary.rejected += rejected
-                    _save_counts(conn, summary)
-                report.write(errors)
-                if len(summary.errors_sample) < 20:
-                    summary.errors_sample.extend(errors[: 20 - len(summary.errors_sample)])
-                if progress is not None:
-                    progress(summary.read, table.position())
-            status = "done"
-        finally:
-            summary.report_path = report.close()
-            with engine.begin() as conn:
-                conn.execute(
-                    update(import_runs)
-                    .where(import_runs.c.id == import_id)
-                    .values(
-                        status=status,
-                        finished_at=_now(),
-                        report_path=str(summary.report_path) if summary.report_path else None,
-                    )
+        encoding = table.encoding
+    import_id = _start_run(engine, path, kind, encoding)
+    summary = ImportSummary(import_id, kind, path.name, encoding, ignored_columns=header.ignored)
+    report = ErrorReport(options.report_dir / f"import-{import_id:06d}-errors.csv")
+    status = "failed"
+    read_encoding = None if encoding == "xlsx" else encoding
+    try:
+        for parsed in _parsed(path, read_encoding, header, ctx, vault, options):
+            with write_transaction(engine) as conn:
+                out = _apply(conn, kind, parsed.records, import_id, options.insured_branch)
+                errors = sorted([*parsed.errors, *out.errors], key=lambda e: e.line)
+                summary.read += parsed.read
+                summary.inserted += out.inserted
+                summary.updated += out.updated
+                summary.unchanged += out.unchanged
+                summary.rejected += len({e.line for e in errors})
+                _save_counts(conn, summary)
+            report.write(errors)
+            if len(summary.errors_sample) < 20:
+                summary.errors_sample.extend(errors[: 20 - len(summary.errors_sample)])
+            if progress is not None:
+                progress(summary.read, parsed.position)
+        status = "done"
+    finally:
+        summary.report_path = report.close()
+        with engine.begin() as conn:
+            conn.execute(
+                update(import_runs)
+                .where(import_runs.c.id == import_id)
+                .values(
+                    status=status,
+                    finished_at=_now(),
+                    report_path=str(summary.report_path) if summary.report_path else None,
                 )
+            )
     return summary
 
 

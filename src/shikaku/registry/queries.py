@@ -39,8 +39,19 @@ def find_member(
     p, e = persons.c, eligibility_periods.c
     rows = conn.execute(
         select(
-            p.id, p.insurer_number, p.symbol, p.number, p.branch, p.relationship, p.name,
-            p.name_kana, p.birth_date, p.sex, e.eligible_from, e.lost_on, e.loss_reason,
+            p.id,
+            p.insurer_number,
+            p.symbol,
+            p.number,
+            p.branch,
+            p.relationship,
+            p.name,
+            p.name_kana,
+            p.birth_date,
+            p.sex,
+            e.eligible_from,
+            e.lost_on,
+            e.loss_reason,
         )
         .join_from(persons, eligibility_periods, e.person_id == p.id, isouter=True)
         .where(
@@ -59,8 +70,17 @@ def find_member(
         (Period(r.eligible_from, r.lost_on), r.loss_reason) for r in rows if r.eligible_from
     )
     return MemberView(
-        first.id, first.insurer_number, first.symbol, first.number, first.branch,
-        first.relationship, first.name, first.name_kana, first.birth_date, first.sex, periods,
+        first.id,
+        first.insurer_number,
+        first.symbol,
+        first.number,
+        first.branch,
+        first.relationship,
+        first.name,
+        first.name_kana,
+        first.birth_date,
+        first.sex,
+        periods,
     )
 
 
@@ -85,8 +105,18 @@ def iter_eligible(conn: Connection, on: date, batch: int = 10_000) -> Iterator[E
     p, e, m = persons.c, eligibility_periods.c, employers.c
     query = (
         select(
-            p.employer_id, p.id, p.symbol, p.number, p.branch, p.relationship, p.insured_id,
-            p.name, p.name_kana, p.birth_date, e.eligible_from, m.delivery,
+            p.employer_id,
+            p.id,
+            p.symbol,
+            p.number,
+            p.branch,
+            p.relationship,
+            p.insured_id,
+            p.name,
+            p.name_kana,
+            p.birth_date,
+            e.eligible_from,
+            m.delivery,
         )
         .join_from(persons, eligibility_periods, e.person_id == p.id)
         .join(employers, m.id == p.employer_id)

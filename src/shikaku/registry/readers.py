@@ -28,6 +28,10 @@ class FileRefused(Exception):
         self.ja = ja
         self.en = en
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        """Picklable, so a parser process can hand the error to the importer."""
+        return (type(self), (self.ja, self.en))
+
 
 @dataclass
 class Table:

@@ -105,40 +105,6 @@ Parser = Callable[[str], Any]
 REQUIRED = DomainError("必須項目が空です", "required value is empty")
 
 
-class RowParser:
-    """Parses one row field by field, collecting every error rather than stopping at the first."""
-
-    __slots__ = ("cells", "errors", "header", "line")
-
-    def __init__(self, header: HeaderMap, line: int, cells: list[str]) -> None:
-        self.header = header
-        self.line = line
-        self.cells = cells
-        self.errors: list[RowError] = []
-
-    def raw(self, key: str) -> str:
-        i = self.header.index.get(key)
-        if i is None or i >= len(self.cells):
-            return ""
-        return self.cells[i]
-
-    def get(self, key: str, parse: Parser, required: bool = False) -> Any:
-        raw = self.raw(key)
-        if not raw or raw.isspace():
-            if required:
-                self.fail(key, raw, REQUIRED)
-            return None
-        try:
-            return parse(raw)
-        except DomainError as exc:
-            self.fail(key, raw, exc)
-            return None
-
-    def fail(self, key: str, raw: str, exc: DomainError) -> None:
-        column = self.header.names.get(key, key)
-        self.errors.append(RowError(self.line, column, mask_value(raw), exc.ja, exc.en))
-
-
 def undecodable_cell(header: HeaderMap, line: int, cells: list[str]) -> RowError | None:
     """A cell with bytes the file's encoding cannot decode rejects the row, naming the column."""
     if not UNDECODABLE.search("".join(cells)):

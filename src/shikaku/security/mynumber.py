@@ -32,20 +32,20 @@ class VaultKeyError(Exception):
 class MyNumberVault:
     """Encrypts, decrypts and blind-indexes My Numbers with one key."""
 
-    __slots__ = ("_aes", "_index_key")
+    __slots__ = ("_aes", "_index_key", "_key")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise VaultKeyError(
                 f"鍵の長さが不正です: {KEY_BYTES} バイト必要 (key must be 64 bytes)"
             )
+        self._key = key
         self._aes = AESGCM(key[:32])
         self._index_key = key[32:]
 
-    @property
-    def index_key(self) -> bytes:
-        """Only the blind-index half: worker processes that parse rows need nothing more."""
-        return self._index_key
+    def worker_key(self) -> bytes:
+        """The key, to hand to a parser process of this import (over a local pipe); nowhere else."""
+        return self._key
 
     def __repr__(self) -> str:
         return "MyNumberVault(<key hidden>)"
