@@ -64,3 +64,11 @@ def test_every_setting_is_documented() -> None:
     doc = (Path(__file__).parents[1] / "docs" / "settings.md").read_text(encoding="utf-8")
     missing = [k for k in settings_keys() if f"`{k}`" not in doc]
     assert not missing, f"undocumented settings: {missing}"
+
+
+def test_glossary_is_documented() -> None:
+    from shikaku.glossary import GLOSSARY
+
+    doc = (Path(__file__).parents[1] / "docs" / "glossary.md").read_text(encoding="utf-8")
+    for name, japanese in GLOSSARY.items():
+        assert f"| `{name}` | {japanese} |" in doc, name

@@ -225,12 +225,14 @@ def test_undecodable_bytes_reject_the_row_not_the_file(
 
 
 def test_statements_per_batch_do_not_grow_with_rows(
-    sqlite_engine: Engine, vault: MyNumberVault, tmp_path: Path
+    engine: Engine, vault: MyNumberVault, tmp_path: Path
 ) -> None:
     """Zulip-style pin: a batch costs the same statements whether it holds 5 rows or 50."""
     from sqlalchemy import event
 
-    run(sqlite_engine, write(tmp_path / "e.csv", EMPLOYER_HEADER, [employer()]), vault, tmp_path)
+    from shikaku.registry import bulk
+
+    run(engine, write(tmp_path / "e.csv", EMPLOYER_HEADER, [employer()]), vault, tmp_path)
 
     def statements(n: int, start: int) -> int:
         rows = []
@@ -244,12 +246,13 @@ def test_statements_per_batch_do_not_grow_with_rows(
             if not sql.startswith("BEGIN"):
                 seen.append(sql)
 
-        event.listen(sqlite_engine, "before_cursor_execute", listen)
+        copies = bulk.copy_statements
+        event.listen(engine, "before_cursor_execute", listen)
         try:
-            run(sqlite_engine, path, vault, tmp_path, batch_size=10_000)
+            run(engine, path, vault, tmp_path, batch_size=10_000)
         finally:
-            event.remove(sqlite_engine, "before_cursor_execute", listen)
-        return len(seen)
+            event.remove(engine, "before_cursor_execute", listen)
+        return len(seen) + bulk.copy_statements - copies
 
     small, large = statements(5, 1000), statements(50, 2000)
     assert small == large
@@ -275,3 +278,20 @@ def test_tracked_memory_does_not_grow_with_the_file(
     # after warm-up (bounded caches fill within ~10k rows) the peak must not move with size
     small, large = peak(12_000, 10_000), peak(36_000, 30_000)
     assert large < small * 1.15, (small, large)
+
+
+def test_references_hold_after_import(with_employer: Engine, vault: MyNumberVault, tmp_path: Path) -> None:
+    """The importer resolves foreign keys itself on SQLite; the database must agree."""
+    run(with_employer, write(tmp_path / "m.csv", MEMBER_HEADER, FAMILY), vault, tmp_path)
+    changed = [dict(r) for r in FAMILY]
+    changed[0]["氏名"] = "協会　華子"
+    run(with_employer, write(tmp_path / "m2.csv", MEMBER_HEADER, changed), vault, tmp_path)
+    with with_employer.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1  # restored
+        orphans = conn.exec_driver_sql(
+            "SELECT count(*) FROM eligibility_periods e LEFT JOIN persons p ON p.id = e.person_id"
+            " WHERE p.id IS NULL"
+        ).scalar_one()
+        assert orphans == 0

@@ -69,6 +69,6 @@ def test_iter_eligible_streams_in_one_statement(
     with engine.connect() as conn:
         later = list(iter_eligible(conn, date(2024, 7, 1)))
     assert len(later) == 40 - 8 + 40  # 8 left on 07-01 (their lost_on), all 40 dependents in
-    keys = [(r.employer_id, r.number, r.branch) for r in later]
+    keys = [(r.symbol, r.number, r.branch) for r in later]
     assert keys == sorted(keys)
     assert {r.delivery for r in later} == {"employer", "home"}

@@ -133,6 +133,10 @@ def normalize_code(
 
 def normalize_postal_code(s: str) -> str:
     """〒 code as 7 digits; the hyphen (and a leading 〒) is decoration."""
+    if len(s) == 8 and s[3] == "-" and s.isascii():  # the usual 123-4567, without the detour
+        t = s[:3] + s[4:]
+        if t.isdigit():
+            return t
     t = s.strip().removeprefix("〒")
     return normalize_code(t, "郵便番号", "postal code", digits=7, drop_separators=True)
 
@@ -322,12 +326,10 @@ def parse_date(s: str) -> date:
     rolled over, because a wrong 生年月日 silently changes burden ratio and eligibility.
     """
     if len(s) == 10 and s[4] == "-" and s[7] == "-" and s.isascii():
-        y, m, d = s[:4], s[5:7], s[8:]
-        if y.isdigit() and m.isdigit() and d.isdigit():
-            try:
-                return date(int(y), int(m), int(d))
-            except ValueError:
-                return _western(int(y), int(m), int(d))  # raises with the reason
+        try:  # in this shape it accepts exactly the valid YYYY-MM-DD dates
+            return date.fromisoformat(s)
+        except ValueError:
+            pass  # the general path below explains what is wrong
     t = to_halfwidth_ascii(s).strip()
     if len(t) == 8 and t.isascii() and t.isdigit():
         return _western(int(t[:4]), int(t[4:6]), int(t[6:]))

@@ -310,7 +310,7 @@ def import_file(
     read_encoding = None if encoding == "xlsx" else encoding
     try:
         for parsed in _parsed(path, read_encoding, header, ctx, vault, options):
-            with write_transaction(engine) as conn:
+            with write_transaction(engine, checked_references=True) as conn:
                 out = _apply(conn, kind, parsed.records, import_id, options.insured_branch)
                 errors = sorted([*parsed.errors, *out.errors], key=lambda e: e.line)
                 summary.read += parsed.read

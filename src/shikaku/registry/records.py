@@ -14,9 +14,12 @@ Speed (a million rows a minute is the floor, not the goal) shapes two choices he
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from hashlib import blake2b
+from itertools import count, repeat
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from shikaku.domain.errors import DomainError
@@ -46,8 +49,13 @@ from shikaku.security.mynumber import MyNumberVault
 _SEP = "\x1f"
 
 
+def _hash(text: str) -> bytes:
+    return blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
 def _digest(*parts: object) -> bytes:
-    return hashlib.blake2b(_SEP.join(map(str, parts)).encode("utf-8"), digest_size=16).digest()
+    """Hash of the fields' text joined by U+001F; stored, so the form must never change."""
+    return _hash(_SEP.join(map(str, parts)))
 
 
 def _iso_date(raw: str) -> str:
@@ -161,25 +169,7 @@ class MemberRecord(NamedTuple):
         return self.standard_monthly_pay is not None or self.tax_exempt is not None
 
 
-_MISS = object()
-
-
-def memo(parse: Parser, limit: int = 8192) -> Parser:
-    """Remember a pure parser's answers across batches (bounded, so memory stays flat)."""
-    cache: dict[str, Any] = {}
-
-    def cached(raw: str) -> Any:
-        value = cache.get(raw, _MISS)
-        if value is _MISS:
-            value = parse(raw)  # a DomainError is raised again next time, never cached
-            if len(cache) >= limit:
-                cache.clear()
-            cache[raw] = value
-        return value
-
-    return cached
-
-
+MEMO_LIMIT = 8192
 Rows = Sequence[tuple[int, list[str]]]
 # Columns whose values rarely repeat across batches: remembering them would only cost memory.
 UNIQUE_PER_ROW = frozenset({"number", "name", "name_kana", "address", "phone"})
@@ -189,20 +179,33 @@ class _Columns:
     """Parses a batch column by column by a plan fixed once per file.
 
     Each distinct value of a column is parsed once; errors are collected per row and
-    column, never stopping at the first.
+    column, never stopping at the first. Good values are remembered across batches
+    (bounded, so memory stays flat), so only values not seen before reach Python code;
+    a bad value is parsed again each time, its error never cached.
     """
 
     def __init__(self, header: HeaderMap, plan: Sequence[tuple[str, Parser, bool]]) -> None:
         self.width = max(header.index.values(), default=-1) + 1
         self.names = {key: header.names.get(key, key) for key, _p, _r in plan}
         self.plan = [
-            (key, header.index.get(key), parse if key in UNIQUE_PER_ROW else memo(parse), required)
+            (
+                key,
+                header.index.get(key),
+                parse,
+                required,
+                {},  # raw cell → parsed value (None for an allowed blank)
+                0 if key in UNIQUE_PER_ROW else MEMO_LIMIT,  # kept across batches up to this
+            )
             for key, parse, required in plan
         ]
 
     def cells(self, rows: Rows) -> list[list[str]]:
+        """The rows' cells, short rows padded so that the columns line up."""
         width = self.width
-        return [c if len(c) >= width else c + [""] * (width - len(c)) for _line, c in rows]
+        cells = list(map(itemgetter(1), rows))
+        if min(map(len, cells), default=width) >= width:
+            return cells
+        return [c if len(c) >= width else c + [""] * (width - len(c)) for c in cells]
 
     def parse(
         self, rows: Rows, cells: list[list[str]]
@@ -212,7 +215,7 @@ class _Columns:
         columns = list(zip(*cells, strict=False)) if cells else []
         errors: dict[int, list[RowError]] = {}
         out: list[list[Any]] = []
-        for key, index, parse, required in self.plan:
+        for key, index, parse, required, known, limit in self.plan:
             if index is None:
                 out.append([None] * n)
                 if required:  # map_header refuses such files; kept for direct callers
@@ -220,20 +223,21 @@ class _Columns:
                         errors.setdefault(i, []).append(self.error(rows[i][0], key, "", REQUIRED))
                 continue
             column = columns[index]
-            values: dict[str, Any] = {}
+            if len(known) > limit:
+                known.clear()
             bad: dict[str, DomainError] = {}
-            for raw in set(column):
+            for raw in set(column).difference(known):
                 if not raw or raw.isspace():
-                    values[raw] = None
                     if required:
                         bad[raw] = REQUIRED
+                    else:
+                        known[raw] = None
                     continue
                 try:
-                    values[raw] = parse(raw)
+                    known[raw] = parse(raw)
                 except DomainError as exc:
-                    values[raw] = None
                     bad[raw] = exc
-            out.append(list(map(values.__getitem__, column)))
+            out.append(list(map(known.get, column)))  # a bad value is None, as a blank
             if bad:
                 for i, raw in enumerate(column):
                     if raw in bad:
@@ -306,6 +310,25 @@ _INSURED = int(Relationship.INSURED)
 _DEPENDENT = int(Relationship.DEPENDENT)
 
 
+@lru_cache(maxsize=256)
+def _status(has_number: bool, stated: str) -> str | DomainError:
+    """my_number_status as a value, cached: the column holds a handful of words."""
+    try:
+        return str(my_number_status(has_number, stated))
+    except DomainError as exc:
+        return exc.with_traceback(None)
+
+
+@lru_cache(maxsize=1024)
+def _branch_problem(relationship: int, branch: str, insured_branch: str) -> DomainError | None:
+    """check_branch as a value, cached: few relationship and branch pairs occur."""
+    try:
+        check_branch(Relationship(relationship), branch, insured_branch)
+    except DomainError as exc:
+        return exc.with_traceback(None)
+    return None
+
+
 class MemberParser:
     """A batch of member rows → records (My Number already encrypted) and errors."""
 
@@ -322,66 +345,74 @@ class MemberParser:
         cells = self.columns.cells(rows)
         columns, errors = self.columns.parse(rows, cells)
         records: list[tuple[Any, ...]] = []
-        vault, insured_branch = self.vault, self.ctx.insured_branch
-        default_insurer = self.ctx.insurer_number
+        encrypt, blind_index = self.vault.encrypt, self.vault.blind_index
+        insured_branch, default_insurer = self.ctx.insured_branch, self.ctx.insurer_number
         mn = self.my_number_index
-        for i, values in enumerate(zip(*columns, strict=True)):
-            line = rows[i][0]
-            row_errors = errors.get(i)
-            fail = self._failer(line, cells[i], errors, i)
+        raw_numbers = map(str.strip, map(itemgetter(mn), cells)) if mn is not None else repeat("")
+        for i, line, raw_number, values in zip(
+            count(), map(itemgetter(0), rows), raw_numbers, zip(*columns, strict=True)
+        ):
             (insurer, symbol, number, branch, relationship, name, kana, birth, sex,
              eligible_from, lost_on, loss_reason, postal, address, registered_on,
              cancelled_on, ecert, pay, pay_from, exempt, old_card, status_text) = values  # fmt: skip
 
-            raw_number = cells[i][mn].strip() if mn is not None else ""
+            # Rules across fields, in report order; (column, reason) pairs, usually none.
+            problems: list[tuple[str, DomainError]] = []
             my_number = None
             if raw_number:
                 try:
                     my_number = validate_my_number(raw_number)
                 except DomainError as exc:
-                    fail("my_number", exc)
-            try:
-                status = str(my_number_status(bool(raw_number), status_text or ""))
-            except DomainError as exc:
-                fail("my_number_status", exc)
+                    problems.append(("my_number", exc))
+            status = _status(bool(raw_number), status_text or "")
+            if isinstance(status, DomainError):
+                problems.append(("my_number_status", status))
             if relationship is not None and branch is not None:
-                try:
-                    check_branch(Relationship(relationship), branch, insured_branch)
-                except DomainError as exc:
-                    fail("branch", exc)
+                wrong_branch = _branch_problem(relationship, branch, insured_branch)
+                if wrong_branch is not None:
+                    problems.append(("branch", wrong_branch))
             if eligible_from is not None:
                 if lost_on is not None and lost_on <= eligible_from:
-                    fail("lost_on", _LOST_BEFORE)
+                    problems.append(("lost_on", _LOST_BEFORE))
                 if birth is not None and eligible_from < birth:
-                    fail("eligible_from", _BEFORE_BIRTH)
+                    problems.append(("eligible_from", _BEFORE_BIRTH))
             if loss_reason is not None and lost_on is None:
-                fail("loss_reason", _REASON_WITHOUT_LOSS)
+                problems.append(("loss_reason", _REASON_WITHOUT_LOSS))
             if relationship == _DEPENDENT and pay is not None:
-                fail("standard_monthly_pay", _DEPENDENT_PAY)
+                problems.append(("standard_monthly_pay", _DEPENDENT_PAY))
             if registered_on is None and (cancelled_on is not None or ecert is not None):
-                fail(
-                    "mynacard_cancelled_on" if cancelled_on else "ecert_expires_on",
-                    _NO_REGISTRATION,
+                problems.append(
+                    (
+                        "mynacard_cancelled_on" if cancelled_on else "ecert_expires_on",
+                        _NO_REGISTRATION,
+                    )
                 )
             if registered_on and cancelled_on and cancelled_on < registered_on:
-                fail("mynacard_cancelled_on", _CANCELLED_EARLY)
-            if row_errors is not None or i in errors:
+                problems.append(("mynacard_cancelled_on", _CANCELLED_EARLY))
+            if problems:
+                errors.setdefault(i, []).extend(
+                    self._error(line, cells[i], key, exc) for key, exc in problems
+                )
+                continue
+            if i in errors:
                 continue
 
             ct = bidx = None
             if my_number is not None:
-                ct = vault.encrypt(my_number)
-                bidx = vault.blind_index(my_number)
+                ct = encrypt(my_number)
+                bidx = blind_index(my_number)
             if pay is not None or exempt is not None:
                 pay_from = pay_from or eligible_from
-            person_hash = _digest(
-                symbol, relationship, name, kana, birth, sex, postal, address,
-                bidx.hex() if bidx else None, status, old_card,
-            )  # fmt: skip
-            row_hash = _digest(
-                person_hash.hex(), eligible_from, lost_on, loss_reason, registered_on,
-                cancelled_on, ecert, pay, pay_from, exempt,
-            )  # fmt: skip
+            # The text _digest(*fields) would hash, built in one go (the hashes are stored).
+            person_hash = _hash(
+                f"{symbol}\x1f{relationship}\x1f{name}\x1f{kana}\x1f{birth}\x1f{sex}\x1f{postal}"
+                f"\x1f{address}\x1f{bidx.hex() if bidx else None}\x1f{status}\x1f{old_card}"
+            )
+            row_hash = _hash(
+                f"{person_hash.hex()}\x1f{eligible_from}\x1f{lost_on}\x1f{loss_reason}"
+                f"\x1f{registered_on}\x1f{cancelled_on}\x1f{ecert}\x1f{pay}\x1f{pay_from}"
+                f"\x1f{exempt}"
+            )
             records.append((
                 line, insurer or default_insurer, symbol, number, branch, relationship, name,
                 kana, birth, sex, eligible_from, lost_on, loss_reason, ct, bidx, status, postal,
@@ -390,17 +421,10 @@ class MemberParser:
             ))  # fmt: skip
         return records, [e for i in sorted(errors) for e in errors[i]]
 
-    def _failer(
-        self, line: int, cells: list[str], errors: dict[int, list[RowError]], i: int
-    ) -> Any:
-        def fail(key: str, exc: DomainError) -> None:
-            idx = self.index.get(key)
-            raw = cells[idx] if idx is not None else ""
-            errors.setdefault(i, []).append(
-                RowError(line, self.names[key], mask_value(raw), exc.ja, exc.en)
-            )
-
-        return fail
+    def _error(self, line: int, cells: list[str], key: str, exc: DomainError) -> RowError:
+        idx = self.index.get(key)
+        raw = cells[idx] if idx is not None else ""
+        return RowError(line, self.names[key], mask_value(raw), exc.ja, exc.en)
 
 
 _LOST_BEFORE = DomainError(

@@ -102,9 +102,10 @@ persons = Table(
     Column("row_hash", LargeBinary(16), nullable=False),
     Column("import_id", ForeignKey("import_runs.id")),
     # Unique among all persons, hence among eligible ones: a 番号 is never reused in a 記号.
+    # This one index serves the importer's upsert, the clinic lookup (+ birth date), the
+    # dependents of an insured person (same 記号・番号) and the extraction, which reads an
+    # employer's people in 記号・番号・枝番 order. Every further index slows the import.
     UniqueConstraint("insurer_number", "symbol", "number", "branch"),
-    Index(None, "employer_id", "number", "branch"),
-    Index(None, "insured_id"),
     Index(None, "my_number_bidx"),
     CheckConstraint("relationship IN (1, 2)", name="relationship"),
     CheckConstraint("sex IN (1, 2)", name="sex"),
@@ -121,8 +122,7 @@ eligibility_periods = Table(
     Column("loss_reason", String(2)),  # 01 死亡 02 生活保護 03 他の医療保険取得 99 その他
     Column("row_hash", LargeBinary(16), nullable=False),
     Column("import_id", ForeignKey("import_runs.id")),
-    UniqueConstraint("person_id", "eligible_from"),
-    Index(None, "eligible_from", "lost_on"),
+    UniqueConstraint("person_id", "eligible_from"),  # also the join from persons
     CheckConstraint("lost_on IS NULL OR lost_on > eligible_from", name="period_order"),
 )
 

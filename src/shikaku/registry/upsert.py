@@ -145,34 +145,23 @@ def apply_employers(conn: Connection, batch: Sequence[EmployerRecord], import_id
 # ---------------------------------------------------------------- members
 
 
-@dataclass(slots=True)
-class _PeriodState:
-    id: int | None
-    lost_on: str | None
-    row_hash: bytes
-
-
-@dataclass(slots=True)
 class _Person:
-    id: int
-    relationship: int
-    birth_date: str
-    person_hash: bytes
-    new: bool
-    periods: dict[str, _PeriodState] = field(default_factory=dict)
-    pay: dict[str, tuple[int | None, bool]] = field(default_factory=dict)
-    myna: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    """What the batch knows of one person: stored state, then this batch's decisions.
 
+    `id` is 0 for a person this batch inserts until write() allocates ids; pending rows
+    refer to the object, not the id, so they resolve at write time.
+    """
 
-_PERSON_FIELDS = (
-    "name", "name_kana", "sex", "postal_code", "address", "my_number_ct", "my_number_bidx",
-    "my_number_status", "old_card_expires_on", "row_hash", "import_id",
-)  # fmt: skip
-_PERIOD_FIELDS = ("eligible_from", "lost_on", "loss_reason", "row_hash", "import_id")
-_PAY_FIELDS = ("effective_from", "standard_monthly_pay", "tax_exempt")
-_MYNA_FIELDS = ("registered_on", "cancelled_on", "ecert_expires_on")
+    __slots__ = ("birth_date", "id", "myna", "pay", "periods", "person_hash", "relationship")
 
-Pending = dict[tuple[int, str], tuple[_Person, tuple[Any, ...]]]
+    def __init__(self, pid: int, relationship: int, birth_date: str, person_hash: bytes) -> None:
+        self.id = pid
+        self.relationship = relationship
+        self.birth_date = birth_date
+        self.person_hash = person_hash
+        self.periods: dict[str, tuple[str | None, bytes]] = {}  # eligible_from → (lost_on, hash)
+        self.pay: dict[str, tuple[int | None, bool]] = {}
+        self.myna: dict[str, tuple[str | None, str | None]] = {}
 
 
 class _Rejected(Exception):
@@ -181,8 +170,28 @@ class _Rejected(Exception):
         self.error = error
 
 
+# Slices of a MemberRecord (see records.MemberRecord for the field order) that are stored
+# as they are: the persons row and the period row are built by concatenating them.
+_PERSON_SLICE = slice(1, 10)  # insurer_number … sex
+_MN_ADDRESS_SLICE = slice(13, 18)  # my_number_ct … address
+_PERIOD_SLICE = slice(10, 13)  # eligible_from, lost_on, loss_reason
+_PERSON_COLUMNS = (
+    "id", "employer_id", "insurer_number", "symbol", "number", "branch", "relationship", "name",
+    "name_kana", "birth_date", "sex", "my_number_ct", "my_number_bidx", "my_number_status",
+    "postal_code", "address", "old_card_expires_on", "row_hash", "import_id", "insured_id",
+)  # fmt: skip
+_PERSON_UPDATE = _PERSON_COLUMNS[7:19]  # name … import_id
+_PERIOD_COLUMNS = ("person_id", "eligible_from", "lost_on", "loss_reason", "row_hash", "import_id")
+_PAY_COLUMNS = ("person_id", "effective_from", "standard_monthly_pay", "tax_exempt")
+_MYNA_COLUMNS = ("person_id", "registered_on", "cancelled_on", "ecert_expires_on")
+
+
 class _MemberBatch:
-    """One batch: what the registry holds for its keys, and what the batch will write."""
+    """One batch: what the registry holds for its keys, and what the batch will write.
+
+    Writes are inserts first, then updates by natural key, so a row may update what an
+    earlier row of the same batch inserted: the later row always wins, as in file order.
+    """
 
     def __init__(self, conn: Connection, batch: Sequence[MemberRecord], insured_branch: str):
         self.conn = conn
@@ -193,27 +202,25 @@ class _MemberBatch:
         self.employer_ids: dict[tuple[str, str], int] = {}
         self.people: dict[Key, _Person] = {}
         self.owners: dict[bytes, list[tuple[Key, str, str | None]]] = {}
-        # Pending writes. Inserts are keyed so that a later row of the batch replaces an
-        # earlier one instead of inserting twice; new persons get their ids just before writing.
-        self.person_inserts: dict[int, tuple[_Person, tuple[Any, ...], _Person | None]] = {}
-        self.person_updates: dict[int, tuple[Any, ...]] = {}
-        self.period_inserts: Pending = {}
-        self.period_updates: dict[int, tuple[Any, ...]] = {}
-        self.pay_inserts: Pending = {}
-        self.pay_updates: dict[tuple[int, str], tuple[Any, ...]] = {}
-        self.myna_inserts: Pending = {}
-        self.myna_updates: dict[tuple[int, str], tuple[Any, ...]] = {}
+        self.new_people: list[tuple[_Person, MemberRecord, int, _Person | None]] = []
+        self.person_updates: dict[int, tuple[_Person, MemberRecord]] = {}
+        self.period_inserts: list[tuple[_Person, MemberRecord]] = []
+        self.period_updates: dict[tuple[int, str], tuple[_Person, MemberRecord]] = {}
+        self.pay_inserts: list[tuple[_Person, tuple[Any, ...]]] = []
+        self.pay_updates: list[tuple[_Person, tuple[Any, ...]]] = []
+        self.myna_inserts: list[tuple[_Person, tuple[Any, ...]]] = []
+        self.myna_updates: list[tuple[_Person, tuple[Any, ...]]] = []
 
     # -- reading what exists: at most six statements per batch (per insurer number)
 
     def load(self) -> None:
         for insurer in sorted({r.insurer_number for r in self.batch}):
             self._load_insurer(insurer)
-        touched = {
-            self.people[r.key].id: self.people[r.key] for r in self.batch if r.key in self.people
-        }
-        if touched:
-            self._load_history(touched)
+        if self.people:
+            keys = {r[1:5] for r in self.batch}
+            touched = {p.id: p for k, p in self.people.items() if k in keys}
+            if touched:
+                self._load_history(touched)
         self._load_my_number_owners()
 
     def _load_insurer(self, insurer: str) -> None:
@@ -235,16 +242,16 @@ class _MemberBatch:
             insurer,
         ):
             key = (insurer, row[1], row[2], row[3])
-            self.people[key] = _Person(row[0], row[4], _iso(row[5]), bytes(row[6]), False)
+            self.people[key] = _Person(row[0], row[4], _iso(row[5]), bytes(row[6]))
 
     def _load_history(self, by_id: dict[int, _Person]) -> None:
-        for pid, start, lost_on, digest, period_id in self.reader.rows(
-            "SELECT person_id, eligible_from, lost_on, row_hash, id FROM eligibility_periods"
+        for pid, start, lost_on, digest in self.reader.rows(
+            "SELECT person_id, eligible_from, lost_on, row_hash FROM eligibility_periods"
             " WHERE {where}",
             "person_id",
             by_id,
         ):
-            by_id[pid].periods[_iso(start)] = _PeriodState(period_id, _iso(lost_on), bytes(digest))
+            by_id[pid].periods[_iso(start)] = (_iso(lost_on), bytes(digest))
         if any(r.has_pay for r in self.batch):
             for pid, start, pay, exempt in self.reader.rows(
                 "SELECT person_id, effective_from, standard_monthly_pay, tax_exempt"
@@ -279,189 +286,169 @@ class _MemberBatch:
 
     # -- deciding, row by row, in file order
 
-    def decide(self, import_id: int) -> None:
+    def decide(self) -> None:
+        people, owners, out = self.people, self.owners, self.out
         for rec in self.batch:
+            key = rec[1:5]
             try:
-                self._decide(rec, import_id)
+                insured = self._check(rec, key)
             except _Rejected as rej:
-                self.out.errors.append(
-                    RowError(rec.line, rej.column, "", rej.error.ja, rej.error.en)
-                )
+                out.errors.append(RowError(rec.line, rej.column, "", rej.error.ja, rej.error.en))
+                continue
+            person = people.get(key)
+            bidx = rec.my_number_bidx
+            if bidx is not None:
+                owners.setdefault(bidx, []).append((key, rec.eligible_from, rec.lost_on))
+            if person is None:  # the common case of a first import: one new person, one period
+                employer_id = self.employer_ids[rec[1:3]]
+                person = people[key] = _Person(0, rec.relationship, rec.birth_date, rec.person_hash)
+                person.periods[rec.eligible_from] = (rec.lost_on, rec.row_hash)
+                self.new_people.append((person, rec, employer_id, insured))
+                self.period_inserts.append((person, rec))
+                self._history(person, rec)
+                out.inserted += 1
+            else:
+                self._existing(person, rec)
 
-    def _decide(self, rec: MemberRecord, import_id: int) -> None:
-        key = rec.key
-        employer_id = self.employer_ids.get((rec.insurer_number, rec.symbol))
-        if employer_id is None:
+    def _check(self, rec: MemberRecord, key: Key) -> _Person | None:
+        """Reject what cannot be stored; return the insured person of a dependent."""
+        if rec[1:3] not in self.employer_ids:
             raise _Rejected("記号", _no_employer(rec.symbol))
         person = self.people.get(key)
         if person is not None and person.birth_date != rec.birth_date:
             raise _Rejected("枝番", _collision(rec.branch))
         insured = None
         if rec.relationship == _DEPENDENT:
-            insured = self.people.get(
-                (rec.insurer_number, rec.symbol, rec.number, self.insured_branch)
-            )
+            insured = self.people.get((*rec[1:4], self.insured_branch))
             if insured is None or insured.relationship != _INSURED:
                 raise _Rejected("番号", _no_insured(rec.symbol, rec.number))
-        if rec.my_number_bidx is not None:
-            self._check_my_number(rec)
+        bidx = rec.my_number_bidx
+        if bidx is not None and bidx in self.owners:
+            mine = _period(rec.eligible_from, rec.lost_on)
+            for other, start, lost_on in self.owners[bidx]:
+                if other != key and _period(start, lost_on).overlaps(mine):
+                    raise _Rejected("個人番号", _my_number_taken(other))
+        if person is not None:
+            held = person.periods.get(rec.eligible_from)
+            if held is None or held[1] != rec.row_hash:
+                others = (_period(start, lost) for start, (lost, _h) in person.periods.items())
+                clash = first_overlap(_period(rec.eligible_from, rec.lost_on), others)
+                if clash is not None:
+                    raise _Rejected("資格取得年月日", _overlap(clash))
+        return insured
 
-        state = person.periods.get(rec.eligible_from) if person is not None else None
-        if state is not None and state.row_hash == rec.row_hash:
+    def _existing(self, person: _Person, rec: MemberRecord) -> None:
+        held = person.periods.get(rec.eligible_from)
+        if held is not None and held[1] == rec.row_hash:
             self.out.unchanged += 1
             return
-        if person is not None and person.periods:
-            others = (_period(start, s.lost_on) for start, s in person.periods.items())
-            clash = first_overlap(_period(rec.eligible_from, rec.lost_on), others)
-            if clash is not None:
-                raise _Rejected("資格取得年月日", _overlap(clash))
-
-        if person is None:
-            person = self._insert_person(rec, employer_id, insured, import_id)
-        elif person.person_hash != rec.person_hash:
-            self._update_person(person, rec, import_id)
-        values = (rec.lost_on, rec.loss_reason, rec.row_hash, import_id)
-        if state is None:
-            person.periods[rec.eligible_from] = _PeriodState(None, rec.lost_on, rec.row_hash)
+        if person.person_hash != rec.person_hash:
+            person.person_hash = rec.person_hash
+            self.person_updates[id(person)] = (person, rec)
+        if held is None:
+            self.period_inserts.append((person, rec))
             self.out.inserted += 1
         else:
-            state.lost_on, state.row_hash = rec.lost_on, rec.row_hash
+            self.period_updates[(id(person), rec.eligible_from)] = (person, rec)
             self.out.updated += 1
-        if state is None or state.id is None:
-            self.period_inserts[(id(person), rec.eligible_from)] = (
-                person,
-                (rec.eligible_from, *values),
-            )
-        else:
-            self.period_updates[state.id] = values
-        if rec.has_pay and rec.pay_effective_from:
+        person.periods[rec.eligible_from] = (rec.lost_on, rec.row_hash)
+        self._history(person, rec)
+
+    def _history(self, person: _Person, rec: MemberRecord) -> None:
+        """Upsert the dated rows (pay, マイナ保険証) a member row carries, keyed by start date.
+
+        A date the person does not hold yet is inserted; one it holds (stored, or inserted
+        earlier in this batch) is updated after the inserts.
+        """
+        when = rec.pay_effective_from
+        if when is not None:
             pay = (rec.standard_monthly_pay, bool(rec.tax_exempt))
-            self._dated(
-                person, person.pay, rec.pay_effective_from, pay, self.pay_inserts, self.pay_updates
-            )
-        if rec.mynacard_registered_on:
+            if person.pay.get(when) != pay:
+                target = self.pay_updates if when in person.pay else self.pay_inserts
+                target.append((person, (when, *pay)))
+                person.pay[when] = pay
+        when = rec.mynacard_registered_on
+        if when is not None:
             myna = (rec.mynacard_cancelled_on, rec.ecert_expires_on)
-            self._dated(
-                person,
-                person.myna,
-                rec.mynacard_registered_on,
-                myna,
-                self.myna_inserts,
-                self.myna_updates,
-            )
+            if person.myna.get(when) != myna:
+                target = self.myna_updates if when in person.myna else self.myna_inserts
+                target.append((person, (when, *myna)))
+                person.myna[when] = myna
 
-    def _check_my_number(self, rec: MemberRecord) -> None:
-        assert rec.my_number_bidx is not None
-        owners = self.owners.setdefault(rec.my_number_bidx, [])
-        for key, start, lost_on in owners:
-            if key != rec.key and _period(start, lost_on).overlaps(
-                _period(rec.eligible_from, rec.lost_on)
-            ):
-                raise _Rejected("個人番号", _my_number_taken(key))
-        owners.append((rec.key, rec.eligible_from, rec.lost_on))
+    # -- writing: one statement per table and kind, inserts before updates
 
-    def _person_values(self, rec: MemberRecord, import_id: int) -> tuple[Any, ...]:
-        return (
-            rec.name, rec.name_kana, rec.sex, rec.postal_code, rec.address, rec.my_number_ct,
-            rec.my_number_bidx, rec.my_number_status, rec.old_card_expires_on, rec.person_hash,
-            import_id,
-        )  # fmt: skip
-
-    def _insert_person(
-        self, rec: MemberRecord, employer_id: int, insured: _Person | None, import_id: int
-    ) -> _Person:
-        person = _Person(0, rec.relationship, rec.birth_date, rec.person_hash, True)
-        self.people[rec.key] = person
-        fixed = (
-            employer_id,
-            rec.insurer_number,
-            rec.symbol,
-            rec.number,
-            rec.branch,
-            rec.relationship,
-            rec.birth_date,
-        )
-        self.person_inserts[id(person)] = (
-            person,
-            (*fixed, *self._person_values(rec, import_id)),
-            insured,
-        )
-        return person
-
-    def _update_person(self, person: _Person, rec: MemberRecord, import_id: int) -> None:
-        person.person_hash = rec.person_hash
-        values = self._person_values(rec, import_id)
-        if person.new:
-            me, row, insured = self.person_inserts[id(person)]
-            self.person_inserts[id(person)] = (me, (*row[:7], *values), insured)
-        else:
-            self.person_updates[person.id] = values
-
-    def _dated(
-        self, person: _Person, held: dict[str, Any], when: str, value: tuple[Any, Any],
-        inserts: Pending, updates: dict[tuple[int, str], tuple[Any, ...]],
-    ) -> None:  # fmt: skip
-        """Upsert a row of a person's dated history (pay, マイナ保険証) keyed by its start date."""
-        if held.get(when) == value:
-            return
-        key = (id(person), when)
-        if when not in held or key in inserts:
-            inserts[key] = (person, (when, *value))
-        else:
-            updates[key] = (*value, person.id, when)
-        held[when] = value
-
-    # -- writing: one statement per table and kind
-
-    def write(self) -> None:
+    def write(self, import_id: int) -> None:
         bulk = Bulk(self.conn)
-        ids = iter(allocate_ids(self.conn, persons, len(self.person_inserts)))
-        for person, _row, _insured in self.person_inserts.values():
+        ids = iter(allocate_ids(self.conn, persons, len(self.new_people)))
+        for person, _rec, _emp, _ins in self.new_people:
             person.id = next(ids)
         bulk.insert(
             persons,
-            (
-                "id",
-                "employer_id",
-                "insurer_number",
-                "symbol",
-                "number",
-                "branch",
-                "relationship",
-                "birth_date",
-                *_PERSON_FIELDS,
-                "insured_id",
-            ),
-            [(p.id, *row, i.id if i else None) for p, row, i in self.person_inserts.values()],
+            _PERSON_COLUMNS,
+            [
+                (
+                    p.id,
+                    emp,
+                    *r[_PERSON_SLICE],
+                    *r[_MN_ADDRESS_SLICE],
+                    r.old_card_expires_on,
+                    r.person_hash,
+                    import_id,
+                    ins.id if ins is not None else None,
+                )
+                for p, r, emp, ins in self.new_people
+            ],
         )
-        bulk.update(persons, _PERSON_FIELDS, [(*v, pid) for pid, v in self.person_updates.items()])
         bulk.insert(
-            eligibility_periods, ("person_id", *_PERIOD_FIELDS), _owned(self.period_inserts)
+            eligibility_periods,
+            _PERIOD_COLUMNS,
+            [(p.id, *r[_PERIOD_SLICE], r.row_hash, import_id) for p, r in self.period_inserts],
+        )
+        bulk.insert(pay_periods, _PAY_COLUMNS, [(p.id, *row) for p, row in self.pay_inserts])
+        bulk.insert(
+            mynacard_registrations,
+            _MYNA_COLUMNS,
+            [(p.id, *row) for p, row in self.myna_inserts],
+        )
+        bulk.update(
+            persons,
+            _PERSON_UPDATE,
+            [
+                (
+                    r.name,
+                    r.name_kana,
+                    r.birth_date,
+                    r.sex,
+                    *r[_MN_ADDRESS_SLICE],
+                    r.old_card_expires_on,
+                    r.person_hash,
+                    import_id,
+                    p.id,
+                )
+                for p, r in self.person_updates.values()
+            ],
         )
         bulk.update(
             eligibility_periods,
-            _PERIOD_FIELDS[1:],
-            [(*v, period_id) for period_id, v in self.period_updates.items()],
+            _PERIOD_COLUMNS[2:],
+            [
+                (*r[_PERIOD_SLICE][1:], r.row_hash, import_id, p.id, r.eligible_from)
+                for p, r in self.period_updates.values()
+            ],
+            ("person_id", "eligible_from"),
         )
-        bulk.insert(pay_periods, ("person_id", *_PAY_FIELDS), _owned(self.pay_inserts))
         bulk.update(
             pay_periods,
-            _PAY_FIELDS[1:],
-            list(self.pay_updates.values()),
-            ("person_id", _PAY_FIELDS[0]),
+            _PAY_COLUMNS[2:],
+            [(*row[1:], p.id, row[0]) for p, row in self.pay_updates],
+            _PAY_COLUMNS[:2],
         )
-        bulk.insert(mynacard_registrations, ("person_id", *_MYNA_FIELDS), _owned(self.myna_inserts))
         bulk.update(
             mynacard_registrations,
-            _MYNA_FIELDS[1:],
-            list(self.myna_updates.values()),
-            ("person_id", _MYNA_FIELDS[0]),
+            _MYNA_COLUMNS[2:],
+            [(*row[1:], p.id, row[0]) for p, row in self.myna_updates],
+            _MYNA_COLUMNS[:2],
         )
-
-
-def _owned(pending: Pending) -> list[tuple[Any, ...]]:
-    """Rows queued before ids were allocated: prefix each with its person's id."""
-    return [(person.id, *row) for person, row in pending.values()]
 
 
 def _no_employer(symbol: str) -> DomainError:
@@ -505,6 +492,6 @@ def apply_members(
 ) -> Outcome:
     state = _MemberBatch(conn, batch, insured_branch)
     state.load()
-    state.decide(import_id)
-    state.write()
+    state.decide()
+    state.write(import_id)
     return state.out
