@@ -330,6 +330,19 @@ def imports_list(
 # ------------------------------------------------------------------ demo
 
 
+def _write_demo(out_dir: Path, members: int, seed: int, settings: Settings) -> Any:
+    from shikaku.demo import write_demo_files
+
+    with _progress("合成データ作成中", members) as progress:
+        return write_demo_files(
+            out_dir,
+            members=members,
+            seed=seed,
+            insurer_number=settings.insurer.number,
+            progress=lambda n: progress(n, n),
+        )
+
+
 @app.command("demo-data")
 def demo_data(
     members: Annotated[int, typer.Option(help="加入者数（被保険者＋被扶養者）")] = 10_000,
@@ -337,12 +350,9 @@ def demo_data(
     out_dir: Annotated[Path, typer.Option("--out", help="出力先ディレクトリ")] = Path("demo"),
 ) -> None:
     """取込用の合成データ（事業所 CP932・加入者 UTF-8）を作成します."""
-    from shikaku.demo import write_demo_files
 
     settings = _settings()
-    files = write_demo_files(
-        out_dir, members=members, seed=seed, insurer_number=settings.insurer.number
-    )
+    files = _write_demo(out_dir, members, seed, settings)
     out.print(
         f"合成データを作成しました: 事業所 {files.employer_count:,} 件 → {files.employers}\n"
         f"  加入者 {files.member_count:,} 人（被保険者 {files.insured_count:,}・被扶養者 {files.dependent_count:,}）→ {files.members}"
@@ -355,7 +365,6 @@ def demo(
     seed: Annotated[int, typer.Option(help="乱数の種")] = 1,
 ) -> None:
     """デモ一式: 暗号鍵・DB作成 → 合成データ → 事業所・加入者の取込 → 結果の場所を表示."""
-    from shikaku.demo import write_demo_files
     from shikaku.registry.db import upgrade
     from shikaku.security.mynumber import generate_key_file
 
@@ -369,9 +378,7 @@ def demo(
     upgrade(engine)
     out.print(f"データベース: {engine.url.render_as_string()}")
     demo_dir = settings.output_dir / "demo-input"
-    files = write_demo_files(
-        demo_dir, members=members, seed=seed, insurer_number=settings.insurer.number
-    )
+    files = _write_demo(demo_dir, members, seed, settings)
     out.print(f"合成データ: {files.employers} (CP932), {files.members} (UTF-8)")
     summaries = [
         run_import(files.employers, FileKind.EMPLOYERS, None, None, None, settings),

@@ -1043,8 +1043,11 @@ def write_demo_files(
     seed: int,
     insurer_number: str = "01130012",
     extraction_date: date = date(2024, 6, 7),
+    progress: Callable[[int], None] | None = None,
 ) -> DemoFiles:
     """Write employers.csv (CP932) and members.csv (UTF-8) with exactly `members` member rows.
+
+    `progress` is called with the number of member rows written so far.
 
     Same arguments → byte-identical files. About 1 % of members are 任意継続 under
     pseudo-employers whose 記号 is "9" + prefecture code + sequence (送付先 自宅).
@@ -1076,8 +1079,13 @@ def write_demo_files(
         ew.writerow([c.header for c in EMPLOYER_COLUMNS])
         mw.writerow([c.header for c in MEMBER_COLUMNS])
         buf: list[list[str]] = []
+        written = 0
 
         def flush() -> None:
+            nonlocal written
+            written += len(buf)
+            if progress is not None:
+                progress(written)
             if mem_order is None:
                 mw.writerows(buf)
             else:

@@ -16,6 +16,10 @@ from typing import Final
 from shikaku.domain.errors import DomainError
 
 __all__ = [
+    "CANONICAL_DATE",
+    "CANONICAL_KANA",
+    "CANONICAL_NAME",
+    "CANONICAL_POSTAL_CODE",
     "format_wareki",
     "normalize_code",
     "normalize_kana",
@@ -24,6 +28,7 @@ __all__ = [
     "normalize_symbol",
     "parse_date",
     "parse_flag",
+    "parse_iso_date",
     "parse_sex",
     "redact_for_message",
     "to_halfwidth_ascii",
@@ -50,7 +55,7 @@ def to_halfwidth_ascii(s: str) -> str:
 
     Not NFKC: that would also rewrite compatibility kanji in official names (U+FA19 → 神).
     """
-    return s.translate(_HALFWIDTH_ASCII)
+    return s if s.isascii() else s.translate(_HALFWIDTH_ASCII)
 
 
 def _kana_run_to_fullwidth(m: re.Match[str]) -> str:
@@ -131,6 +136,10 @@ def normalize_code(
     return t
 
 
+CANONICAL_POSTAL_CODE: Final = re.compile(r"[0-9]{7}")
+"""Postal codes normalize_postal_code returns unchanged."""
+
+
 def normalize_postal_code(s: str) -> str:
     """〒 code as 7 digits; the hyphen (and a leading 〒) is decoration."""
     if len(s) == 8 and s[3] == "-" and s.isascii():  # the usual 123-4567, without the detour
@@ -165,12 +174,18 @@ def normalize_symbol(s: str) -> str:
 # --------------------------------------------------------------------------- names
 
 
+CANONICAL_NAME: Final = re.compile(r"[^\s\uff61-\uff9f]+(?:\u3000[^\s\uff61-\uff9f]+)*")
+"""Names normalize_name returns unchanged: no 半角カナ, parts joined by one U+3000."""
+
+
 def normalize_name(s: str) -> str:
     """Official name: 半角カナ widened, parts joined by one U+3000, nothing else touched.
 
     Rare kanji (髙, 﨑, 𠮷, U+FA19) must print exactly as registered, so no NFKC/NFC on the
     whole string.
     """
+    if CANONICAL_NAME.fullmatch(s) is not None:
+        return s
     parts = s.split()
     if not parts:
         raise DomainError("氏名が空です", "name is empty")
@@ -182,6 +197,8 @@ def normalize_name(s: str) -> str:
 
 _TO_KATAKANA: Final = {c: c + 0x60 for c in range(0x3041, 0x3097)}
 _KANA_OK: Final = re.compile(r"[\u30a1-\u30fa\u30fb\u30fc\u3000]+")
+CANONICAL_KANA: Final = re.compile(r"[\u30a1-\u30fc]+(?:\u3000[\u30a1-\u30fc]+)*")
+"""フリガナ normalize_kana returns unchanged: katakana, parts joined by one U+3000."""
 
 
 def _kana_source_ok(c: str) -> bool:
@@ -212,12 +229,7 @@ def normalize_kana(s: str) -> str:
     Hiragana and 半角カナ are accepted because that is how employers type it; anything
     that is not kana is rejected rather than guessed at.
     """
-    if (
-        _KANA_OK.fullmatch(s) is not None
-        and s[0] != "\u3000"
-        and s[-1] != "\u3000"
-        and "\u3000\u3000" not in s
-    ):
+    if CANONICAL_KANA.fullmatch(s) is not None:
         return s
     parts = s.split()
     if not parts:
@@ -319,17 +331,25 @@ def _kanji_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def _valid_iso(s: str) -> date | None:
+    """The date of a valid YYYY-MM-DD, checked in C (the common case); None otherwise."""
+    if len(s) == 10 and s[4] == "-" and s[7] == "-" and s.isascii():
+        try:  # given that shape, it accepts exactly the valid YYYY-MM-DD dates
+            return date.fromisoformat(s)
+        except ValueError:
+            return None  # parse_date's general path explains what is wrong
+    return None
+
+
 def parse_date(s: str) -> date:
     """Read the date spellings employers use: ISO, slashes, 8 digits, 年月日, 和暦, R6.6.7.
 
     Impossible dates are rejected with the reason (平成31年5月1日, 2023-02-29), never
     rolled over, because a wrong 生年月日 silently changes burden ratio and eligibility.
     """
-    if len(s) == 10 and s[4] == "-" and s[7] == "-" and s.isascii():
-        try:  # in this shape it accepts exactly the valid YYYY-MM-DD dates
-            return date.fromisoformat(s)
-        except ValueError:
-            pass  # the general path below explains what is wrong
+    d = _valid_iso(s)
+    if d is not None:
+        return d
     t = to_halfwidth_ascii(s).strip()
     if len(t) == 8 and t.isascii() and t.isdigit():
         return _western(int(t[:4]), int(t[4:6]), int(t[6:]))
@@ -345,6 +365,20 @@ def parse_date(s: str) -> date:
         f"日付{redact_for_message(s)}を読み取れません（例: 2024-06-07, 令和6年6月7日, R6.6.7）",
         f"cannot read date {_redact_en(s)} (e.g. 2024-06-07, 令和6年6月7日, R6.6.7)",
     )
+
+
+CANONICAL_DATE: Final = re.compile(
+    r"(?!0000)[0-9]{4}-"
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+"""Dates parse_iso_date returns unchanged; 29 February is left to it (leap years)."""
+
+
+def parse_iso_date(s: str) -> str:
+    """parse_date(s).isoformat(); input already in that form is returned as it is."""
+    if _valid_iso(s) is not None:
+        return s
+    return parse_date(s).isoformat()
 
 
 def format_wareki(d: date) -> str:

@@ -9,12 +9,14 @@ re-run completes, never half a row; memory does not grow with the file.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import multiprocessing
 import os
 import queue
 import socket
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,6 +93,21 @@ def _chunks(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[Rows]:
         yield chunk
 
 
+@contextmanager
+def _batch_gc() -> Iterator[None]:
+    """Pause the cyclic GC for one batch: a batch allocates hundreds of thousands of small
+    acyclic objects (freed by reference counting), and collecting over them while they are
+    alive costs a third of the batch. One young-generation pass after the batch instead."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect(0)
+
+
 @dataclass
 class Parsed:
     read: int
@@ -123,7 +140,8 @@ def parse_stream(
                     good.append((line, cells))
                 else:
                     errors.append(bad)
-            records, parse_errors = parse(good)
+            with _batch_gc():
+                records, parse_errors = parse(good)
             yield Parsed(len(chunk), records, [*errors, *parse_errors], table.position())
 
 
@@ -310,7 +328,7 @@ def import_file(
     read_encoding = None if encoding == "xlsx" else encoding
     try:
         for parsed in _parsed(path, read_encoding, header, ctx, vault, options):
-            with write_transaction(engine, checked_references=True) as conn:
+            with _batch_gc(), write_transaction(engine, checked_references=True) as conn:
                 out = _apply(conn, kind, parsed.records, import_id, options.insured_branch)
                 errors = sorted([*parsed.errors, *out.errors], key=lambda e: e.line)
                 summary.read += parsed.read

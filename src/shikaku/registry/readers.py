@@ -16,21 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from shikaku.domain.errors import DomainError
+
 SNIFF_BYTES = 1 << 20
-ENCODINGS = ("utf-8", "utf-8-sig", "cp932")
 
 
-class FileRefused(Exception):
+class FileRefused(DomainError):
     """The whole file is refused before any row is written; the message says why."""
-
-    def __init__(self, ja: str, en: str) -> None:
-        super().__init__(f"{ja} ({en})")
-        self.ja = ja
-        self.en = en
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        """Picklable, so a parser process can hand the error to the importer."""
-        return (type(self), (self.ja, self.en))
 
 
 @dataclass

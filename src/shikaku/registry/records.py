@@ -14,11 +14,11 @@ Speed (a million rows a minute is the floor, not the goal) shapes two choices he
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from hashlib import blake2b
-from itertools import count, repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -34,13 +34,17 @@ from shikaku.domain.members import (
     parse_relationship,
 )
 from shikaku.domain.normalize import (
+    CANONICAL_DATE,
+    CANONICAL_KANA,
+    CANONICAL_NAME,
+    CANONICAL_POSTAL_CODE,
     normalize_code,
     normalize_kana,
     normalize_name,
     normalize_postal_code,
     normalize_symbol,
-    parse_date,
     parse_flag,
+    parse_iso_date,
     parse_sex,
 )
 from shikaku.registry.rows import REQUIRED, HeaderMap, Parser, RowError, mask_value
@@ -49,17 +53,19 @@ from shikaku.security.mynumber import MyNumberVault
 _SEP = "\x1f"
 
 
+_BLAKE2B_16 = blake2b(digest_size=16)
+
+
 def _hash(text: str) -> bytes:
-    return blake2b(text.encode("utf-8"), digest_size=16).digest()
+    """16-byte BLAKE2b of the text; copying a prepared state is cheaper than making one."""
+    h = _BLAKE2B_16.copy()
+    h.update(text.encode("utf-8"))
+    return h.digest()
 
 
 def _digest(*parts: object) -> bytes:
     """Hash of the fields' text joined by U+001F; stored, so the form must never change."""
     return _hash(_SEP.join(map(str, parts)))
-
-
-def _iso_date(raw: str) -> str:
-    return parse_date(raw).isoformat()
 
 
 MAX_NUMBER_DIGITS = 10
@@ -98,6 +104,9 @@ def _branch(raw: str) -> str:
 
 def _text(raw: str) -> str:
     return " ".join(raw.split())
+
+
+_CANONICAL_TEXT = re.compile(r"\S+(?: \S+)*")
 
 
 def _yen(raw: str) -> int:
@@ -169,10 +178,19 @@ class MemberRecord(NamedTuple):
         return self.standard_monthly_pay is not None or self.tax_exempt is not None
 
 
-MEMO_LIMIT = 8192
+# Distinct values remembered per column: every date of a century fits.
+MEMO_LIMIT = 1 << 16
 Rows = Sequence[tuple[int, list[str]]]
+# Values each parser returns unchanged, picked out of a column in one pass (in C).
+_CANONICAL: dict[Parser, re.Pattern[str]] = {
+    normalize_name: CANONICAL_NAME,
+    normalize_kana: CANONICAL_KANA,
+    normalize_postal_code: CANONICAL_POSTAL_CODE,
+    parse_iso_date: CANONICAL_DATE,
+    _text: _CANONICAL_TEXT,
+}
 # Columns whose values rarely repeat across batches: remembering them would only cost memory.
-UNIQUE_PER_ROW = frozenset({"number", "name", "name_kana", "address", "phone"})
+UNIQUE_PER_ROW = frozenset({"address", "phone"})
 
 
 class _Columns:
@@ -193,6 +211,7 @@ class _Columns:
                 header.index.get(key),
                 parse,
                 required,
+                _CANONICAL.get(parse),
                 {},  # raw cell → parsed value (None for an allowed blank)
                 0 if key in UNIQUE_PER_ROW else MEMO_LIMIT,  # kept across batches up to this
             )
@@ -215,7 +234,7 @@ class _Columns:
         columns = list(zip(*cells, strict=False)) if cells else []
         errors: dict[int, list[RowError]] = {}
         out: list[list[Any]] = []
-        for key, index, parse, required, known, limit in self.plan:
+        for key, index, parse, required, canonical, known, limit in self.plan:
             if index is None:
                 out.append([None] * n)
                 if required:  # map_header refuses such files; kept for direct callers
@@ -226,7 +245,12 @@ class _Columns:
             if len(known) > limit:
                 known.clear()
             bad: dict[str, DomainError] = {}
-            for raw in set(column).difference(known):
+            new = set(column).difference(known)
+            if canonical is not None and new:
+                same = list(filter(canonical.fullmatch, new))
+                known.update(zip(same, same, strict=True))
+                new.difference_update(same)
+            for raw in new:
                 if not raw or raw.isspace():
                     if required:
                         bad[raw] = REQUIRED
@@ -290,24 +314,34 @@ _MEMBER_PLAN: tuple[tuple[str, Parser, bool], ...] = (
     ("relationship", lambda raw: int(parse_relationship(raw)), True),
     ("name", normalize_name, True),
     ("name_kana", normalize_kana, True),
-    ("birth_date", _iso_date, True),
+    ("birth_date", parse_iso_date, True),
     ("sex", parse_sex, True),
-    ("eligible_from", _iso_date, True),
-    ("lost_on", _iso_date, False),
+    ("eligible_from", parse_iso_date, True),
+    ("lost_on", parse_iso_date, False),
     ("loss_reason", parse_loss_reason, False),
     ("postal_code", normalize_postal_code, False),
     ("address", _text, False),
-    ("mynacard_registered_on", _iso_date, False),
-    ("mynacard_cancelled_on", _iso_date, False),
-    ("ecert_expires_on", _iso_date, False),
+    ("mynacard_registered_on", parse_iso_date, False),
+    ("mynacard_cancelled_on", parse_iso_date, False),
+    ("ecert_expires_on", parse_iso_date, False),
     ("standard_monthly_pay", _yen, False),
-    ("pay_effective_from", _iso_date, False),
+    ("pay_effective_from", parse_iso_date, False),
     ("tax_exempt", parse_flag, False),
-    ("old_card_expires_on", _iso_date, False),
+    ("old_card_expires_on", parse_iso_date, False),
     ("my_number_status", str.strip, False),
 )
 _INSURED = int(Relationship.INSURED)
 _DEPENDENT = int(Relationship.DEPENDENT)
+
+
+def _checked_my_number(raw: str) -> str | DomainError | None:
+    """validate_my_number as a value: None for a blank cell, the error for a bad number."""
+    if not raw:
+        return None
+    try:
+        return validate_my_number(raw)
+    except DomainError as exc:
+        return exc.with_traceback(None)  # its frames hold the plain number
 
 
 @lru_cache(maxsize=256)
@@ -345,25 +379,29 @@ class MemberParser:
         cells = self.columns.cells(rows)
         columns, errors = self.columns.parse(rows, cells)
         records: list[tuple[Any, ...]] = []
-        encrypt, blind_index = self.vault.encrypt, self.vault.blind_index
         insured_branch, default_insurer = self.ctx.insured_branch, self.ctx.insurer_number
         mn = self.my_number_index
-        raw_numbers = map(str.strip, map(itemgetter(mn), cells)) if mn is not None else repeat("")
-        for i, line, raw_number, values in zip(
-            count(), map(itemgetter(0), rows), raw_numbers, zip(*columns, strict=True)
+        blank = [""] * len(rows)
+        raw_numbers = list(map(str.strip, map(itemgetter(mn), cells))) if mn is not None else blank
+        # The vault's calls run back to back, a pass each: interleaved with the rest of a
+        # row's work they cost twice as much (OpenSSL's code and tables leave the CPU caches).
+        numbers = list(map(_checked_my_number, raw_numbers))
+        encrypt, blind_index = self.vault.encrypt, self.vault.blind_index
+        cts = [encrypt(m) if isinstance(m, str) else None for m in numbers]
+        bidxs = [blind_index(m) if isinstance(m, str) else None for m in numbers]
+        problems: list[tuple[str, DomainError]] = []  # one row's cross-field faults, usually none
+        lines = map(itemgetter(0), rows)
+        for i, values in enumerate(
+            zip(lines, raw_numbers, numbers, cts, bidxs, *columns, strict=True)
         ):
-            (insurer, symbol, number, branch, relationship, name, kana, birth, sex,
-             eligible_from, lost_on, loss_reason, postal, address, registered_on,
-             cancelled_on, ecert, pay, pay_from, exempt, old_card, status_text) = values  # fmt: skip
+            (line, raw_number, my_number, ct, bidx, insurer, symbol, number, branch, relationship,
+             name, kana, birth, sex, eligible_from, lost_on, loss_reason, postal, address,
+             registered_on, cancelled_on, ecert, pay, pay_from, exempt, old_card,
+             status_text) = values  # fmt: skip
 
-            # Rules across fields, in report order; (column, reason) pairs, usually none.
-            problems: list[tuple[str, DomainError]] = []
-            my_number = None
-            if raw_number:
-                try:
-                    my_number = validate_my_number(raw_number)
-                except DomainError as exc:
-                    problems.append(("my_number", exc))
+            # Rules across fields, in report order.
+            if isinstance(my_number, DomainError):
+                problems.append(("my_number", my_number))
             status = _status(bool(raw_number), status_text or "")
             if isinstance(status, DomainError):
                 problems.append(("my_number_status", status))
@@ -393,14 +431,11 @@ class MemberParser:
                 errors.setdefault(i, []).extend(
                     self._error(line, cells[i], key, exc) for key, exc in problems
                 )
+                problems.clear()
                 continue
             if i in errors:
                 continue
 
-            ct = bidx = None
-            if my_number is not None:
-                ct = encrypt(my_number)
-                bidx = blind_index(my_number)
             if pay is not None or exempt is not None:
                 pay_from = pay_from or eligible_from
             # The text _digest(*fields) would hash, built in one go (the hashes are stored).

@@ -55,16 +55,26 @@ def _period(eligible_from: str, lost_on: str | None) -> Period:
 
 
 class _Reader:
-    """`WHERE column IN (…)` for a batch's keys, on either database, a statement per chunk."""
+    """Look a batch's keys up in one statement, the way each database does it best.
 
-    CHUNK = 30_000  # under SQLite's 32,766 host parameters
+    SQLite: `IN (?, ?, …)` and a `VALUES` list (chunked under its 32,766 parameters).
+    PostgreSQL: arrays (`= ANY(%s)`, `unnest`), so a batch is a few parameters, not thousands,
+    and the plan does not depend on the batch size.
+    """
+
+    CHUNK = 30_000
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.mark = "?" if self.sqlite else "%s"
 
     def rows(self, sql: str, column: str, keys: Iterable[Any], *params: Any) -> list[Any]:
+        """`sql` has `{mark}` for each of `params` and `{where}` for `column IN keys`."""
         keys = list(keys)
+        if not self.sqlite:
+            query = sql.format(mark=self.mark, where=f"{column} = ANY(%s)")
+            return self.conn.exec_driver_sql(query, (*params, keys)).all()
         out: list[Any] = []
         for start in range(0, len(keys), self.CHUNK):
             chunk = keys[start : start + self.CHUNK]
@@ -74,19 +84,23 @@ class _Reader:
         return out
 
     def joined(
-        self, sql: str, names: tuple[str, ...], keys: Iterable[tuple[Any, ...]], *params: Any
+        self, sql: str, names: tuple[str, ...], keys: Iterable[tuple[str, ...]], *params: Any
     ) -> list[Any]:
-        """`WITH k(names) AS (VALUES …) SELECT … FROM k JOIN …`: a multi-column key list that
-        both databases resolve through the unique index, one lookup per key."""
+        """`WITH k(names) AS (…keys…) SELECT … FROM k JOIN …` for text keys of several
+        columns; both databases resolve it through the unique index, one lookup per key."""
         keys = list(keys)
-        width = len(names)
-        row = "(" + ", ".join([self.mark] * width) + ")"
+        head = f"WITH k({', '.join(names)}) AS "
+        if not self.sqlite:
+            arrays = ", ".join(["%s::text[]"] * len(names))
+            query = head + f"(SELECT * FROM unnest({arrays})) " + sql.format(mark=self.mark)
+            columns = [list(col) for col in zip(*keys, strict=True)] if keys else [[]] * len(names)
+            return self.conn.exec_driver_sql(query, (*columns, *params)).all()
+        row = "(" + ", ".join([self.mark] * len(names)) + ")"
         out: list[Any] = []
-        step = self.CHUNK // width
+        step = self.CHUNK // len(names)
         for start in range(0, len(keys), step):
             chunk = keys[start : start + step]
-            values = ", ".join([row] * len(chunk))
-            query = f"WITH k({', '.join(names)}) AS (VALUES {values}) " + sql.format(mark=self.mark)
+            query = head + f"(VALUES {', '.join([row] * len(chunk))}) " + sql.format(mark=self.mark)
             flat = [v for key in chunk for v in key]
             out.extend(self.conn.exec_driver_sql(query, (*flat, *params)).all())
         return out
