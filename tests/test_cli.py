@@ -10,17 +10,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.registry.helpers import EMPLOYER_HEADER, MEMBER_HEADER, MY_NUMBERS, employer, member, write
+from tests.registry.helpers import (
+    EMPLOYER_HEADER,
+    MEMBER_HEADER,
+    MY_NUMBERS,
+    employer,
+    member,
+    write,
+)
 
 ROOT = Path(__file__).parents[1]
 
 
-def shikaku(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def shikaku(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SHIKAKU_")}
     full_env.update(env or {})
     full_env["COLUMNS"] = "200"
     return subprocess.run(
-        [sys.executable, "-m", "shikaku", *args], cwd=cwd, env=full_env, capture_output=True, text=True
+        [sys.executable, "-m", "shikaku", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -56,7 +69,10 @@ def test_no_my_number_in_any_written_byte(tmp_path: Path) -> None:
     rows.append(member("11", "00", 番号=MY_NUMBERS[2]))  # a number typed into the wrong column
     write(tmp_path / "members.csv", MEMBER_HEADER, rows)
     inputs = {tmp_path / "members.csv", tmp_path / "employers.csv"}
-    outputs = [shikaku("keys", "init", cwd=tmp_path, env=env), shikaku("db", "upgrade", cwd=tmp_path, env=env)]
+    outputs = [
+        shikaku("keys", "init", cwd=tmp_path, env=env),
+        shikaku("db", "upgrade", cwd=tmp_path, env=env),
+    ]
     outputs.append(shikaku("import", "employers.csv", cwd=tmp_path, env=env))
     outputs.append(shikaku("import", "members.csv", cwd=tmp_path, env=env))
     outputs.append(shikaku("imports", "list", cwd=tmp_path, env=env))

@@ -28,8 +28,11 @@ def test_file_then_environment(tmp_path: Path) -> None:
         "[policy]\ninterim_relief_until = 2026-06-30\n",
         encoding="utf-8",
     )
-    env = {"SHIKAKU_CONFIG": str(cfg), "SHIKAKU_POLICY__CERTIFICATE_VALIDITY_YEARS": "4",
-           "SHIKAKU_DATABASE_URL": "sqlite:///b.db"}
+    env = {
+        "SHIKAKU_CONFIG": str(cfg),
+        "SHIKAKU_POLICY__CERTIFICATE_VALIDITY_YEARS": "4",
+        "SHIKAKU_DATABASE_URL": "sqlite:///b.db",
+    }
     s = load_settings(environ=env)
     assert s.insurer.name == "しかく健康保険組合"
     assert s.policy.interim_relief_until == date(2026, 6, 30)
@@ -47,7 +50,9 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ("[policy]\ninterim_relief_until = 2026-02-30\n", {}, "TOML"),
     ],
 )
-def test_bad_settings_name_the_key(tmp_path: Path, toml: str, env: dict[str, str], named: str) -> None:
+def test_bad_settings_name_the_key(
+    tmp_path: Path, toml: str, env: dict[str, str], named: str
+) -> None:
     cfg = tmp_path / "shikaku.toml"
     cfg.write_text(toml, encoding="utf-8")
     with pytest.raises(SettingsError) as info:

@@ -49,7 +49,9 @@ def table(header: list[str], rows: list[dict[str, str]]) -> list[list[str]]:
     return [header, *([r.get(h, "") for h in header] for r in rows)]
 
 
-def write(path: Path, header: list[str], rows: list[dict[str, str]], encoding: str = "utf-8") -> Path:
+def write(
+    path: Path, header: list[str], rows: list[dict[str, str]], encoding: str = "utf-8"
+) -> Path:
     from tests.conftest import write_csv
 
     return write_csv(path, table(header, rows), encoding)

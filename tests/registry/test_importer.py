@@ -14,7 +14,6 @@ from shikaku.registry.importer import ImportOptions, ImportSummary, import_file
 from shikaku.registry.readers import FileRefused
 from shikaku.registry.tables import (
     eligibility_periods,
-    employers,
     import_runs,
     mynacard_registrations,
     pay_periods,
@@ -43,7 +42,9 @@ def options(tmp_path: Path, **over: object) -> ImportOptions:
     return ImportOptions(**base)  # type: ignore[arg-type]
 
 
-def run(engine: Engine, path: Path, vault: MyNumberVault, tmp_path: Path, **over: object) -> ImportSummary:
+def run(
+    engine: Engine, path: Path, vault: MyNumberVault, tmp_path: Path, **over: object
+) -> ImportSummary:
     summary = import_file(engine, path, vault, options(tmp_path, **over))
     assert summary.balanced, summary
     return summary
@@ -69,13 +70,37 @@ def with_employer(engine: Engine, vault: MyNumberVault, tmp_path: Path) -> Engin
 
 
 FAMILY = [
-    member("1", "00", 個人番号=MY_NUMBERS[0], 標準報酬月額="300,000", 標準報酬適用年月日="2023-09-01",
-           マイナ保険証登録日="2022-05-01", 電子証明書有効期限="2027-05-01"),
+    member(
+        "1",
+        "00",
+        個人番号=MY_NUMBERS[0],
+        標準報酬月額="300,000",
+        標準報酬適用年月日="2023-09-01",
+        マイナ保険証登録日="2022-05-01",
+        電子証明書有効期限="2027-05-01",
+    ),
     member("1", "01", 個人番号=MY_NUMBERS[1]),
-    member("1", "02", 氏名="協会　次郎", 氏名カナ="キョウカイ　ジロウ", 生年月日="H27.5.6", 性別="1"),
-    member("2", "00", 氏名="髙橋　一郎", 氏名カナ="ﾀｶﾊｼ ｲﾁﾛｳ", 生年月日="昭和45年1月2日", 性別="1",
-           個人番号=MY_NUMBERS[2], 個人番号状態="要確認"),
-    member("3", "00", 氏名="𠮷田　花", 氏名カナ="ヨシダ　ハナ", 資格喪失年月日="2024-07-01", 喪失事由="3"),
+    member(
+        "1", "02", 氏名="協会　次郎", 氏名カナ="キョウカイ　ジロウ", 生年月日="H27.5.6", 性別="1"
+    ),
+    member(
+        "2",
+        "00",
+        氏名="髙橋　一郎",
+        氏名カナ="ﾀｶﾊｼ ｲﾁﾛｳ",
+        生年月日="昭和45年1月2日",
+        性別="1",
+        個人番号=MY_NUMBERS[2],
+        個人番号状態="要確認",
+    ),
+    member(
+        "3",
+        "00",
+        氏名="𠮷田　花",
+        氏名カナ="ヨシダ　ハナ",
+        資格喪失年月日="2024-07-01",
+        喪失事由="3",
+    ),
 ]
 
 
@@ -85,13 +110,16 @@ def test_import_stores_every_table_and_is_idempotent(
     engine = with_employer
     path = write(tmp_path / "members.csv", MEMBER_HEADER, FAMILY)
     first = run(engine, path, vault, tmp_path)
-    assert (first.read, first.inserted, first.updated, first.unchanged, first.rejected) == (5, 5, 0, 0, 0)
+    assert (first.read, first.inserted, first.updated, first.unchanged, first.rejected) == (
+        5,
+        5,
+        0,
+        0,
+        0,
+    )
     assert first.report_path is None
     with engine.connect() as conn:
-        rows = {
-            (r.number, r.branch): r
-            for r in conn.execute(select(persons))
-        }
+        rows = {(r.number, r.branch): r for r in conn.execute(select(persons))}
         assert rows[("2", "00")].name == "髙橋　一郎"
         assert rows[("2", "00")].name_kana == "タカハシ　イチロウ"
         assert rows[("2", "00")].birth_date == date(1970, 1, 2)
@@ -102,16 +130,28 @@ def test_import_stores_every_table_and_is_idempotent(
         assert vault.decrypt(rows[("1", "00")].my_number_ct) == MY_NUMBERS[0]
         assert rows[("1", "00")].my_number_bidx == vault.blind_index(MY_NUMBERS[0])
         lost = conn.execute(
-            select(eligibility_periods).where(eligibility_periods.c.person_id == rows[("3", "00")].id)
+            select(eligibility_periods).where(
+                eligibility_periods.c.person_id == rows[("3", "00")].id
+            )
         ).one()
         assert (lost.lost_on, lost.loss_reason) == (date(2024, 7, 1), "03")
         pay = conn.execute(select(pay_periods)).one()
-        assert (pay.standard_monthly_pay, pay.tax_exempt, pay.effective_from) == (300000, False, date(2023, 9, 1))
+        assert (pay.standard_monthly_pay, pay.tax_exempt, pay.effective_from) == (
+            300000,
+            False,
+            date(2023, 9, 1),
+        )
         myna = conn.execute(select(mynacard_registrations)).one()
         assert myna.ecert_expires_on == date(2027, 5, 1)
 
     again = run(engine, path, vault, tmp_path)
-    assert (again.read, again.inserted, again.updated, again.unchanged, again.rejected) == (5, 0, 0, 5, 0)
+    assert (again.read, again.inserted, again.updated, again.unchanged, again.rejected) == (
+        5,
+        0,
+        0,
+        5,
+        0,
+    )
     assert count(engine, persons) == 5
     assert count(engine, eligibility_periods) == 5
 
@@ -127,19 +167,28 @@ def test_changed_rows_are_updated_and_new_periods_added(
     changed[0]["標準報酬月額"] = "320000"  # same effective date: the pay row is corrected
     changed[4]["資格喪失年月日"] = ""  # the leave was cancelled
     changed[4]["喪失事由"] = ""
-    rejoin = member("3", "00", 氏名="𠮷田　花", 氏名カナ="ヨシダ　ハナ", 資格取得年月日="2025-01-01")
-    summary = run(engine, write(tmp_path / "b.csv", MEMBER_HEADER, [*changed, rejoin]), vault, tmp_path)
+    rejoin = member(
+        "3", "00", 氏名="𠮷田　花", 氏名カナ="ヨシダ　ハナ", 資格取得年月日="2025-01-01"
+    )
+    summary = run(
+        engine, write(tmp_path / "b.csv", MEMBER_HEADER, [*changed, rejoin]), vault, tmp_path
+    )
     # the rejoin overlaps the now-open first period, so it is rejected; the rest is applied
     assert (summary.inserted, summary.updated, summary.unchanged, summary.rejected) == (0, 2, 3, 1)
     assert report_rows(summary)[0]["列"] == "資格取得年月日"
     with engine.connect() as conn:
         assert conn.execute(select(pay_periods.c.standard_monthly_pay)).scalar_one() == 320000
-        assert conn.execute(
-            select(persons.c.address).where(persons.c.number == "1", persons.c.branch == "00")
-        ).scalar_one() == "東京都中野区中野4-10-2"
+        assert (
+            conn.execute(
+                select(persons.c.address).where(persons.c.number == "1", persons.c.branch == "00")
+            ).scalar_one()
+            == "東京都中野区中野4-10-2"
+        )
     # leaving again, then rejoining later, adds a second period to the same person
     changed[4]["資格喪失年月日"] = "2024-07-01"
-    summary = run(engine, write(tmp_path / "c.csv", MEMBER_HEADER, [changed[4], rejoin]), vault, tmp_path)
+    summary = run(
+        engine, write(tmp_path / "c.csv", MEMBER_HEADER, [changed[4], rejoin]), vault, tmp_path
+    )
     assert (summary.inserted, summary.updated, summary.rejected) == (1, 1, 0)
     assert count(engine, persons) == 5
     assert count(engine, eligibility_periods) == 6
@@ -148,24 +197,55 @@ def test_changed_rows_are_updated_and_new_periods_added(
 REJECTIONS = [
     # (row, column, words in the Japanese reason)
     (member("9", "01"), "番号", "被保険者"),  # dependent whose insured person is unknown
-    (member("1", "01", 氏名="別人　太郎", 生年月日="2001-01-01"), "枝番", "生年月日の異なる"),  # 枝番 collision
-    (member("1", "00", 資格取得年月日="2021-01-01"), "資格取得年月日", "重なります"),  # overlapping period
-    (member("4", "00", 個人番号="123456789012"), "個人番号", "チェックディジット"),  # bad check digit
+    (
+        member("1", "01", 氏名="別人　太郎", 生年月日="2001-01-01"),
+        "枝番",
+        "生年月日の異なる",
+    ),  # 枝番 collision
+    (
+        member("1", "00", 資格取得年月日="2021-01-01"),
+        "資格取得年月日",
+        "重なります",
+    ),  # overlapping period
+    (
+        member("4", "00", 個人番号="123456789012"),
+        "個人番号",
+        "チェックディジット",
+    ),  # bad check digit
     (member("5", "00", 生年月日="平成31年5月1日"), "生年月日", "平成"),  # impossible era date
     (member("6", "00", 生年月日="2024-02-30"), "生年月日", "30日"),  # impossible date
-    (member("7", "00", 資格喪失年月日="2019-01-01"), "資格喪失年月日", "以前"),  # lost_on before eligible_from
+    (
+        member("7", "00", 資格喪失年月日="2019-01-01"),
+        "資格喪失年月日",
+        "以前",
+    ),  # lost_on before eligible_from
     (member("8", "00", 記号="99999999"), "記号", "事業所"),  # unknown employer
-    (member("10", "00", 個人番号=MY_NUMBERS[0]), "個人番号", "別の加入者"),  # My Number held by another
-    (member("11", "01", 続柄="本人"), "枝番", "被保険者本人の枝番"),  # branch does not fit relationship
+    (
+        member("10", "00", 個人番号=MY_NUMBERS[0]),
+        "個人番号",
+        "別の加入者",
+    ),  # My Number held by another
+    (
+        member("11", "01", 続柄="本人"),
+        "枝番",
+        "被保険者本人の枝番",
+    ),  # branch does not fit relationship
     (member("12", "00", 性別="3"), "性別", ""),
     (member("13", "00", 氏名カナ="きょうかい　Hanako"), "氏名カナ", ""),
     (member("14", "00", 氏名=""), "氏名", "必須"),
 ]
 
 
-@pytest.mark.parametrize(("row", "column", "words"), REJECTIONS, ids=[r[1] + ":" + r[2] for r in REJECTIONS])
+@pytest.mark.parametrize(
+    ("row", "column", "words"), REJECTIONS, ids=[r[1] + ":" + r[2] for r in REJECTIONS]
+)
 def test_each_rejection_has_its_own_reason(
-    with_employer: Engine, vault: MyNumberVault, tmp_path: Path, row: dict[str, str], column: str, words: str
+    with_employer: Engine,
+    vault: MyNumberVault,
+    tmp_path: Path,
+    row: dict[str, str],
+    column: str,
+    words: str,
 ) -> None:
     engine = with_employer
     base = [member("1", "00", 個人番号=MY_NUMBERS[0]), member("1", "01")]
@@ -185,7 +265,9 @@ def test_missing_required_column_refuses_the_whole_file(
     with_employer: Engine, vault: MyNumberVault, tmp_path: Path
 ) -> None:
     header = [h for h in MEMBER_HEADER if h != "生年月日"]
-    path = write(tmp_path / "m.csv", header, [{k: v for k, v in member().items() if k != "生年月日"}])
+    path = write(
+        tmp_path / "m.csv", header, [{k: v for k, v in member().items() if k != "生年月日"}]
+    )
     with pytest.raises(FileRefused) as info:
         import_file(with_employer, path, vault, options(tmp_path))
     assert "生年月日" in info.value.ja
@@ -193,12 +275,24 @@ def test_missing_required_column_refuses_the_whole_file(
     assert count(with_employer, import_runs) == 1  # only the employers import
 
 
-def test_cp932_bom_and_xlsx_are_read(with_employer: Engine, vault: MyNumberVault, tmp_path: Path) -> None:
+def test_cp932_bom_and_xlsx_are_read(
+    with_employer: Engine, vault: MyNumberVault, tmp_path: Path
+) -> None:
     from openpyxl import Workbook
 
-    cp = run(with_employer, write(tmp_path / "cp.csv", MEMBER_HEADER, [member("1")], "cp932"), vault, tmp_path)
+    cp = run(
+        with_employer,
+        write(tmp_path / "cp.csv", MEMBER_HEADER, [member("1")], "cp932"),
+        vault,
+        tmp_path,
+    )
     assert (cp.encoding, cp.inserted) == ("cp932", 1)
-    bom = run(with_employer, write(tmp_path / "bom.csv", MEMBER_HEADER, [member("2")], "utf-8-sig"), vault, tmp_path)
+    bom = run(
+        with_employer,
+        write(tmp_path / "bom.csv", MEMBER_HEADER, [member("2")], "utf-8-sig"),
+        vault,
+        tmp_path,
+    )
     assert (bom.encoding, bom.inserted) == ("utf-8-sig", 1)
     book = Workbook()
     sheet = book.active
@@ -216,7 +310,9 @@ def test_cp932_bom_and_xlsx_are_read(with_employer: Engine, vault: MyNumberVault
 def test_undecodable_bytes_reject_the_row_not_the_file(
     with_employer: Engine, vault: MyNumberVault, tmp_path: Path
 ) -> None:
-    path = write(tmp_path / "m.csv", MEMBER_HEADER, [member("1"), member("2", 氏名="XX　花子")], "cp932")
+    path = write(
+        tmp_path / "m.csv", MEMBER_HEADER, [member("1"), member("2", 氏名="XX　花子")], "cp932"
+    )
     data = path.read_bytes().replace(b"XX", b"\x81\xff")  # not a CP932 character
     path.write_bytes(data)
     summary = run(with_employer, path, vault, tmp_path, encoding="cp932")
@@ -237,7 +333,15 @@ def test_statements_per_batch_do_not_grow_with_rows(
     def statements(n: int, start: int) -> int:
         rows = []
         for i in range(start, start + n):
-            rows.append(member(str(i), "00", 個人番号="", 標準報酬月額="300000", マイナ保険証登録日="2022-01-01"))
+            rows.append(
+                member(
+                    str(i),
+                    "00",
+                    個人番号="",
+                    標準報酬月額="300000",
+                    マイナ保険証登録日="2022-01-01",
+                )
+            )
             rows.append(member(str(i), "01"))
         path = write(tmp_path / f"m{n}.csv", MEMBER_HEADER, rows)
         seen: list[str] = []
@@ -280,7 +384,9 @@ def test_tracked_memory_does_not_grow_with_the_file(
     assert large < small * 1.15, (small, large)
 
 
-def test_references_hold_after_import(with_employer: Engine, vault: MyNumberVault, tmp_path: Path) -> None:
+def test_references_hold_after_import(
+    with_employer: Engine, vault: MyNumberVault, tmp_path: Path
+) -> None:
     """The importer resolves foreign keys itself on SQLite; the database must agree."""
     run(with_employer, write(tmp_path / "m.csv", MEMBER_HEADER, FAMILY), vault, tmp_path)
     changed = [dict(r) for r in FAMILY]

@@ -33,9 +33,24 @@ def _import(engine: Engine, path: Path, cwd: Path) -> subprocess.Popen[str]:
     env["SHIKAKU_MY_NUMBER_KEY"] = base64.b64encode(FIXED_KEY).decode()
     url = engine.url.render_as_string(hide_password=False)
     return subprocess.Popen(
-        [sys.executable, "-m", "shikaku", "import", str(path), "--database-url", url,
-         "--batch-size", str(BATCH), "--workers", "0"],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "shikaku",
+            "import",
+            str(path),
+            "--database-url",
+            url,
+            "--batch-size",
+            str(BATCH),
+            "--workers",
+            "0",
+        ],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -60,7 +75,7 @@ def test_kill_9_then_rerun(engine: Engine, tmp_path: Path) -> None:
     assert periods == people, "a person without their period: half a row"
 
     rerun = _import(engine, path, tmp_path)
-    out, err = rerun.communicate(timeout=300)
+    _out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     assert _counts(engine) == (ROWS, ROWS)
     with engine.connect() as conn:

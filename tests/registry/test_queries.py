@@ -32,8 +32,14 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 def _load(engine: Engine, vault: MyNumberVault, tmp_path: Path, n: int) -> None:
     opts = ImportOptions("01130012", "00", tmp_path / "r", batch_size=1000, workers=0)
-    import_file(engine, write(tmp_path / "e.csv", EMPLOYER_HEADER,
-                              [employer(), employer("00000002", 送付先="自宅")]), vault, opts)
+    import_file(
+        engine,
+        write(
+            tmp_path / "e.csv", EMPLOYER_HEADER, [employer(), employer("00000002", 送付先="自宅")]
+        ),
+        vault,
+        opts,
+    )
     rows = []
     for i in range(1, n + 1):
         symbol = "01234567" if i % 2 else "00000002"
@@ -54,7 +60,7 @@ def test_find_member_needs_every_key_and_one_statement(
     assert len(seen) == 3
     assert wrong_birth is None and wrong_branch is None
     assert found is not None and found.name == "協会　花子"
-    [(period, reason)] = found.periods
+    [(period, _reason)] = found.periods
     assert period.eligible_from == date(2020, 4, 1) and period.lost_on == date(2024, 7, 1)
 
 

@@ -16,7 +16,9 @@ from shikaku.registry.tables import metadata
 def test_migrations_match_the_tables(engine: Engine) -> None:
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+        )
     assert diff == []
 
 
@@ -27,7 +29,9 @@ def test_indexes_for_the_hot_paths(engine: Engine) -> None:
     # one index serves the importer, the clinic lookup, dependents and the extraction order
     assert ("insurer_number", "symbol", "number", "branch") in persons_uq
     assert ("my_number_bidx",) in persons_idx  # duplicate My Numbers
-    periods_uq = {tuple(u["column_names"]) for u in insp.get_unique_constraints("eligibility_periods")}
+    periods_uq = {
+        tuple(u["column_names"]) for u in insp.get_unique_constraints("eligibility_periods")
+    }
     assert ("person_id", "eligible_from") in periods_uq  # the join from persons
     assert persons_idx - persons_uq == {("my_number_bidx",)}, "every index slows the import"
 
