@@ -29,10 +29,8 @@ def test_indexes_for_the_hot_paths(engine: Engine) -> None:
     # one index serves the importer, the clinic lookup, dependents and the extraction order
     assert ("insurer_number", "symbol", "number", "branch") in persons_uq
     assert ("my_number_bidx",) in persons_idx  # duplicate My Numbers
-    periods_uq = {
-        tuple(u["column_names"]) for u in insp.get_unique_constraints("eligibility_periods")
-    }
-    assert ("person_id", "eligible_from") in periods_uq  # the join from persons
+    pk = insp.get_pk_constraint("eligibility_periods")["constrained_columns"]
+    assert pk == ["person_id", "eligible_from"]  # the join from persons, and the upsert key
     assert persons_idx - persons_uq == {("my_number_bidx",)}, "every index slows the import"
 
 

@@ -112,38 +112,37 @@ persons = Table(
     CheckConstraint("my_number_status IN ('none', 'registered', 'needs_check')", name="mn_status"),
 )
 
+# Period tables are keyed by (person, start date): the key the importer upserts on and the
+# order a person's history is read in. On SQLite they are WITHOUT ROWID: one B-tree, not two.
 eligibility_periods = Table(
     "eligibility_periods",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("person_id", ForeignKey("persons.id"), nullable=False),
-    Column("eligible_from", Date, nullable=False),
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),
+    Column("eligible_from", Date, primary_key=True),
     Column("lost_on", Date),  # first day NOT covered
     Column("loss_reason", String(2)),  # 01 死亡 02 生活保護 03 他の医療保険取得 99 その他
     Column("row_hash", LargeBinary(16), nullable=False),
     Column("import_id", ForeignKey("import_runs.id")),
-    UniqueConstraint("person_id", "eligible_from"),  # also the join from persons
     CheckConstraint("lost_on IS NULL OR lost_on > eligible_from", name="period_order"),
+    sqlite_with_rowid=False,
 )
 
 pay_periods = Table(
     "pay_periods",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("person_id", ForeignKey("persons.id"), nullable=False),
-    Column("effective_from", Date, nullable=False),
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),
+    Column("effective_from", Date, primary_key=True),
     Column("standard_monthly_pay", Integer),
     Column("tax_exempt", Boolean, nullable=False),
-    UniqueConstraint("person_id", "effective_from"),
+    sqlite_with_rowid=False,
 )
 
 mynacard_registrations = Table(
     "mynacard_registrations",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("person_id", ForeignKey("persons.id"), nullable=False),
-    Column("registered_on", Date, nullable=False),
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),
+    Column("registered_on", Date, primary_key=True),
     Column("cancelled_on", Date),
     Column("ecert_expires_on", Date),
-    UniqueConstraint("person_id", "registered_on"),
+    sqlite_with_rowid=False,
 )

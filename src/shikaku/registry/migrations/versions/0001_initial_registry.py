@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 03:01:27.747278
+Create Date: 2026-11-27 03:34:31.831432
 """
 
 from __future__ import annotations
@@ -133,12 +133,6 @@ def upgrade() -> None:
     op.create_table(
         "eligibility_periods",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column(
             "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("eligible_from", sa.Date(), nullable=False),
@@ -158,21 +152,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["person_id"], ["persons.id"], name=op.f("fk_eligibility_periods_person_id_persons")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_eligibility_periods")),
-        sa.UniqueConstraint(
-            "person_id",
-            "eligible_from",
-            name=op.f("uq_eligibility_periods_person_id_eligible_from"),
-        ),
+        sa.PrimaryKeyConstraint("person_id", "eligible_from", name=op.f("pk_eligibility_periods")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "mynacard_registrations",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
         sa.Column(
             "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
@@ -182,21 +166,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["person_id"], ["persons.id"], name=op.f("fk_mynacard_registrations_person_id_persons")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_mynacard_registrations")),
-        sa.UniqueConstraint(
-            "person_id",
-            "registered_on",
-            name=op.f("uq_mynacard_registrations_person_id_registered_on"),
+        sa.PrimaryKeyConstraint(
+            "person_id", "registered_on", name=op.f("pk_mynacard_registrations")
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "pay_periods",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
         sa.Column(
             "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
@@ -206,10 +182,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["person_id"], ["persons.id"], name=op.f("fk_pay_periods_person_id_persons")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_pay_periods")),
-        sa.UniqueConstraint(
-            "person_id", "effective_from", name=op.f("uq_pay_periods_person_id_effective_from")
-        ),
+        sa.PrimaryKeyConstraint("person_id", "effective_from", name=op.f("pk_pay_periods")),
+        sqlite_with_rowid=False,
     )
     # ### end Alembic commands ###
 
