@@ -44,8 +44,9 @@ app.add_typer(validate_app, name="validate")
 app.add_typer(imports_app, name="imports")
 app.add_typer(settings_app, name="settings")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Wide when piped, so paths and summaries are not folded in logs.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 log = logging.getLogger("shikaku")
 
 DatabaseUrl = Annotated[
@@ -268,27 +269,43 @@ def _require_schema(engine: Any) -> None:
 
 def _print_summary(s: Any) -> None:
     kind_ja = "加入者" if s.kind is FileKind.MEMBERS else "事業所"
-    table = Table(
-        title=f"取込 #{s.import_id} {s.file_name}（{kind_ja}, {s.encoding}）", title_justify="left"
+    out.print(f"取込 #{s.import_id} {s.file_name}（{kind_ja}, {s.encoding}）")
+    out.print(
+        f"  読込 {s.read:,} = 新規 {s.inserted:,} + 更新 {s.updated:,} + 変更なし {s.unchanged:,}"
+        f" + エラー {s.rejected:,}"
     )
-    for col in (
-        "読込 read",
-        "新規 inserted",
-        "更新 updated",
-        "変更なし unchanged",
-        "エラー rejected",
-    ):
-        table.add_column(col, justify="right")
-    table.add_row(*(f"{n:,}" for n in (s.read, s.inserted, s.updated, s.unchanged, s.rejected)))
-    out.print(table)
+    out.print("  (read = inserted + updated + unchanged + rejected)")
     if not s.balanced:  # never expected: the counts are the import's promise
         err.print("[red]件数が一致しません (counts do not add up)[/red]")
     if s.ignored_columns:
-        out.print(f"無視した列 (ignored columns): {', '.join(s.ignored_columns)}")
+        out.print(f"  無視した列 (ignored columns): {', '.join(s.ignored_columns)}")
     if s.report_path:
-        out.print(f"エラー行の一覧 (error report): {s.report_path}")
+        out.print(f"  エラー行の一覧 (error report): {s.report_path}")
         for e in s.errors_sample[:5]:
-            out.print(f"  {e.line}行 {e.column}: {e.ja}")
+            out.print(f"    {e.line}行 {e.column}: {e.ja}")
+
+
+@app.command("stats")
+def stats(database_url: DatabaseUrl = None) -> None:
+    """レジストリの件数（事業所・加入者・個人番号・マイナ保険証）を表示します."""
+    _print_counts(_engine(_settings(database_url)))
+
+
+def _print_counts(engine: Any) -> None:
+    from shikaku.registry.queries import registry_counts
+
+    with engine.connect() as conn:
+        c = registry_counts(conn)
+    mn = c.my_number
+    out.print(f"  事業所 {c.employers:,}（うち任意継続など自宅送付 {c.home_delivery_employers:,}）")
+    out.print(
+        f"  加入者 {c.insured + c.dependents:,}（被保険者 {c.insured:,}・被扶養者 {c.dependents:,}）"
+    )
+    out.print(
+        f"  個人番号 登録済 {mn.get('registered', 0):,}・要確認 {mn.get('needs_check', 0):,}"
+        f"・未登録 {mn.get('none', 0):,}"
+    )
+    out.print(f"  マイナ保険証の利用登録あり {c.mynacard_registered:,}")
 
 
 @imports_app.command("list")
@@ -385,6 +402,7 @@ def demo(
         run_import(files.members, FileKind.MEMBERS, None, None, None, settings),
     ]
     out.print("\n[bold]完了 (done)[/bold]")
+    _print_counts(engine)
     out.print(
         f"  レジストリ (registry): {engine.url.database and Path(engine.url.database).resolve()}"
     )

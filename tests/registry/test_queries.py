@@ -78,3 +78,15 @@ def test_iter_eligible_streams_in_one_statement(
     keys = [(r.symbol, r.number, r.branch) for r in later]
     assert keys == sorted(keys)
     assert {r.delivery for r in later} == {"employer", "home"}
+
+
+def test_registry_counts(engine: Engine, vault: MyNumberVault, tmp_path: Path) -> None:
+    from shikaku.registry.queries import registry_counts
+
+    _load(engine, vault, tmp_path, 10)
+    with engine.connect() as conn:
+        counts = registry_counts(conn)
+    assert (counts.employers, counts.home_delivery_employers) == (2, 1)
+    assert (counts.insured, counts.dependents) == (10, 10)
+    assert counts.my_number == {"none": 20}
+    assert counts.mynacard_registered == 0

@@ -16,10 +16,6 @@ from typing import Final
 from shikaku.domain.errors import DomainError
 
 __all__ = [
-    "CANONICAL_DATE",
-    "CANONICAL_KANA",
-    "CANONICAL_NAME",
-    "CANONICAL_POSTAL_CODE",
     "format_wareki",
     "normalize_code",
     "normalize_kana",
@@ -136,10 +132,6 @@ def normalize_code(
     return t
 
 
-CANONICAL_POSTAL_CODE: Final = re.compile(r"[0-9]{7}")
-"""Postal codes normalize_postal_code returns unchanged."""
-
-
 def normalize_postal_code(s: str) -> str:
     """〒 code as 7 digits; the hyphen (and a leading 〒) is decoration."""
     if len(s) == 8 and s[3] == "-" and s.isascii():  # the usual 123-4567, without the detour
@@ -174,8 +166,8 @@ def normalize_symbol(s: str) -> str:
 # --------------------------------------------------------------------------- names
 
 
-CANONICAL_NAME: Final = re.compile(r"[^\s\uff61-\uff9f]+(?:\u3000[^\s\uff61-\uff9f]+)*")
-"""Names normalize_name returns unchanged: no 半角カナ, parts joined by one U+3000."""
+_CANONICAL_NAME: Final = re.compile(r"[^\s\uff61-\uff9f]+(?:\u3000[^\s\uff61-\uff9f]+)*")
+"""Names normalize_name returns as they are (its fast path): no 半角カナ, one U+3000 between parts."""
 
 
 def normalize_name(s: str) -> str:
@@ -184,7 +176,7 @@ def normalize_name(s: str) -> str:
     Rare kanji (髙, 﨑, 𠮷, U+FA19) must print exactly as registered, so no NFKC/NFC on the
     whole string.
     """
-    if CANONICAL_NAME.fullmatch(s) is not None:
+    if _CANONICAL_NAME.fullmatch(s) is not None:
         return s
     parts = s.split()
     if not parts:
@@ -197,8 +189,8 @@ def normalize_name(s: str) -> str:
 
 _TO_KATAKANA: Final = {c: c + 0x60 for c in range(0x3041, 0x3097)}
 _KANA_OK: Final = re.compile(r"[\u30a1-\u30fa\u30fb\u30fc\u3000]+")
-CANONICAL_KANA: Final = re.compile(r"[\u30a1-\u30fc]+(?:\u3000[\u30a1-\u30fc]+)*")
-"""フリガナ normalize_kana returns unchanged: katakana, parts joined by one U+3000."""
+_CANONICAL_KANA: Final = re.compile(r"[\u30a1-\u30fc]+(?:\u3000[\u30a1-\u30fc]+)*")
+"""フリガナ normalize_kana returns as it is (its fast path): katakana, one U+3000 between parts."""
 
 
 def _kana_source_ok(c: str) -> bool:
@@ -229,7 +221,7 @@ def normalize_kana(s: str) -> str:
     Hiragana and 半角カナ are accepted because that is how employers type it; anything
     that is not kana is rejected rather than guessed at.
     """
-    if CANONICAL_KANA.fullmatch(s) is not None:
+    if _CANONICAL_KANA.fullmatch(s) is not None:
         return s
     parts = s.split()
     if not parts:
@@ -365,13 +357,6 @@ def parse_date(s: str) -> date:
         f"日付{redact_for_message(s)}を読み取れません（例: 2024-06-07, 令和6年6月7日, R6.6.7）",
         f"cannot read date {_redact_en(s)} (e.g. 2024-06-07, 令和6年6月7日, R6.6.7)",
     )
-
-
-CANONICAL_DATE: Final = re.compile(
-    r"(?!0000)[0-9]{4}-"
-    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-)
-"""Dates parse_iso_date returns unchanged; 29 February is left to it (leap years)."""
 
 
 def parse_iso_date(s: str) -> str:

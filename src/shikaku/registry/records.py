@@ -14,7 +14,6 @@ Speed (a million rows a minute is the floor, not the goal) shapes two choices he
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,10 +33,6 @@ from shikaku.domain.members import (
     parse_relationship,
 )
 from shikaku.domain.normalize import (
-    CANONICAL_DATE,
-    CANONICAL_KANA,
-    CANONICAL_NAME,
-    CANONICAL_POSTAL_CODE,
     normalize_code,
     normalize_kana,
     normalize_name,
@@ -104,9 +99,6 @@ def _branch(raw: str) -> str:
 
 def _text(raw: str) -> str:
     return " ".join(raw.split())
-
-
-_CANONICAL_TEXT = re.compile(r"\S+(?: \S+)*")
 
 
 def _yen(raw: str) -> int:
@@ -181,14 +173,6 @@ class MemberRecord(NamedTuple):
 # Distinct values remembered per column: every date of a century fits.
 MEMO_LIMIT = 1 << 16
 Rows = Sequence[tuple[int, list[str]]]
-# Values each parser returns unchanged, picked out of a column in one pass (in C).
-_CANONICAL: dict[Parser, re.Pattern[str]] = {
-    normalize_name: CANONICAL_NAME,
-    normalize_kana: CANONICAL_KANA,
-    normalize_postal_code: CANONICAL_POSTAL_CODE,
-    parse_iso_date: CANONICAL_DATE,
-    _text: _CANONICAL_TEXT,
-}
 # Columns whose values rarely repeat across batches: remembering them would only cost memory.
 UNIQUE_PER_ROW = frozenset({"address", "phone"})
 
@@ -211,7 +195,6 @@ class _Columns:
                 header.index.get(key),
                 parse,
                 required,
-                _CANONICAL.get(parse),
                 {},  # raw cell → parsed value (None for an allowed blank)
                 0 if key in UNIQUE_PER_ROW else MEMO_LIMIT,  # kept across batches up to this
             )
@@ -234,7 +217,7 @@ class _Columns:
         columns = list(zip(*cells, strict=False)) if cells else []
         errors: dict[int, list[RowError]] = {}
         out: list[list[Any]] = []
-        for key, index, parse, required, canonical, known, limit in self.plan:
+        for key, index, parse, required, known, limit in self.plan:
             if index is None:
                 out.append([None] * n)
                 if required:  # map_header refuses such files; kept for direct callers
@@ -245,12 +228,7 @@ class _Columns:
             if len(known) > limit:
                 known.clear()
             bad: dict[str, DomainError] = {}
-            new = set(column).difference(known)
-            if canonical is not None and new:
-                same = list(filter(canonical.fullmatch, new))
-                known.update(zip(same, same, strict=True))
-                new.difference_update(same)
-            for raw in new:
+            for raw in set(column).difference(known):
                 if not raw or raw.isspace():
                     if required:
                         bad[raw] = REQUIRED
@@ -438,15 +416,16 @@ class MemberParser:
 
             if pay is not None or exempt is not None:
                 pay_from = pay_from or eligible_from
-            # The text _digest(*fields) would hash, built in one go (the hashes are stored).
+            # _digest(*fields), with the text built in one go: str() of each field (!s).
             person_hash = _hash(
-                f"{symbol}\x1f{relationship}\x1f{name}\x1f{kana}\x1f{birth}\x1f{sex}\x1f{postal}"
-                f"\x1f{address}\x1f{bidx.hex() if bidx else None}\x1f{status}\x1f{old_card}"
+                f"{symbol!s}\x1f{relationship!s}\x1f{name!s}\x1f{kana!s}\x1f{birth!s}"
+                f"\x1f{sex!s}\x1f{postal!s}\x1f{address!s}\x1f{bidx.hex() if bidx else None!s}"
+                f"\x1f{status!s}\x1f{old_card!s}"
             )
             row_hash = _hash(
-                f"{person_hash.hex()}\x1f{eligible_from}\x1f{lost_on}\x1f{loss_reason}"
-                f"\x1f{registered_on}\x1f{cancelled_on}\x1f{ecert}\x1f{pay}\x1f{pay_from}"
-                f"\x1f{exempt}"
+                f"{person_hash.hex()}\x1f{eligible_from!s}\x1f{lost_on!s}\x1f{loss_reason!s}"
+                f"\x1f{registered_on!s}\x1f{cancelled_on!s}\x1f{ecert!s}\x1f{pay!s}"
+                f"\x1f{pay_from!s}\x1f{exempt!s}"
             )
             records.append((
                 line, insurer or default_insurer, symbol, number, branch, relationship, name,
