@@ -129,3 +129,18 @@ def test_every_command_is_documented() -> None:
 
     missing = [c for c in walk(group, "") if f"shikaku {c}" not in doc]
     assert not missing, f"undocumented commands: {missing}"
+
+
+def test_blind_index_is_hmac_sha256() -> None:
+    import hmac
+
+    from shikaku.security.mynumber import MyNumberVault
+
+    key = bytes(range(64))
+    vault = MyNumberVault(key)
+    for number in MY_NUMBERS:
+        expected = hmac.digest(key[32:], number.encode(), "sha256")[:16]
+        assert vault.blind_index(number) == expected
+    assert vault.decrypt(vault.encrypt(MY_NUMBERS[0])) == MY_NUMBERS[0]
+    assert vault.encrypt(MY_NUMBERS[0]) != vault.encrypt(MY_NUMBERS[0])  # random nonce
+    assert vault.last4(vault.encrypt(MY_NUMBERS[0])) == MY_NUMBERS[0][-4:]

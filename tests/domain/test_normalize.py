@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from shikaku.domain.normalize import (
     normalize_symbol,
     parse_date,
     parse_flag,
+    parse_iso_date,
     parse_sex,
     redact_for_message,
     to_halfwidth_ascii,
@@ -586,3 +588,34 @@ def test_parsers_never_echo_eleven_or_more_digits(raw: str) -> None:
         except DomainError as e:
             assert raw not in str(e)
             assert re.search(r"[0-9０-９]{5}", str(e)) is None
+
+
+def _outcome(parse: Callable[[str], object], raw: str) -> object:
+    try:
+        return parse(raw)
+    except DomainError as e:
+        return (e.ja, e.en)
+
+
+@given(
+    st.one_of(
+        st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat),
+        st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True),
+        st.text(alphabet="0123456789-/.年月日令和R ", max_size=12),
+    )
+)
+def test_parse_iso_date_is_parse_date_in_iso_form(raw: str) -> None:
+    """The fast path for YYYY-MM-DD agrees with parse_date, in answers and in errors."""
+    assert _outcome(parse_iso_date, raw) == _outcome(lambda s: parse_date(s).isoformat(), raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-06-07", "2024-06-07"),
+        ("R6.6.7", "2024-06-07"),
+        ("２０２４－０６－０７", "2024-06-07"),
+    ],
+)
+def test_parse_iso_date(raw: str, expected: str) -> None:
+    assert parse_iso_date(raw) == expected

@@ -134,7 +134,7 @@ def normalize_code(
 
 def normalize_postal_code(s: str) -> str:
     """〒 code as 7 digits; the hyphen (and a leading 〒) is decoration."""
-    if len(s) == 8 and s[3] == "-" and s.isascii():  # the usual 123-4567, without the detour
+    if len(s) == 8 and s[3] == "-" and s.isascii():  # the usual 123-4567: nothing to widen
         t = s[:3] + s[4:]
         if t.isdigit():
             return t
@@ -167,7 +167,7 @@ def normalize_symbol(s: str) -> str:
 
 
 _CANONICAL_NAME: Final = re.compile(r"[^\s\uff61-\uff9f]+(?:\u3000[^\s\uff61-\uff9f]+)*")
-"""Names normalize_name returns as they are (its fast path): no 半角カナ, one U+3000 between parts."""
+"""Names normalize_name keeps as they are (its fast path): no 半角カナ, one U+3000 between parts."""
 
 
 def normalize_name(s: str) -> str:
@@ -190,7 +190,7 @@ def normalize_name(s: str) -> str:
 _TO_KATAKANA: Final = {c: c + 0x60 for c in range(0x3041, 0x3097)}
 _KANA_OK: Final = re.compile(r"[\u30a1-\u30fa\u30fb\u30fc\u3000]+")
 _CANONICAL_KANA: Final = re.compile(r"[\u30a1-\u30fc]+(?:\u3000[\u30a1-\u30fc]+)*")
-"""フリガナ normalize_kana returns as it is (its fast path): katakana, one U+3000 between parts."""
+"""フリガナ normalize_kana keeps as it is (its fast path): katakana, one U+3000 between parts."""
 
 
 def _kana_source_ok(c: str) -> bool:

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from shikaku.registry.columns import FileKind
 from shikaku.registry.db import write_transaction
-from shikaku.registry.readers import open_table
+from shikaku.registry.readers import UNDECODABLE, open_table
 from shikaku.registry.records import (
     EmployerParser,
     EmployerRecord,
@@ -133,13 +133,15 @@ def parse_stream(
     with open_table(path, encoding) as table:
         for chunk in _chunks(table.rows, batch_size):
             errors: list[RowError] = []
-            good: Rows = []
-            for line, cells in chunk:
-                bad = undecodable_cell(header, line, cells)
-                if bad is None:
-                    good.append((line, cells))
-                else:
-                    errors.append(bad)
+            good: Rows = chunk
+            if UNDECODABLE.search("".join(["".join(cells) for _line, cells in chunk])):
+                good = []  # rare: find the rows, reject them with their column
+                for line, cells in chunk:
+                    bad = undecodable_cell(header, line, cells)
+                    if bad is None:
+                        good.append((line, cells))
+                    else:
+                        errors.append(bad)
             with _batch_gc():
                 records, parse_errors = parse(good)
             yield Parsed(len(chunk), records, [*errors, *parse_errors], table.position())
@@ -153,6 +155,9 @@ def _parser_process(
 ) -> None:
     """Body of the parser process: parse ahead of the writer, stop if the writer is gone."""
     path, encoding, header, ctx, batch_size = args
+    # Reading the file also makes millions of short-lived lists; collect rarely.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
     def put(item: tuple[str, Any]) -> None:
         while True:

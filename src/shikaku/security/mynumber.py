@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -32,7 +32,7 @@ class VaultKeyError(Exception):
 class MyNumberVault:
     """Encrypts, decrypts and blind-indexes My Numbers with one key."""
 
-    __slots__ = ("_aes", "_index_key", "_key")
+    __slots__ = ("_aes", "_index_key", "_inner", "_key", "_outer")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
@@ -42,6 +42,9 @@ class MyNumberVault:
         self._key = key
         self._aes = AESGCM(key[:32])
         self._index_key = key[32:]
+        block = self._index_key.ljust(64, b"\0")  # SHA-256 block size; the key is 32 bytes
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
 
     def worker_key(self) -> bytes:
         """The key, to hand to a parser process of this import (over a local pipe); nowhere else."""
@@ -60,7 +63,13 @@ class MyNumberVault:
         return self._aes.decrypt(blob[1:13], blob[13:], _AAD).decode("ascii")
 
     def blind_index(self, my_number: str) -> bytes:
-        return hmac.digest(self._index_key, my_number.encode("ascii"), "sha256")[:BLIND_INDEX_BYTES]
+        """HMAC-SHA256 (RFC 2104) from precomputed inner and outer states: the same bytes as
+        hmac.digest, without re-keying a million times per import."""
+        inner = self._inner.copy()
+        inner.update(my_number.encode("ascii"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:BLIND_INDEX_BYTES]
 
     def last4(self, blob: bytes) -> str:
         """The only form in which a stored My Number is ever shown."""
