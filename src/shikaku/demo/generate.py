@@ -565,10 +565,7 @@ class _Generator:
         self.mn_b = rng.randrange(10**11)
         self.mn_i = 0
         # 記号: (a·i + b) mod 9·10^7, so never starting with the voluntary prefix 9.
-        self.sym_mod = 9 * 10**7
-        self.sym_a = _coprime_multiplier(rng, self.sym_mod, 10**7)
-        self.sym_b = rng.randrange(self.sym_mod)
-        self.sym_i = 0
+        self.sym_next = rng.randrange(10_000, 1_000_000)  # some 記号 with leading zeros
         # Fixed calendar anchors (the 2024 transition; later years stay inside the windows).
         self.myna_start_o = date(2021, 10, 1).toordinal()
         self.myna_end_o = max(self.myna_start_o + 1, date(year, 11, 30).toordinal())
@@ -696,9 +693,10 @@ class _Generator:
         return body + str(my_number_check_digit(body))
 
     def symbol(self) -> str:
-        s = f"{(self.sym_a * self.sym_i + self.sym_b) % self.sym_mod:08d}"
-        self.sym_i += 1
-        return s
+        """記号 in ascending order with random gaps, as an insurer's own export lists its
+        employers; 2 million employers stay below 90000000 (9… is for 任意継続)."""
+        self.sym_next += 1 + int(self.rng.random() * 40)
+        return f"{self.sym_next:08d}"
 
     def employer_size(self, cap: int) -> int:
         """Insured persons at one employer: log-normal, median 3, most 1-10, long tail."""

@@ -171,7 +171,7 @@ class MemberRecord(NamedTuple):
 
 
 # Distinct values remembered per column: every date of a century fits.
-MEMO_LIMIT = 1 << 16
+MEMO_LIMIT = 1 << 14
 Rows = Sequence[tuple[int, list[str]]]
 # Columns whose values rarely repeat across batches: remembering them would only cost memory.
 UNIQUE_PER_ROW = frozenset({"address", "phone"})
