@@ -259,28 +259,24 @@ class _MemberBatch:
             self.people[key] = _Person(row[0], row[4], _iso(row[5]), bytes(row[6]))
 
     def _load_history(self, by_id: dict[int, _Person]) -> None:
-        for pid, start, lost_on, digest in self.reader.rows(
-            "SELECT person_id, eligible_from, lost_on, row_hash FROM eligibility_periods"
-            " WHERE {where}",
-            "person_id",
-            by_id,
+        """Each touched person's dated rows, keyed by start date (ISO), one statement each."""
+
+        def rows(table: str, columns: str) -> list[Any]:
+            sql = f"SELECT person_id, {columns} FROM {table} WHERE {{where}}"
+            return self.reader.rows(sql, "person_id", by_id)
+
+        for pid, start, lost_on, digest in rows(
+            "eligibility_periods", "eligible_from, lost_on, row_hash"
         ):
             by_id[pid].periods[_iso(start)] = (_iso(lost_on), bytes(digest))
         if any(r.has_pay for r in self.batch):
-            for pid, start, pay, exempt in self.reader.rows(
-                "SELECT person_id, effective_from, standard_monthly_pay, tax_exempt"
-                " FROM pay_periods WHERE {where}",
-                "person_id",
-                by_id,
+            for pid, start, pay, exempt in rows(
+                "pay_periods", "effective_from, standard_monthly_pay, tax_exempt"
             ):
                 by_id[pid].pay[_iso(start)] = (pay, bool(exempt))
         if any(r.mynacard_registered_on for r in self.batch):
-            for pid, start, cancelled, ecert in self.reader.rows(
-                "SELECT person_id, registered_on, cancelled_on, ecert_expires_on"
-                " FROM mynacard_registrations WHERE {where}",
-                "person_id",
-                by_id,
-            ):
+            myna = rows("mynacard_registrations", "registered_on, cancelled_on, ecert_expires_on")
+            for pid, start, cancelled, ecert in myna:
                 by_id[pid].myna[_iso(start)] = (_iso(cancelled), _iso(ecert))
 
     def _load_my_number_owners(self) -> None:
