@@ -41,3 +41,22 @@ def test_every_import_column_is_documented() -> None:
             assert f"| {col.header} |" in doc, col.header
             for alias in col.aliases:
                 assert alias in doc, alias
+
+
+def test_database_errors_never_carry_row_values(engine: Engine) -> None:
+    """A failed statement's message must not echo names or ciphertexts into logs."""
+    import pytest
+    from sqlalchemy import exc, insert
+
+    from shikaku.registry.tables import employers
+
+    row = {
+        "insurer_number": "01130012", "symbol": "1", "name": "秘密　太郎", "name_kana": "ヒミツ",
+        "postal_code": "1000013", "address": "東京都", "delivery": "employer", "row_hash": b"x",
+    }  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(employers).values(**row))
+    with pytest.raises(exc.IntegrityError) as info, engine.begin() as conn:
+        conn.execute(insert(employers).values(**row))
+    assert "秘密" not in str(info.value)
+    assert "hide_parameters" in str(info.value)
