@@ -236,6 +236,19 @@ REJECTIONS = [
 ]
 
 
+def test_a_second_row_for_the_same_period_is_a_duplicate(
+    with_employer: Engine, vault: MyNumberVault, tmp_path: Path
+) -> None:
+    rows = [member("1"), member("2"), member("1", 住所="東京都中野区中野4-10-2")]
+    path = write(tmp_path / "dup.csv", MEMBER_HEADER, rows)
+    for batch in (1, 10):  # in the same batch or a later one
+        first = run(with_employer, path, vault, tmp_path, batch_size=batch)
+        [error] = report_rows(first)
+        assert (error["行"], error["列"]) == ("4", "資格取得年月日")
+        assert "重複" in error["理由"]
+    assert (first.unchanged, first.rejected) == (2, 1)
+
+
 @pytest.mark.parametrize(
     ("row", "column", "words"), REJECTIONS, ids=[r[1] + ":" + r[2] for r in REJECTIONS]
 )

@@ -82,15 +82,27 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _chunks(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[Rows]:
+def _chunks(
+    rows: Iterable[tuple[int, list[str]]], size: int, household: Callable[[list[str]], Any]
+) -> Iterator[Rows]:
+    """Batches of about `size` rows, cut only where the household (記号・番号) changes, so
+    all rows of a household are decided together (a duplicate row is always caught)."""
     chunk: Rows = []
     for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
+        if len(chunk) >= size and household(row[1]) != household(chunk[-1][1]):
             yield chunk
             chunk = []
+        chunk.append(row)
     if chunk:
         yield chunk
+
+
+def _household_of(header: HeaderMap) -> Callable[[list[str]], Any]:
+    symbol, number = header.index.get("symbol"), header.index.get("number")
+    if header.kind is not FileKind.MEMBERS or symbol is None or number is None:
+        return lambda cells: None
+    width = max(symbol, number) + 1
+    return lambda cells: (cells[symbol], cells[number]) if len(cells) >= width else None
 
 
 @contextmanager
@@ -131,7 +143,7 @@ def parse_stream(
         else EmployerParser(header, ctx)
     )
     with open_table(path, encoding) as table:
-        for chunk in _chunks(table.rows, batch_size):
+        for chunk in _chunks(table.rows, batch_size, _household_of(header)):
             errors: list[RowError] = []
             good: Rows = chunk
             if UNDECODABLE.search("".join(["".join(cells) for _line, cells in chunk])):

@@ -173,7 +173,8 @@ class _Person:
         self.relationship = relationship
         self.birth_date = birth_date
         self.person_hash = person_hash
-        self.periods: dict[str, tuple[str | None, bytes]] = {}  # eligible_from → (lost_on, hash)
+        # eligible_from → (lost_on, row hash, the import that last wrote it)
+        self.periods: dict[str, tuple[str | None, bytes, int | None]] = {}
         self.pay: dict[str, tuple[int | None, bool]] = {}
         self.myna: dict[str, tuple[str | None, str | None]] = {}
 
@@ -265,10 +266,9 @@ class _MemberBatch:
             sql = f"SELECT person_id, {columns} FROM {table} WHERE {{where}}"
             return self.reader.rows(sql, "person_id", by_id)
 
-        for pid, start, lost_on, digest in rows(
-            "eligibility_periods", "eligible_from, lost_on, row_hash"
-        ):
-            by_id[pid].periods[_iso(start)] = (_iso(lost_on), bytes(digest))
+        periods = rows("eligibility_periods", "eligible_from, lost_on, row_hash, import_id")
+        for pid, start, lost_on, digest, written_by in periods:
+            by_id[pid].periods[_iso(start)] = (_iso(lost_on), bytes(digest), written_by)
         if any(r.has_pay for r in self.batch):
             for pid, start, pay, exempt in rows(
                 "pay_periods", "effective_from, standard_monthly_pay, tax_exempt"
@@ -296,7 +296,10 @@ class _MemberBatch:
 
     # -- deciding, row by row, in file order
 
-    def decide(self) -> None:
+    def decide(self, import_id: int) -> None:
+        """Decide each row in file order. A second row for the same person and period in one
+        import is rejected: a file states each period once, so a re-import is unchanged."""
+        self.import_id = import_id
         people, owners, out = self.people, self.owners, self.out
         for rec in self.batch:
             key = rec[1:5]
@@ -312,7 +315,7 @@ class _MemberBatch:
             if person is None:  # the common case of a first import: one new person, one period
                 employer_id = self.employer_ids[rec[1:3]]
                 person = people[key] = _Person(0, rec.relationship, rec.birth_date, rec.person_hash)
-                person.periods[rec.eligible_from] = (rec.lost_on, rec.row_hash)
+                person.periods[rec.eligible_from] = (rec.lost_on, rec.row_hash, self.import_id)
                 self.new_people.append((person, rec, employer_id, insured))
                 self.period_inserts.append((person, rec))
                 self._history(person, rec)
@@ -340,8 +343,10 @@ class _MemberBatch:
                     raise _Rejected("個人番号", _my_number_taken(other))
         if person is not None:
             held = person.periods.get(rec.eligible_from)
+            if held is not None and held[2] == self.import_id:
+                raise _Rejected("資格取得年月日", _DUPLICATE_ROW)
             if held is None or held[1] != rec.row_hash:
-                others = (_period(start, lost) for start, (lost, _h) in person.periods.items())
+                others = (_period(start, lost) for start, (lost, *_held) in person.periods.items())
                 clash = first_overlap(_period(rec.eligible_from, rec.lost_on), others)
                 if clash is not None:
                     raise _Rejected("資格取得年月日", _overlap(clash))
@@ -350,6 +355,7 @@ class _MemberBatch:
     def _existing(self, person: _Person, rec: MemberRecord) -> None:
         held = person.periods.get(rec.eligible_from)
         if held is not None and held[1] == rec.row_hash:
+            person.periods[rec.eligible_from] = (*held[:2], self.import_id)  # seen: no twin
             self.out.unchanged += 1
             return
         if person.person_hash != rec.person_hash:
@@ -361,7 +367,7 @@ class _MemberBatch:
         else:
             self.period_updates[(id(person), rec.eligible_from)] = (person, rec)
             self.out.updated += 1
-        person.periods[rec.eligible_from] = (rec.lost_on, rec.row_hash)
+        person.periods[rec.eligible_from] = (rec.lost_on, rec.row_hash, self.import_id)
         self._history(person, rec)
 
     def _history(self, person: _Person, rec: MemberRecord) -> None:
@@ -461,6 +467,12 @@ class _MemberBatch:
         )
 
 
+_DUPLICATE_ROW = DomainError(
+    "同じ加入者・同じ資格取得年月日の行がこのファイルに既にあります（重複行）",
+    "another row of this file already gave this person and eligible_from",
+)
+
+
 def _no_employer(symbol: str) -> DomainError:
     return DomainError(
         f"記号 {symbol} の事業所が登録されていません（先に事業所ファイルを取り込んでください）",
@@ -502,6 +514,6 @@ def apply_members(
 ) -> Outcome:
     state = _MemberBatch(conn, batch, insured_branch)
     state.load()
-    state.decide()
+    state.decide(import_id)
     state.write(import_id)
     return state.out
