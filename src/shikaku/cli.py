@@ -206,7 +206,10 @@ def import_cmd(
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="1トランザクションの行数")] = None,
     workers: Annotated[
-        int | None, typer.Option(help="解析ワーカープロセス数 (0 = 同一プロセス)")
+        int | None,
+        typer.Option(
+            min=0, max=1, help="1 = 解析用プロセスを使う, 0 = 同一プロセス (設定 import.workers)"
+        ),
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:

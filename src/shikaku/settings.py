@@ -85,7 +85,7 @@ class Policy(_Section):
 
 class ImportSettings(_Section):
     batch_size: int = Field(5000, ge=1, le=100_000)
-    workers: int = Field(1, ge=0, le=64)
+    workers: int = Field(1, ge=0, le=1)  # a parser process (1) or none (0): see docs
     report_dir: Path = Path("reports")
 
 
