@@ -15,7 +15,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number
@@ -80,7 +87,38 @@ class Policy(_Section):
     ecert_grace_months: int = Field(3, ge=0, le=12)
     insured_branch: str = Field("00", pattern=r"^\d{2}$")
     card_part_corner: CardCorner = CardCorner.LOWER_LEFT
+    notice_shows_sex: bool = True  # some insurers omit 性別 on the notice
     excluded_categories: tuple[str, ...] = ("日雇特例",)
+
+
+class Window(_Section):
+    """The 長3 window envelope (120×235 mm, portrait) and its window, in mm from the top-left
+    corner of the envelope's face. Window positions vary by maker (DOMAIN.md §7, policy)."""
+
+    envelope_width_mm: float = Field(120.0, gt=0)
+    envelope_height_mm: float = Field(235.0, gt=0)
+    left_mm: float = Field(23.0, ge=0)
+    top_mm: float = Field(13.0, ge=0)
+    width_mm: float = Field(90.0, gt=0)
+    height_mm: float = Field(45.0, gt=0)
+    shift_tolerance_mm: float = Field(3.0, ge=0)  # how far a folded sheet may slide
+
+    @model_validator(mode="after")
+    def _inside_envelope(self) -> Window:
+        if self.left_mm + self.width_mm > self.envelope_width_mm:
+            raise ValueError(
+                "窓が封筒の幅からはみ出しています (left_mm + width_mm > envelope_width_mm)"
+            )
+        if self.top_mm + self.height_mm > self.envelope_height_mm:
+            raise ValueError(
+                "窓が封筒の高さからはみ出しています (top_mm + height_mm > envelope_height_mm)"
+            )
+        return self
+
+
+class Mail(_Section):
+    window: Window = Window()
+    barcode_discount_min_letters: int = Field(1000, ge=1)  # Japan Post カスタマバーコード割引
 
 
 class ImportSettings(_Section):
@@ -96,6 +134,7 @@ class Settings(_Section):
     log_file: Path | None = None
     insurer: Insurer = Insurer()
     policy: Policy = Policy()
+    mail: Mail = Mail()
     importer: ImportSettings = Field(ImportSettings(), alias="import")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
