@@ -212,7 +212,10 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path}: TOML の構文エラー (syntax error): {exc}") from None
         source = str(path)
-    data = _merge(data, _env_overrides(env))
+    env_tree = _env_overrides(env)
+    if env_tree:
+        source += " + 環境変数 SHIKAKU_* (environment)"
+    data = _merge(data, env_tree)
     if overrides:
         data = _merge(data, {k: v for k, v in overrides.items() if v is not None})
     try:
