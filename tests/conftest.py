@@ -21,7 +21,7 @@ from shikaku.registry.tables import metadata
 from shikaku.security.mynumber import KEY_BYTES, MyNumberVault
 
 PG_ADMIN_URL = os.environ.get(
-    "SHIKAKU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 FIXED_KEY = bytes(range(KEY_BYTES))
 

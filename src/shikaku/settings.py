@@ -26,6 +26,7 @@ from pydantic import (
 
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number
+from shikaku.security.mynumber import KEY_ENV
 
 CONFIG_ENV = "SHIKAKU_CONFIG"
 DEFAULT_CONFIG_FILE = "shikaku.toml"
@@ -158,8 +159,8 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
-# Environment variables that carry secrets or test wiring, not settings keys.
-_NOT_SETTINGS = frozenset({"SHIKAKU_MY_NUMBER_KEY", "SHIKAKU_TEST_PG_URL"})
+# Environment variables that carry secrets, not settings keys.
+_NOT_SETTINGS = frozenset({KEY_ENV})
 
 
 def _env_value(value: str) -> Any:

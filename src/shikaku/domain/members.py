@@ -134,21 +134,32 @@ class Period:
         b_end = other.lost_on or date.max
         return self.eligible_from < b_end and other.eligible_from < a_end
 
-    def covers(self, day: date) -> bool:
-        return self.eligible_from <= day and (self.lost_on is None or day < self.lost_on)
-
-
-def check_period(eligible_from: date, lost_on: date | None) -> Period:
-    if lost_on is not None and lost_on <= eligible_from:
-        raise DomainError(
-            "資格喪失年月日が資格取得年月日以前です",
-            "lost_on must be after eligible_from",
-        )
-    return Period(eligible_from, lost_on)
-
 
 def first_overlap(period: Period, others: Iterable[Period]) -> Period | None:
     for other in others:
         if other.eligible_from != period.eligible_from and period.overlaps(other):
             return other
     return None
+
+
+# Rules across the fields of one member row. The importer checks them on ISO date strings
+# (which order like dates), in records.MemberParser; these are their names and messages.
+LOST_ON_NOT_AFTER_START = DomainError(
+    "資格喪失年月日が資格取得年月日以前です", "lost_on must be after eligible_from"
+)
+ELIGIBLE_BEFORE_BIRTH = DomainError(
+    "資格取得年月日が生年月日より前です", "eligible_from before birth_date"
+)
+LOSS_REASON_WITHOUT_LOST_ON = DomainError(
+    "資格喪失年月日がないのに喪失事由があります", "loss reason without lost_on"
+)
+DEPENDENT_WITH_PAY = DomainError(
+    "被扶養者に標準報酬月額は設定できません", "dependents have no standard pay"
+)
+MYNACARD_DATES_WITHOUT_REGISTRATION = DomainError(
+    "マイナ保険証登録日がありません（解除日・電子証明書有効期限には登録日が必要です）",
+    "needs mynacard_registered_on",
+)
+MYNACARD_CANCELLED_BEFORE_REGISTERED = DomainError(
+    "マイナ保険証解除日が登録日より前です", "cancelled before registered"
+)

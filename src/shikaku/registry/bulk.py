@@ -2,9 +2,8 @@
 
 Values arrive in storage form (dates as ISO strings, as SQLAlchemy's Date type stores them
 on SQLite and as PostgreSQL reads them). SQLite gets executemany; PostgreSQL gets COPY for
-inserts. Every statement, COPY included, is
-visible to tests, which pin the number of round trips per batch: SQL statements through
-SQLAlchemy's cursor events, COPY statements through `copy_statements`.
+inserts. Tests pin the number of round trips per batch: SQL statements through SQLAlchemy's
+cursor events, COPY statements (which bypass them) through `copy_statements`.
 """
 
 from __future__ import annotations
@@ -14,22 +13,25 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from shikaku.registry.db import is_sqlite, placeholder
+
 copy_statements = 0  # COPY bypasses SQLAlchemy's events; tests add this to their count
 
 
 class Bulk:
-    __slots__ = ("conn", "sqlite")
+    __slots__ = ("conn", "mark", "sqlite")
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.sqlite = conn.dialect.name == "sqlite"
+        self.sqlite = is_sqlite(conn)
+        self.mark = placeholder(conn)
 
     def insert(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         names = ", ".join(columns)
         if self.sqlite:
-            marks = ", ".join("?" * len(columns))
+            marks = ", ".join([self.mark] * len(columns))
             self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)  # type: ignore[arg-type]
             return
         raw = self.conn.connection.driver_connection
@@ -49,7 +51,7 @@ class Bulk:
         """Each row holds the new values of `columns`, then the values of `keys`."""
         if not rows:
             return
-        mark = "?" if self.sqlite else "%s"
+        mark = self.mark
         sets = ", ".join(f"{c} = {mark}" for c in columns)
         where = " AND ".join(f"{k} = {mark}" for k in keys)
         sql = f"UPDATE {table.name} SET {sets} WHERE {where}"

@@ -64,3 +64,8 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
     FileKind.EMPLOYERS: EMPLOYER_COLUMNS,
     FileKind.MEMBERS: MEMBER_COLUMNS,
 }
+
+# A required column must be in the file (map_header) and its value must not be blank (parsing).
+REQUIRED_KEYS: dict[FileKind, frozenset[str]] = {
+    kind: frozenset(c.key for c in columns if c.required) for kind, columns in COLUMNS.items()
+}

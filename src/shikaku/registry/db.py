@@ -17,8 +17,12 @@ from sqlalchemy.engine import make_url
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class SchemaOutOfDate(Exception):
+    """The database is not at the newest migration; the message says what to run."""
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """SQLite gets WAL and an explicit BEGIN IMMEDIATE so a writer owns the file for its batch."""
+    """SQLite gets WAL and explicit BEGINs (see write_transaction); PostgreSQL gets psycopg 3."""
     parsed = make_url(url)
     # Error messages must never carry members' data (names, ciphertexts) into logs.
     kwargs.setdefault("hide_parameters", True)
@@ -26,10 +30,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread off: the importer writes on a connection of its writer thread.
-        engine = create_engine(
-            url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs
-        )
+        engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -93,6 +94,11 @@ def is_sqlite(conn: Connection | Engine) -> bool:
     return conn.dialect.name == "sqlite"
 
 
+def placeholder(conn: Connection) -> str:
+    """The DBAPI parameter mark for hand-written SQL: qmark (sqlite3) or format (psycopg)."""
+    return "?" if is_sqlite(conn) else "%s"
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -114,6 +120,14 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def require_current_schema(engine: Engine) -> None:
+    if current_revision(engine) != head_revision():
+        raise SchemaOutOfDate(
+            "データベースが最新のスキーマではありません。`shikaku db upgrade` を実行してください"
+            " (the database schema is not current: run `shikaku db upgrade`)"
+        )
 
 
 def allocate_ids(conn: Connection, table: Table, count: int) -> Sequence[int]:

@@ -33,13 +33,13 @@ from shikaku.registry.records import (
     MemberParser,
     MemberRecord,
     ParseContext,
+    Rows,
 )
 from shikaku.registry.rows import HeaderMap, RowError, detect_kind, map_header, undecodable_cell
 from shikaku.registry.tables import import_runs
 from shikaku.registry.upsert import Outcome, apply_employers, apply_members
 from shikaku.security.mynumber import MyNumberVault
 
-Rows = list[tuple[int, list[str]]]
 Progress = Callable[[int, int], None]  # rows read so far, bytes read so far (0 for XLSX)
 
 
@@ -84,10 +84,10 @@ def _sha256(path: Path) -> str:
 
 def _chunks(
     rows: Iterable[tuple[int, list[str]]], size: int, household: Callable[[list[str]], Any]
-) -> Iterator[Rows]:
+) -> Iterator[list[tuple[int, list[str]]]]:
     """Batches of about `size` rows, cut only where the household (記号・番号) changes, so
     all rows of a household are decided together (a duplicate row is always caught)."""
-    chunk: Rows = []
+    chunk: list[tuple[int, list[str]]] = []
     for row in rows:
         if len(chunk) >= size and household(row[1]) != household(chunk[-1][1]):
             yield chunk
@@ -145,7 +145,7 @@ def parse_stream(
     with open_table(path, encoding) as table:
         for chunk in _chunks(table.rows, batch_size, _household_of(header)):
             errors: list[RowError] = []
-            good: Rows = chunk
+            good: list[tuple[int, list[str]]] = chunk
             if UNDECODABLE.search("".join(["".join(cells) for _line, cells in chunk])):
                 good = []  # rare: find the rows, reject them with their column
                 for line, cells in chunk:
@@ -269,6 +269,7 @@ def _now() -> datetime:
 
 
 def _start_run(engine: Engine, path: Path, kind: FileKind, encoding: str) -> int:
+    file_sha256 = _sha256(path)  # a full read of the file: not inside the transaction
     with engine.begin() as conn:
         _mark_dead_runs(conn)
         return int(
@@ -277,7 +278,7 @@ def _start_run(engine: Engine, path: Path, kind: FileKind, encoding: str) -> int
                 .values(
                     kind=str(kind),
                     file_name=path.name,
-                    file_sha256=_sha256(path),
+                    file_sha256=file_sha256,
                     encoding=encoding,
                     status="running",
                     started_at=_now(),
@@ -342,9 +343,9 @@ def import_file(
     summary = ImportSummary(import_id, kind, path.name, encoding, ignored_columns=header.ignored)
     report = ErrorReport(options.report_dir / f"import-{import_id:06d}-errors.csv")
     status = "failed"
-    read_encoding = None if encoding == "xlsx" else encoding
     try:
-        for parsed in _parsed(path, read_encoding, header, ctx, vault, options):
+        # The detected encoding, so the parser does not sniff again (ignored for XLSX).
+        for parsed in _parsed(path, encoding, header, ctx, vault, options):
             with _batch_gc(), write_transaction(engine, checked_references=True) as conn:
                 out = _apply(conn, kind, parsed.records, import_id, options.insured_branch)
                 errors = sorted([*parsed.errors, *out.errors], key=lambda e: e.line)

@@ -24,6 +24,12 @@ from typing import Any, NamedTuple
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number, validate_my_number
 from shikaku.domain.members import (
+    DEPENDENT_WITH_PAY,
+    ELIGIBLE_BEFORE_BIRTH,
+    LOSS_REASON_WITHOUT_LOST_ON,
+    LOST_ON_NOT_AFTER_START,
+    MYNACARD_CANCELLED_BEFORE_REGISTERED,
+    MYNACARD_DATES_WITHOUT_REGISTRATION,
     Delivery,
     Relationship,
     check_branch,
@@ -42,6 +48,7 @@ from shikaku.domain.normalize import (
     parse_iso_date,
     parse_sex,
 )
+from shikaku.registry.columns import REQUIRED_KEYS
 from shikaku.registry.rows import REQUIRED, HeaderMap, Parser, RowError, mask_value
 from shikaku.security.mynumber import MyNumberVault
 
@@ -162,10 +169,6 @@ class MemberRecord(NamedTuple):
     row_hash: bytes
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.insurer_number, self.symbol, self.number, self.branch)
-
-    @property
     def has_pay(self) -> bool:
         return self.standard_monthly_pay is not None or self.tax_exempt is not None
 
@@ -186,19 +189,20 @@ class _Columns:
     a bad value is parsed again each time, its error never cached.
     """
 
-    def __init__(self, header: HeaderMap, plan: Sequence[tuple[str, Parser, bool]]) -> None:
+    def __init__(self, header: HeaderMap, plan: Sequence[tuple[str, Parser]]) -> None:
         self.width = max(header.index.values(), default=-1) + 1
-        self.names = {key: header.names.get(key, key) for key, _p, _r in plan}
+        self.names = {key: header.names.get(key, key) for key, _p in plan}
+        required = REQUIRED_KEYS[header.kind]  # the column spec says which values are required
         self.plan = [
             (
                 key,
                 header.index.get(key),
                 parse,
-                required,
+                key in required,
                 {},  # raw cell → parsed value (None for an allowed blank)
                 0 if key in UNIQUE_PER_ROW else MEMO_LIMIT,  # kept across batches up to this
             )
-            for key, parse, required in plan
+            for key, parse in plan
         ]
 
     def cells(self, rows: Rows) -> list[list[str]]:
@@ -218,11 +222,8 @@ class _Columns:
         errors: dict[int, list[RowError]] = {}
         out: list[list[Any]] = []
         for key, index, parse, required, known, limit in self.plan:
-            if index is None:
+            if index is None:  # an optional column the file lacks (map_header refused the rest)
                 out.append([None] * n)
-                if required:  # map_header refuses such files; kept for direct callers
-                    for i in range(n):
-                        errors.setdefault(i, []).append(self.error(rows[i][0], key, "", REQUIRED))
                 continue
             column = columns[index]
             if len(known) > limit:
@@ -256,14 +257,14 @@ class EmployerParser:
         self.columns = _Columns(
             header,
             [
-                ("insurer_number", validate_insurer_number, False),
-                ("symbol", _symbol, True),
-                ("name", normalize_name, True),
-                ("name_kana", normalize_kana, True),
-                ("postal_code", normalize_postal_code, True),
-                ("address", _text, True),
-                ("phone", _text, False),
-                ("delivery", lambda raw: str(parse_delivery(raw)), False),
+                ("insurer_number", validate_insurer_number),
+                ("symbol", _symbol),
+                ("name", normalize_name),
+                ("name_kana", normalize_kana),
+                ("postal_code", normalize_postal_code),
+                ("address", _text),
+                ("phone", _text),
+                ("delivery", lambda raw: str(parse_delivery(raw))),
             ],
         )
 
@@ -284,29 +285,29 @@ class EmployerParser:
         return records, [e for i in sorted(errors) for e in errors[i]]
 
 
-_MEMBER_PLAN: tuple[tuple[str, Parser, bool], ...] = (
-    ("insurer_number", validate_insurer_number, False),
-    ("symbol", _symbol, True),
-    ("number", _number, True),
-    ("branch", _branch, True),
-    ("relationship", lambda raw: int(parse_relationship(raw)), True),
-    ("name", normalize_name, True),
-    ("name_kana", normalize_kana, True),
-    ("birth_date", parse_iso_date, True),
-    ("sex", parse_sex, True),
-    ("eligible_from", parse_iso_date, True),
-    ("lost_on", parse_iso_date, False),
-    ("loss_reason", parse_loss_reason, False),
-    ("postal_code", normalize_postal_code, False),
-    ("address", _text, False),
-    ("mynacard_registered_on", parse_iso_date, False),
-    ("mynacard_cancelled_on", parse_iso_date, False),
-    ("ecert_expires_on", parse_iso_date, False),
-    ("standard_monthly_pay", _yen, False),
-    ("pay_effective_from", parse_iso_date, False),
-    ("tax_exempt", parse_flag, False),
-    ("old_card_expires_on", parse_iso_date, False),
-    ("my_number_status", str.strip, False),
+_MEMBER_PLAN: tuple[tuple[str, Parser], ...] = (
+    ("insurer_number", validate_insurer_number),
+    ("symbol", _symbol),
+    ("number", _number),
+    ("branch", _branch),
+    ("relationship", lambda raw: int(parse_relationship(raw))),
+    ("name", normalize_name),
+    ("name_kana", normalize_kana),
+    ("birth_date", parse_iso_date),
+    ("sex", parse_sex),
+    ("eligible_from", parse_iso_date),
+    ("lost_on", parse_iso_date),
+    ("loss_reason", parse_loss_reason),
+    ("postal_code", normalize_postal_code),
+    ("address", _text),
+    ("mynacard_registered_on", parse_iso_date),
+    ("mynacard_cancelled_on", parse_iso_date),
+    ("ecert_expires_on", parse_iso_date),
+    ("standard_monthly_pay", _yen),
+    ("pay_effective_from", parse_iso_date),
+    ("tax_exempt", parse_flag),
+    ("old_card_expires_on", parse_iso_date),
+    ("my_number_status", str.strip),
 )
 _INSURED = int(Relationship.INSURED)
 _DEPENDENT = int(Relationship.DEPENDENT)
@@ -350,7 +351,7 @@ class MemberParser:
         self.columns = _Columns(header, _MEMBER_PLAN)
         self.my_number_index = header.index.get("my_number")
         self.names = self.columns.names | {"my_number": header.names.get("my_number", "個人番号")}
-        self.index = {key: header.index.get(key) for key, _p, _r in _MEMBER_PLAN}
+        self.index = {key: header.index.get(key) for key, _p in _MEMBER_PLAN}
         self.index["my_number"] = self.my_number_index
 
     def __call__(self, rows: Rows) -> tuple[list[tuple[Any, ...]], list[RowError]]:
@@ -391,22 +392,22 @@ class MemberParser:
                     problems.append(("branch", wrong_branch))
             if eligible_from is not None:
                 if lost_on is not None and lost_on <= eligible_from:
-                    problems.append(("lost_on", _LOST_BEFORE))
+                    problems.append(("lost_on", LOST_ON_NOT_AFTER_START))
                 if birth is not None and eligible_from < birth:
-                    problems.append(("eligible_from", _BEFORE_BIRTH))
+                    problems.append(("eligible_from", ELIGIBLE_BEFORE_BIRTH))
             if loss_reason is not None and lost_on is None:
-                problems.append(("loss_reason", _REASON_WITHOUT_LOSS))
+                problems.append(("loss_reason", LOSS_REASON_WITHOUT_LOST_ON))
             if relationship == _DEPENDENT and pay is not None:
-                problems.append(("standard_monthly_pay", _DEPENDENT_PAY))
+                problems.append(("standard_monthly_pay", DEPENDENT_WITH_PAY))
             if registered_on is None and (cancelled_on is not None or ecert is not None):
                 problems.append(
                     (
                         "mynacard_cancelled_on" if cancelled_on else "ecert_expires_on",
-                        _NO_REGISTRATION,
+                        MYNACARD_DATES_WITHOUT_REGISTRATION,
                     )
                 )
             if registered_on and cancelled_on and cancelled_on < registered_on:
-                problems.append(("mynacard_cancelled_on", _CANCELLED_EARLY))
+                problems.append(("mynacard_cancelled_on", MYNACARD_CANCELLED_BEFORE_REGISTERED))
             if problems:
                 errors.setdefault(i, []).extend(
                     self._error(line, cells[i], key, exc) for key, exc in problems
@@ -441,22 +442,3 @@ class MemberParser:
         idx = self.index.get(key)
         raw = cells[idx] if idx is not None else ""
         return RowError(line, self.names[key], mask_value(raw), exc.ja, exc.en)
-
-
-_LOST_BEFORE = DomainError(
-    "資格喪失年月日が資格取得年月日以前です", "lost_on must be after eligible_from"
-)
-_BEFORE_BIRTH = DomainError("資格取得年月日が生年月日より前です", "eligible_from before birth_date")
-_REASON_WITHOUT_LOSS = DomainError(
-    "資格喪失年月日がないのに喪失事由があります", "loss reason without lost_on"
-)
-_DEPENDENT_PAY = DomainError(
-    "被扶養者に標準報酬月額は設定できません", "dependents have no standard pay"
-)
-_NO_REGISTRATION = DomainError(
-    "マイナ保険証登録日がありません（解除日・電子証明書有効期限には登録日が必要です）",
-    "needs mynacard_registered_on",
-)
-_CANCELLED_EARLY = DomainError(
-    "マイナ保険証解除日が登録日より前です", "cancelled before registered"
-)

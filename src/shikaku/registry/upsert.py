@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from shikaku.domain.errors import DomainError
 from shikaku.domain.members import Period, Relationship, first_overlap
 from shikaku.registry.bulk import Bulk
-from shikaku.registry.db import allocate_ids
+from shikaku.registry.db import allocate_ids, is_sqlite, placeholder
 from shikaku.registry.records import EmployerRecord, MemberRecord
 from shikaku.registry.rows import RowError
 from shikaku.registry.tables import (
@@ -66,8 +66,8 @@ class _Reader:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.sqlite = conn.dialect.name == "sqlite"
-        self.mark = "?" if self.sqlite else "%s"
+        self.sqlite = is_sqlite(conn)
+        self.mark = placeholder(conn)
 
     def rows(self, sql: str, column: str, keys: Iterable[Any], *params: Any) -> list[Any]:
         """`sql` has `{mark}` for each of `params` and `{where}` for `column IN keys`."""
@@ -111,19 +111,28 @@ class _Reader:
 _EMPLOYER_FIELDS = ("name", "name_kana", "postal_code", "address", "phone", "delivery", "row_hash")
 
 
-def apply_employers(conn: Connection, batch: Sequence[EmployerRecord], import_id: int) -> Outcome:
-    out = Outcome()
-    reader = _Reader(conn)
-    existing: dict[tuple[str, str], tuple[int, bytes]] = {}
-    for insurer in sorted({r.insurer_number for r in batch}):
-        symbols = {r.symbol for r in batch if r.insurer_number == insurer}
-        for row in reader.rows(
+def _stored_employers(
+    reader: _Reader, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, bytes]]:
+    """(保険者番号, 記号) → (id, row hash) of the employers that exist; a statement per 保険者番号."""
+    found: dict[tuple[str, str], tuple[int, bytes]] = {}
+    by_insurer: dict[str, set[str]] = {}
+    for insurer, symbol in keys:
+        by_insurer.setdefault(insurer, set()).add(symbol)
+    for insurer, symbols in sorted(by_insurer.items()):
+        for emp_id, symbol, digest in reader.rows(
             "SELECT id, symbol, row_hash FROM employers WHERE insurer_number = {mark} AND {where}",
             "symbol",
             symbols,
             insurer,
         ):
-            existing[(insurer, row[1])] = (row[0], bytes(row[2]))
+            found[(insurer, symbol)] = (emp_id, bytes(digest))
+    return found
+
+
+def apply_employers(conn: Connection, batch: Sequence[EmployerRecord], import_id: int) -> Outcome:
+    out = Outcome()
+    existing = _stored_employers(_Reader(conn), {(r.insurer_number, r.symbol) for r in batch})
     inserts: dict[tuple[str, str], EmployerRecord] = {}
     updates: dict[int, EmployerRecord] = {}
     for rec in batch:
@@ -229,8 +238,10 @@ class _MemberBatch:
     # -- reading what exists: at most six statements per batch (per insurer number)
 
     def load(self) -> None:
+        stored = _stored_employers(self.reader, {r[1:3] for r in self.batch})
+        self.employer_ids = {key: emp_id for key, (emp_id, _digest) in stored.items()}
         for insurer in sorted({r.insurer_number for r in self.batch}):
-            self._load_insurer(insurer)
+            self._load_people(insurer)
         if self.people:
             keys = {r[1:5] for r in self.batch}
             touched = {p.id: p for k, p in self.people.items() if k in keys}
@@ -238,15 +249,8 @@ class _MemberBatch:
                 self._load_history(touched)
         self._load_my_number_owners()
 
-    def _load_insurer(self, insurer: str) -> None:
-        symbols = {r.symbol for r in self.batch if r.insurer_number == insurer}
-        for emp_id, symbol in self.reader.rows(
-            "SELECT id, symbol FROM employers WHERE insurer_number = {mark} AND {where}",
-            "symbol",
-            symbols,
-            insurer,
-        ):
-            self.employer_ids[(insurer, symbol)] = emp_id
+    def _load_people(self, insurer: str) -> None:
+        """Every stored person of the batch's households (記号・番号) under one 保険者番号."""
         numbers = {(r.symbol, r.number) for r in self.batch if r.insurer_number == insurer}
         for row in self.reader.joined(
             "SELECT p.id, p.symbol, p.number, p.branch, p.relationship, p.birth_date, p.row_hash"
@@ -303,12 +307,12 @@ class _MemberBatch:
         people, owners, out = self.people, self.owners, self.out
         for rec in self.batch:
             key = rec[1:5]
+            person = people.get(key)
             try:
-                insured = self._check(rec, key)
+                insured = self._check(rec, key, person)
             except _Rejected as rej:
                 out.errors.append(RowError(rec.line, rej.column, "", rej.error.ja, rej.error.en))
                 continue
-            person = people.get(key)
             bidx = rec.my_number_bidx
             if bidx is not None:
                 owners.setdefault(bidx, []).append((key, rec.eligible_from, rec.lost_on))
@@ -323,11 +327,10 @@ class _MemberBatch:
             else:
                 self._existing(person, rec)
 
-    def _check(self, rec: MemberRecord, key: Key) -> _Person | None:
+    def _check(self, rec: MemberRecord, key: Key, person: _Person | None) -> _Person | None:
         """Reject what cannot be stored; return the insured person of a dependent."""
         if rec[1:3] not in self.employer_ids:
             raise _Rejected("記号", _no_employer(rec.symbol))
-        person = self.people.get(key)
         if person is not None and person.birth_date != rec.birth_date:
             raise _Rejected("枝番", _collision(rec.branch))
         insured = None

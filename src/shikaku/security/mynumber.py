@@ -32,7 +32,7 @@ class VaultKeyError(Exception):
 class MyNumberVault:
     """Encrypts, decrypts and blind-indexes My Numbers with one key."""
 
-    __slots__ = ("_aes", "_index_key", "_inner", "_key", "_outer")
+    __slots__ = ("_aes", "_inner", "_key", "_outer")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
@@ -41,8 +41,7 @@ class MyNumberVault:
             )
         self._key = key
         self._aes = AESGCM(key[:32])
-        self._index_key = key[32:]
-        block = self._index_key.ljust(64, b"\0")  # SHA-256 block size; the key is 32 bytes
+        block = key[32:].ljust(64, b"\0")  # the HMAC key, padded to SHA-256's block size
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
 
