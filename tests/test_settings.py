@@ -48,7 +48,7 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ("[polcy]\nx = 1\n", {}, "polcy"),  # typo: unknown key
         ("", {"SHIKAKU_IMPORT__BATCH_SIZE": "zero"}, "import.batch_size"),
         ("[policy]\ninterim_relief_until = 2026-02-30\n", {}, "TOML"),
-        ("[mail.window]\nleft_mm = 40\n", {}, "mail.window"),  # window outside the envelope
+        ("[mail.window]\nleft_mm = 150\n", {}, "mail.window"),  # window outside the envelope
     ],
 )
 def test_bad_settings_name_the_key(

@@ -3,19 +3,20 @@ options, calls the services and prints what happened, in Japanese first."""
 
 from __future__ import annotations
 
-import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from shikaku import __version__
+from shikaku.cli_issuance import issue_app, runs_app
+from shikaku.console import DatabaseUrl, err, log, out
+from shikaku.console import database as _engine
+from shikaku.console import progress_bar as _progress
+from shikaku.console import settings_from as _settings
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import (
     validate_institution_code,
@@ -26,7 +27,7 @@ from shikaku.registry.columns import FileKind
 from shikaku.registry.db import SchemaOutOfDate
 from shikaku.registry.readers import FileRefused
 from shikaku.security.mynumber import VaultKeyError
-from shikaku.settings import Settings, SettingsError, load_settings
+from shikaku.settings import Settings, SettingsError
 
 app = typer.Typer(
     help="shikaku: 資格情報のお知らせ・資格確認書の発行と資格確認 (eligibility notices, certificates, checks).",
@@ -46,65 +47,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(validate_app, name="validate")
 app.add_typer(imports_app, name="imports")
 app.add_typer(settings_app, name="settings")
-
-# Wide when piped, so paths and summaries are not folded in logs.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
-log = logging.getLogger("shikaku")
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", help="SQLAlchemy URL (既定: 設定 database_url)", show_default=False
-    ),
-]
-
-
-def _settings(database_url: str | None = None) -> Settings:
-    settings = load_settings(overrides={"database_url": database_url})
-    _configure_logging(settings)
-    return settings
-
-
-def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger("shikaku")
-    if root.handlers:
-        return
-    root.setLevel(logging.INFO)
-    if settings.log_file is not None:
-        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(settings.log_file, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        root.addHandler(handler)
-    else:
-        root.addHandler(logging.NullHandler())
-
-
-def _engine(settings: Settings) -> Any:
-    from shikaku.registry.db import make_engine
-
-    return make_engine(settings.database_url)
-
-
-@contextmanager
-def _progress(description: str, total: int | None) -> Iterator[Any]:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rows]:>10,} 行"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
-        task = progress.add_task(description, total=total, rows=0)
-
-        def update(rows: int, position: int) -> None:
-            progress.update(task, completed=position or rows, rows=rows)
-
-        yield update
-
+app.add_typer(issue_app, name="issue")
+app.add_typer(runs_app, name="runs")
 
 # ------------------------------------------------------------------ validate
 
@@ -379,7 +323,9 @@ def demo(
     members: Annotated[int, typer.Option(help="加入者数")] = 10_000,
     seed: Annotated[int, typer.Option(help="乱数の種")] = 1,
 ) -> None:
-    """デモ一式: 暗号鍵・DB作成 → 合成データ → 事業所・加入者の取込 → 結果の場所を表示."""
+    """デモ一式: 暗号鍵・DB → 合成データの取込 → 全件発行 → 加入・変更の取込 → 追加発行."""
+    from shikaku.cli_issuance import demo_run
+    from shikaku.demo.changes import write_demo_changes
     from shikaku.registry.db import upgrade
     from shikaku.security.mynumber import generate_key_file
 
@@ -399,8 +345,18 @@ def demo(
         run_import(files.employers, FileKind.EMPLOYERS, None, None, None, settings, engine),
         run_import(files.members, FileKind.MEMBERS, None, None, None, settings, engine),
     ]
-    out.print("\n[bold]完了 (done)[/bold]")
     _print_counts(engine)
+    out.print("\n[bold]全件発行 (full run, 抽出日 2024-06-07)[/bold]")
+    full = demo_run(settings, engine, "full", DEMO_EXTRACTION, DEMO_MAILED, None)
+    changes = write_demo_changes(files.members, demo_dir / "changes.csv", seed, DEMO_EXTRACTION)
+    out.print(
+        f"\n加入・変更 (changes): 加入 {len(changes.joiners)}・氏名変更 {len(changes.renamed)}・"
+        f"転勤（記号変更）{len(changes.transferred)}・喪失 {len(changes.left)} → {changes.path}"
+    )
+    summaries.append(run_import(changes.path, FileKind.MEMBERS, None, None, None, settings, engine))
+    out.print("\n[bold]追加発行 (follow-up run, 締切 2024-11-29)[/bold]")
+    demo_run(settings, engine, "follow_up", DEMO_CUT_OFF, DEMO_FOLLOW_UP_MAILED, full)
+    out.print("\n[bold]完了 (done)[/bold]")
     out.print(
         f"  レジストリ (registry): {engine.url.database and Path(engine.url.database).resolve()}"
     )
@@ -408,7 +364,13 @@ def demo(
     for s in summaries:
         if s.report_path:
             out.print(f"  エラー一覧 (error report): {s.report_path.resolve()}")
-    out.print("  次に: shikaku imports list / shikaku --help")
+    out.print("  次に: shikaku runs list / shikaku runs verify R000001 / shikaku --help")
+
+
+DEMO_EXTRACTION = date(2024, 6, 7)  # the seed's 抽出日
+DEMO_MAILED = date(2024, 9, 9)
+DEMO_CUT_OFF = date(2024, 11, 29)
+DEMO_FOLLOW_UP_MAILED = date(2025, 1, 22)
 
 
 @app.callback()
@@ -425,4 +387,7 @@ def main() -> None:
         app()
     except (SettingsError, FileRefused, VaultKeyError, SchemaOutOfDate) as exc:
         err.print(f"[red]エラー:[/red] {exc}")
+        sys.exit(2)
+    except DomainError as exc:
+        err.print(f"[red]エラー:[/red] {exc.ja}\n  ({exc.en})")
         sys.exit(2)

@@ -26,6 +26,7 @@ from pydantic import (
 
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number
+from shikaku.domain.window import Rect, window_on_sheet
 from shikaku.security.mynumber import KEY_ENV
 
 CONFIG_ENV = "SHIKAKU_CONFIG"
@@ -93,11 +94,13 @@ class Policy(_Section):
 
 
 class Window(_Section):
-    """The 長3 window envelope (120×235 mm, portrait) and its window, in mm from the top-left
-    corner of the envelope's face. Window positions vary by maker (DOMAIN.md §7, policy)."""
+    """The 長3 window envelope and its window, in mm from the top-left corner of the envelope's
+    face held so that the folded A4 reads upright (235 × 120 mm for a horizontal window).
+    Window positions vary by maker (DOMAIN.md §7, policy). The window, shrunk by the shift
+    tolerance, must fall on the folded sheet's top panel (domain.window)."""
 
-    envelope_width_mm: float = Field(120.0, gt=0)
-    envelope_height_mm: float = Field(235.0, gt=0)
+    envelope_width_mm: float = Field(235.0, gt=0)
+    envelope_height_mm: float = Field(120.0, gt=0)
     left_mm: float = Field(23.0, ge=0)
     top_mm: float = Field(13.0, ge=0)
     width_mm: float = Field(90.0, gt=0)
@@ -114,7 +117,20 @@ class Window(_Section):
             raise ValueError(
                 "窓が封筒の高さからはみ出しています (top_mm + height_mm > envelope_height_mm)"
             )
+        try:
+            self.on_sheet()
+        except DomainError as exc:
+            raise ValueError(exc.ja + f" ({exc.en})") from None
         return self
+
+    def on_sheet(self) -> Rect:
+        """The window area that stays visible on the folded A4 (domain.window)."""
+        return window_on_sheet(
+            self.envelope_width_mm,
+            self.envelope_height_mm,
+            Rect(self.left_mm, self.top_mm, self.width_mm, self.height_mm),
+            self.shift_tolerance_mm,
+        )
 
 
 class Mail(_Section):
@@ -128,6 +144,41 @@ class ImportSettings(_Section):
     report_dir: Path = Path("reports")
 
 
+class EngineKind(StrEnum):
+    DASK = "dask"
+    INLINE = "inline"
+
+
+class IssuanceSettings(_Section):
+    """How a run packs, batches and spreads its work (capacities are pieces per container)."""
+
+    envelope_capacity: int = Field(30, ge=1)  # individual envelopes per outer envelope
+    box_capacity: int = Field(500, ge=1)  # individual envelopes per box
+    batch_letters: int = Field(500, ge=1)  # home-delivered letters per mailing-batch file
+    postal_area_digits: int = Field(3, ge=1, le=7)  # a mailing batch never mixes areas
+    engine: EngineKind = EngineKind.DASK
+    scheduler: str | None = None  # a Dask scheduler address; none: a LocalCluster
+    workers: int = Field(0, ge=0, le=256)  # LocalCluster worker processes; 0: one per core
+    task_notices: int = Field(2000, ge=1)  # notices per engine task (partitions are whole)
+    report_dir: Path = Path("reports")
+
+    @model_validator(mode="after")
+    def _box_holds_an_envelope(self) -> IssuanceSettings:
+        if self.box_capacity < self.envelope_capacity:
+            raise ValueError(
+                "箱の容量は外封筒以上にしてください (box_capacity < envelope_capacity)"
+            )
+        return self
+
+
+class RenderSettings(_Section):
+    """The fonts embedded in every document (Debian fonts-ipaexfont-*, fonts-ipamj-mincho)."""
+
+    gothic_font: Path = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
+    mincho_font: Path = Path("/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf")
+    fallback_font: Path = Path("/usr/share/fonts/truetype/ipamj/ipamjm.ttf")  # IPAmj明朝
+
+
 class Settings(_Section):
     database_url: str = "sqlite:///shikaku.db"
     key_file: Path = Path("shikaku.key")
@@ -137,6 +188,8 @@ class Settings(_Section):
     policy: Policy = Policy()
     mail: Mail = Mail()
     importer: ImportSettings = Field(ImportSettings(), alias="import")
+    issuance: IssuanceSettings = IssuanceSettings()
+    render: RenderSettings = RenderSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -414,3 +414,32 @@ def test_references_hold_after_import(
             " WHERE p.id IS NULL"
         ).scalar_one()
         assert orphans == 0
+
+
+def test_a_transfer_in_one_file_moves_the_my_number(
+    engine: Engine, vault: MyNumberVault, tmp_path: Path
+) -> None:
+    """The old record ends the day the new one starts; the My Number goes along. Two records
+    holding it over the same days are refused."""
+    emp = write(
+        tmp_path / "e.csv", EMPLOYER_HEADER, [employer("01234567"), employer("07654321")]
+    )
+    run(engine, emp, vault, tmp_path)
+    first = write(tmp_path / "m1.csv", MEMBER_HEADER, [member("1", 個人番号=MY_NUMBERS[0])])
+    run(engine, first, vault, tmp_path)
+    moved = write(
+        tmp_path / "m2.csv",
+        MEMBER_HEADER,
+        [
+            member("1", 個人番号=MY_NUMBERS[0], 資格喪失年月日="2024-10-01", 喪失事由="99"),
+            member("5", 記号="07654321", 個人番号=MY_NUMBERS[0], 資格取得年月日="2024-10-01"),
+        ],
+    )
+    summary = run(engine, moved, vault, tmp_path)
+    assert (summary.inserted, summary.updated, summary.rejected) == (1, 1, 0)
+    clash = write(
+        tmp_path / "m3.csv",
+        MEMBER_HEADER,
+        [member("6", 記号="07654321", 個人番号=MY_NUMBERS[0], 資格取得年月日="2024-11-01")],
+    )
+    assert run(engine, clash, vault, tmp_path).rejected == 1

@@ -32,6 +32,7 @@ EMPLOYER_COLUMNS: tuple[Column, ...] = (
     Column("address", "所在地", ("address", "住所"), required=True),
     Column("phone", "電話番号", ("phone",)),
     Column("delivery", "送付先", ("delivery",)),
+    Column("category", "区分", ("category", "事業所区分")),
 )
 
 MEMBER_COLUMNS: tuple[Column, ...] = (

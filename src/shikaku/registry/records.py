@@ -134,6 +134,7 @@ class EmployerRecord(NamedTuple):
     address: str
     phone: str | None
     delivery: str
+    category: str | None
     row_hash: bytes
 
 
@@ -265,6 +266,7 @@ class EmployerParser:
                 ("address", _text),
                 ("phone", _text),
                 ("delivery", lambda raw: str(parse_delivery(raw))),
+                ("category", _text),
             ],
         )
 
@@ -275,13 +277,18 @@ class EmployerParser:
         for i, values in enumerate(zip(*columns, strict=True)):
             if i in errors:
                 continue
-            insurer, symbol, name, kana, postal, address, phone, delivery = values
+            insurer, symbol, name, kana, postal, address, phone, delivery, category = values
             insurer = insurer or self.ctx.insurer_number
             delivery = delivery or str(Delivery.EMPLOYER)
-            digest = _digest(insurer, symbol, name, kana, postal, address, phone, delivery)
-            records.append(
-                (rows[i][0], insurer, symbol, name, kana, postal, address, phone, delivery, digest)
+            digest = _digest(
+                insurer, symbol, name, kana, postal, address, phone, delivery, category
             )
+            records.append(
+                (
+                    rows[i][0], insurer, symbol, name, kana, postal, address, phone, delivery,
+                    category, digest,
+                )
+            )  # fmt: skip
         return records, [e for i in sorted(errors) for e in errors[i]]
 
 

@@ -72,6 +72,7 @@ employers = Table(
     Column("address", Text, nullable=False),
     Column("phone", String(32)),
     Column("delivery", String(8), nullable=False),  # employer / home (任意継続)
+    Column("category", Text),  # 区分, e.g. 日雇特例: policy.excluded_categories leaves it out
     Column("row_hash", LargeBinary(16), nullable=False),
     Column("import_id", ForeignKey("import_runs.id")),
     UniqueConstraint("insurer_number", "symbol"),
@@ -144,5 +145,111 @@ mynacard_registrations = Table(
     Column("registered_on", Date, primary_key=True),
     Column("cancelled_on", Date),
     Column("ecert_expires_on", Date),
+    sqlite_with_rowid=False,
+)
+
+
+# ---------------------------------------------------------------- the issuance ledger
+# A run freezes its targets at extraction: every printed value, so that resume and
+# re-execution render the same bytes whatever the registry does meanwhile.
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),  # full / follow_up
+    Column("after_run_id", ForeignKey("runs.id")),  # a follow-up's predecessor
+    Column("extraction_date", Date, nullable=False),  # 抽出日, or a follow-up's cut-off
+    Column("issued_on", Date, nullable=False),  # 作成日 printed on the documents
+    Column("status", String(12), nullable=False),  # extracting / extracted / done
+    Column("output_url", Text, nullable=False),  # a directory or fsspec URL
+    Column("settings_json", Text, nullable=False),  # what shaped the documents, frozen
+    Column("created_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("targets", BigInteger, nullable=False, default=0),
+    Column("held", BigInteger, nullable=False, default=0),
+    Column("partitions", BigInteger, nullable=False, default=0),
+    CheckConstraint("kind IN ('full', 'follow_up')", name="kind"),
+    CheckConstraint("status IN ('extracting', 'extracted', 'done')", name="status"),
+)
+
+run_partitions = Table(
+    "run_partitions",
+    metadata,
+    Column("run_id", ForeignKey("runs.id"), primary_key=True),
+    Column("partition_no", Integer, primary_key=True),
+    Column("kind", String(8), nullable=False),  # parcel (an employer) / batch (home mail)
+    Column("employer_id", ForeignKey("employers.id")),
+    Column("area", String(7)),  # a batch's postal area
+    Column("targets", Integer, nullable=False),
+    # The employer as printed on the label and cover letter, frozen like the targets.
+    Column("recipient", Text),
+    Column("recipient_symbol", String(16)),
+    Column("postal_code", String(7)),
+    Column("address", Text),
+    Column("phone", String(32)),
+    Column("status", String(8), nullable=False),  # pending / done
+    Column("file_name", Text, nullable=False),
+    Column("sha256", String(64)),
+    Column("size", BigInteger),
+    Column("pages", Integer),
+    CheckConstraint("kind IN ('parcel', 'batch')", name="kind"),
+    CheckConstraint("status IN ('pending', 'done')", name="status"),
+    sqlite_with_rowid=False,
+)
+
+run_targets = Table(
+    "run_targets",
+    metadata,
+    Column("run_id", ForeignKey("runs.id"), primary_key=True),
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),
+    Column("partition_no", Integer),  # None while held
+    Column("piece_no", Integer),  # 1-based within the partition, print order
+    Column("status", String(8), nullable=False),  # ready / held
+    Column("held_reason", Text),  # glyph: U+XXXX in 氏名 …; rule: …
+    Column("employer_id", ForeignKey("employers.id"), nullable=False),
+    Column("symbol", String(16), nullable=False),
+    Column("number", String(16), nullable=False),
+    Column("branch", String(2), nullable=False),
+    Column("relationship", SmallInteger, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("name_kana", Text, nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", SmallInteger),  # None when the notice omits 性別
+    Column("eligible_from", Date, nullable=False),
+    Column("copay_rate", SmallInteger, nullable=False),
+    Column("my_number_state", String(12), nullable=False),
+    Column("my_number_last4", String(4)),  # exactly what is printed, nothing more
+    Column("insured_name", Text, nullable=False),
+    Column("delivery", String(8), nullable=False),
+    Column("postal_code", String(7)),
+    Column("address", Text),
+    Column("content_hash", LargeBinary(32), nullable=False),  # every printed value
+    Column("change_hash", LargeBinary(32), nullable=False),  # what a follow-up compares
+    Column("page_first", Integer),  # set when its partition is rendered
+    Column("page_last", Integer),
+    Column("container_no", Integer),
+    CheckConstraint("status IN ('ready', 'held')", name="status"),
+    sqlite_with_rowid=False,
+)
+
+run_containers = Table(
+    "run_containers",
+    metadata,
+    Column("run_id", ForeignKey("runs.id"), primary_key=True),
+    Column("partition_no", Integer, primary_key=True),
+    Column("container_no", Integer, primary_key=True),
+    Column("kind", String(8), nullable=False),  # envelope / box / letter
+    Column("container_count", Integer, nullable=False),
+    Column("first_piece", Integer, nullable=False),
+    Column("last_piece", Integer, nullable=False),
+    Column("sheets", Integer, nullable=False),
+    Column("page_first", Integer, nullable=False),
+    Column("page_last", Integer, nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("postal_code", String(7), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("barcode_data", String(32)),
+    CheckConstraint("kind IN ('envelope', 'box', 'letter')", name="kind"),
     sqlite_with_rowid=False,
 )

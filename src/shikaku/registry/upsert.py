@@ -108,7 +108,9 @@ class _Reader:
 
 # ---------------------------------------------------------------- employers
 
-_EMPLOYER_FIELDS = ("name", "name_kana", "postal_code", "address", "phone", "delivery", "row_hash")
+_EMPLOYER_FIELDS = (
+    "name", "name_kana", "postal_code", "address", "phone", "delivery", "category", "row_hash",
+)  # fmt: skip
 
 
 def _stored_employers(
@@ -315,7 +317,11 @@ class _MemberBatch:
                 continue
             bidx = rec.my_number_bidx
             if bidx is not None:
-                owners.setdefault(bidx, []).append((key, rec.eligible_from, rec.lost_on))
+                # This row restates its own period (a leave, say): it replaces the stored one,
+                # so a transfer (old record ends, new record starts) fits in one file.
+                held = owners.setdefault(bidx, [])
+                held[:] = [o for o in held if o[0] != key or o[1] != rec.eligible_from]
+                held.append((key, rec.eligible_from, rec.lost_on))
             if person is None:  # the common case of a first import: one new person, one period
                 employer_id = self.employer_ids[rec[1:3]]
                 person = people[key] = _Person(0, rec.relationship, rec.birth_date, rec.person_hash)

@@ -1,0 +1,296 @@
+"""`shikaku issue …` and `shikaku runs …`: the issuance run, from extraction to manifest."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shikaku.console import DatabaseUrl, database, err, out, progress_bar, settings_from
+from shikaku.domain.errors import DomainError
+from shikaku.domain.normalize import parse_date
+from shikaku.settings import Settings
+
+issue_app = typer.Typer(
+    help="資格情報のお知らせの発行 (issuance runs: full and follow-up).", no_args_is_help=True
+)
+runs_app = typer.Typer(
+    help="発行実行の一覧・詳細・再開・検証 (runs: list, show, resume, verify).",
+    no_args_is_help=True,
+)
+
+
+def _date(value: str) -> date:
+    try:
+        return parse_date(value)
+    except DomainError as exc:
+        raise typer.BadParameter(f"{exc.ja} ({exc.en})") from None
+
+
+def _run_id(value: str) -> int:
+    text = value.strip().upper().lstrip("R")
+    if not text.isdigit():
+        raise typer.BadParameter(f"実行番号は R000001 か 1 の形です: {value!r}")
+    return int(text)
+
+
+RunArg = Annotated[str, typer.Argument(help="実行番号 (R000001 または 1)")]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        help="Dask スケジューラのアドレス (既定: 設定 issuance.scheduler, なければ LocalCluster)"
+    ),
+]
+Workers = Annotated[int | None, typer.Option(min=0, help="LocalCluster のワーカー数 (0 = コア数)")]
+EngineOpt = Annotated[
+    str | None, typer.Option("--engine", help="dask または inline (既定: 設定 issuance.engine)")
+]
+IssuedOn = Annotated[
+    str | None, typer.Option(help="作成日として印字する日 (既定: 今日)", show_default=False)
+]
+
+
+def _overrides(engine: str | None, scheduler: str | None, workers: int | None) -> dict[str, Any]:
+    section = {"engine": engine, "scheduler": scheduler, "workers": workers}
+    section = {k: v for k, v in section.items() if v is not None}
+    return {"issuance": section} if section else {}
+
+
+def _work_engine(settings: Settings) -> Any:
+    from shikaku.issuance.engine import make_engine
+
+    cfg = settings.issuance
+    return make_engine(str(cfg.engine), cfg.scheduler, cfg.workers)
+
+
+def _unprintable(settings: Settings) -> Any:
+    from shikaku.issuance.work import fonts_for
+
+    r = settings.render
+    return fonts_for((str(r.gothic_font), str(r.mincho_font), str(r.fallback_font))).unprintable
+
+
+def start_and_execute(
+    settings: Settings, kind: str, day: date, issued_on: date, after: int | None
+) -> int:
+    """Create, extract and render a run; print where everything is. Returns the run id."""
+    from shikaku.issuance.runconfig import RunConfig
+    from shikaku.issuance.runs import create_run
+    from shikaku.registry.db import require_current_schema
+
+    engine = database(settings)
+    require_current_schema(engine)
+    config = RunConfig.from_settings(settings)
+    run_id = create_run(engine, config, settings.output_dir, kind, day, issued_on, after)
+    out.print(
+        f"実行 R{run_id:06d} を開始しました（{'全件' if kind == 'full' else '追加'}、基準日 {day}）"
+    )
+    finish_run(settings, engine, run_id)
+    return run_id
+
+
+def finish_run(settings: Settings, engine: Any, run_id: int) -> None:
+    """Whatever is left of a run: extraction, rendering, manifest."""
+    from shikaku.issuance.runs import execute, extract_run, load_config
+    from shikaku.security.mynumber import load_vault
+
+    run, _config = load_config(engine, run_id)
+    if run.status == "extracting":
+        vault = load_vault(settings.key_file)
+        with progress_bar("抽出中", None) as update:
+            summary = extract_run(
+                engine, run_id, vault, _unprintable(settings), settings.issuance.report_dir,
+                lambda n: update(n, n),
+            )  # fmt: skip
+        out.print(
+            f"  抽出: 資格あり {summary.eligible:,} → 対象 {summary.targets:,}"
+            f"（保留 {len(summary.held):,}・除外 {summary.excluded:,}・変更なし {summary.unchanged:,}）"
+        )
+        out.print(f"  区画: 事業所あて {summary.parcels:,}・自宅あて {summary.batches:,}")
+        if summary.held_report:
+            out.print(f"  保留一覧 (held report): {summary.held_report.resolve()}")
+        run, _config = load_config(engine, run_id)
+    if run.status == "extracted":
+        work = _work_engine(settings)
+        try:
+            with progress_bar("印刷データ作成中", run.targets or None, "通") as update:
+                total = [0]
+
+                def step(n: int) -> None:
+                    total[0] += n
+                    update(total[0], total[0])
+
+                result = execute(engine, run_id, work, settings.issuance.task_notices, step)
+        finally:
+            work.close()
+        out.print(
+            f"  作成: {result.partitions_rendered:,} ファイル・{result.notices_rendered:,} 通・"
+            f"{result.pages:,} 頁（{work.name}）"
+        )
+    _print_where(engine, run_id)
+
+
+def _print_where(engine: Any, run_id: int) -> None:
+    from shikaku.issuance.runs import list_runs
+
+    (info,) = list_runs(engine, run_id)
+    out.print(f"[bold]実行 {info.label} 完了[/bold] (done)")
+    out.print(f"  出力先 (parcels): {info.output_url}/parcels, {info.output_url}/letters")
+    out.print(f"  マニフェスト (manifest): {info.output_url}/manifest.csv, manifest.json")
+
+
+@issue_app.command("notices")
+def issue_notices(
+    extraction_date: Annotated[str, typer.Option(help="抽出日: この日に資格のある全員が対象")],
+    issued_on: IssuedOn = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """全件発行: 抽出日に資格のある全員の資格情報のお知らせを事業所ごとの小包に作成します."""
+    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
+    day = _date(extraction_date)
+    start_and_execute(settings, "full", day, _date(issued_on) if issued_on else date.today(), None)
+
+
+@issue_app.command("follow-up")
+def issue_follow_up(
+    after: Annotated[str, typer.Option(help="先行する実行 (R000001)")],
+    until: Annotated[str, typer.Option(help="締切日: この日に資格のある人のうち未送付・変更あり")],
+    issued_on: IssuedOn = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """追加発行: 先行実行の後に加入した人と、印字内容（記号・番号・氏名・住所など）が変わった人."""
+    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
+    start_and_execute(
+        settings,
+        "follow_up",
+        _date(until),
+        _date(issued_on) if issued_on else date.today(),
+        _run_id(after),
+    )
+
+
+@runs_app.command("list")
+def runs_list(database_url: DatabaseUrl = None) -> None:
+    """発行実行の一覧（新しい順）."""
+    from rich.table import Table
+
+    from shikaku.issuance.runs import list_runs
+
+    table = Table("実行", "種別", "基準日", "状態", "対象", "保留", "区画 (済/全)", "作成")
+    for r in list_runs(database(settings_from(database_url))):
+        kind = "全件" if r.kind == "full" else f"追加 (R{r.after_run_id:06d} の後)"
+        table.add_row(
+            r.label, kind, str(r.extraction_date), r.status, f"{r.targets:,}", f"{r.held:,}",
+            f"{r.partitions_done:,}/{r.partitions:,}", r.created_at.strftime("%Y-%m-%d %H:%M"),
+        )  # fmt: skip
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run: RunArg, database_url: DatabaseUrl = None) -> None:
+    """実行の詳細: 件数、出力先、保留された対象者（記号・番号・枝番と理由）."""
+    from shikaku.issuance.runs import held_targets, list_runs
+
+    engine = database(settings_from(database_url))
+    infos = list_runs(engine, _run_id(run))
+    if not infos:
+        err.print(f"[red]実行 {run} はありません[/red]")
+        raise typer.Exit(1)
+    r = infos[0]
+    out.print(f"実行 {r.label}（{r.kind}）基準日 {r.extraction_date}・作成日 {r.issued_on}")
+    out.print(f"  状態 {r.status}・対象 {r.targets:,}・保留 {r.held:,}")
+    out.print(f"  区画 {r.partitions_done:,}/{r.partitions:,} 完了・出力先 {r.output_url}")
+    for symbol, number, branch, reason in held_targets(engine, r.id)[:50]:
+        out.print(f"  保留 {symbol}-{number}-{branch}: {reason}")
+
+
+@runs_app.command("resume")
+def runs_resume(
+    run: RunArg,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """中断した実行を続けます（kill -9 の後でも）: 済んだ区画はそのまま、残りだけ作成."""
+    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
+    db = database(settings)
+    from shikaku.issuance.runs import load_config
+
+    run_id = _run_id(run)
+    info, _config = load_config(db, run_id)
+    if info.status == "done":
+        out.print(f"実行 R{run_id:06d} は完了しています (already done)")
+        return
+    finish_run(settings, db, run_id)
+
+
+@runs_app.command("verify")
+def runs_verify(
+    run: RunArg,
+    deep: Annotated[bool, typer.Option(help="各文書の管理番号を PDF から読み戻して照合")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """照合: 対象者 = 文書 = 容器内の通数、ファイルのハッシュと頁数、マニフェスト。不一致は exit 1."""
+    from shikaku.issuance.verify import verify_run
+
+    engine = database(settings_from(database_url))
+    with progress_bar("照合中", None, "通") as update:
+        total = [0]
+
+        def step(n: int) -> None:
+            total[0] += n
+            update(total[0], total[0])
+
+        report = verify_run(engine, _run_id(run), deep, step)
+    out.print(
+        f"対象者 {report.targets:,} = 文書 {report.documents:,} = 容器内の通数 "
+        f"{report.pieces_in_containers:,}（容器 {report.containers:,}・ファイル {report.files:,}・"
+        f"{report.pages:,} 頁・保留 {report.held:,}）"
+    )
+    if report.ok:
+        out.print("[green]照合 OK[/green] (verified)")
+        return
+    for problem in report.problems:
+        err.print(f"[red]不一致[/red] {problem}")
+    err.print(f"[red]照合 NG: {report.problem_count:,} 件[/red] (verification failed)")
+    raise typer.Exit(1)
+
+
+def output_paths(settings: Settings, run_id: int) -> Path:
+    return settings.output_dir / f"run-{run_id:06d}"
+
+
+def demo_run(
+    settings: Settings, engine: Any, kind: str, day: date, issued_on: date, after: int | None
+) -> int:
+    """The demo's runs, idempotent: a done run of the same kind and date is shown, not redone;
+    an unfinished one is resumed."""
+    from sqlalchemy import select
+
+    from shikaku.registry.tables import runs
+
+    with engine.connect() as conn:
+        existing = conn.execute(
+            select(runs.c.id, runs.c.status)
+            .where(runs.c.kind == kind, runs.c.extraction_date == day)
+            .order_by(runs.c.id.desc())
+        ).first()
+    if existing is None:
+        return start_and_execute(settings, kind, day, issued_on, after)
+    run_id = int(existing.id)
+    if existing.status == "done":
+        out.print(f"実行 R{run_id:06d} は作成済みです (already done)")
+        _print_where(engine, run_id)
+    else:
+        out.print(f"実行 R{run_id:06d} を再開します (resuming)")
+        finish_run(settings, engine, run_id)
+    return run_id

@@ -1,0 +1,74 @@
+"""What every command shares: the consoles, settings and database from options, progress bars."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from shikaku.settings import Settings, load_settings
+
+# Wide when piped, so paths and summaries are not folded in logs.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+log = logging.getLogger("shikaku")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", help="SQLAlchemy URL (既定: 設定 database_url)", show_default=False
+    ),
+]
+
+
+def settings_from(database_url: str | None = None, **overrides: Any) -> Settings:
+    settings = load_settings(overrides={"database_url": database_url, **overrides})
+    configure_logging(settings)
+    return settings
+
+
+def configure_logging(settings: Settings) -> None:
+    root = logging.getLogger("shikaku")
+    if root.handlers:
+        return
+    root.setLevel(logging.INFO)
+    if settings.log_file is not None:
+        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(settings.log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        root.addHandler(handler)
+    else:
+        root.addHandler(logging.NullHandler())
+
+
+def database(settings: Settings) -> Any:
+    from shikaku.registry.db import make_engine
+
+    return make_engine(settings.database_url)
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None, unit: str = "行") -> Iterator[Any]:
+    """A Rich bar on stderr (hidden when not a terminal); yields update(count, position)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:>10,} " + unit),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(description, total=total, rows=0)
+
+        def update(rows: int, position: int) -> None:
+            progress.update(task, completed=position or rows, rows=rows)
+
+        yield update

@@ -1,0 +1,1 @@
+"""Runs: extract targets as of a date, partition them, render, pack, reconcile (DESIGN.md)."""

@@ -1,0 +1,456 @@
+"""Extraction: who gets a notice in a run, frozen in the ledger in one transaction.
+
+Everyone eligible on the date (a full run), or, for a follow-up, everyone eligible on the
+cut-off who got no notice in the earlier runs of its chain or whose printed data changed
+since. Excluded categories (日雇特例 …) are left out; a target whose strings the fonts cannot
+draw, or whom a rule refuses, is held and listed in the held report, never printed.
+Employer parcels get partition numbers in 記号 order as the stream passes; home-delivered
+letters are batched by postal area at the end. One transaction: a killed extraction leaves
+nothing behind, and running it again gives the same ledger.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, or_, select
+
+from shikaku.domain.ages import is_elderly_on
+from shikaku.domain.errors import DomainError
+from shikaku.domain.members import Relationship
+from shikaku.issuance.runconfig import RunConfig
+from shikaku.issuance.targets import Target, change_hash, number_order, printed_copay_rate
+from shikaku.registry.bulk import Bulk
+from shikaku.registry.db import write_transaction
+from shikaku.registry.tables import (
+    eligibility_periods,
+    employers,
+    pay_periods,
+    persons,
+    run_partitions,
+    run_targets,
+    runs,
+)
+from shikaku.security.mynumber import MyNumberVault
+
+Unprintable = Callable[[str], str]  # the characters of a string no embedded font can draw
+Progress = Callable[[int], None]
+
+TARGET_COLUMNS = (
+    "run_id", "person_id", "partition_no", "piece_no", "status", "held_reason", "employer_id",
+    "symbol", "number", "branch", "relationship", "name", "name_kana", "birth_date", "sex",
+    "eligible_from", "copay_rate", "my_number_state", "my_number_last4", "insured_name",
+    "delivery", "postal_code", "address", "content_hash", "change_hash",
+)  # fmt: skip
+_WRITE_BATCH = 5000
+
+
+@dataclass
+class Held:
+    symbol: str
+    number: str
+    branch: str
+    reason: str
+
+
+@dataclass
+class ExtractionSummary:
+    run_id: int
+    eligible: int = 0
+    excluded: int = 0  # by category (日雇特例 …)
+    unchanged: int = 0  # follow-up: already served, nothing printed changed
+    targets: int = 0  # ready to print
+    held: list[Held] = field(default_factory=list)
+    parcels: int = 0
+    batches: int = 0
+    held_report: Path | None = None
+
+
+@dataclass
+class _Row:
+    person_id: int
+    employer_id: int
+    symbol: str
+    number: str
+    branch: str
+    relationship: int
+    insured_id: int | None
+    name: str
+    name_kana: str
+    birth_date: date
+    sex: int
+    postal_code: str | None
+    address: str | None
+    my_number_ct: bytes | None
+    my_number_status: str
+    eligible_from: date
+    delivery: str
+    category: str | None
+    employer_name: str
+    employer_postal: str
+    employer_address: str
+    employer_phone: str | None
+    previous_change: bytes | None  # latest change hash of this person in the run's chain
+
+
+def run_chain(conn: Connection, run_id: int | None) -> list[int]:
+    """The run and its predecessors (follow-ups point at the run they follow), newest first."""
+    chain: list[int] = []
+    while run_id is not None:
+        if run_id in chain:
+            break
+        chain.append(run_id)
+        run_id = conn.execute(select(runs.c.after_run_id).where(runs.c.id == run_id)).scalar()
+    return chain
+
+
+def _eligible_rows(conn: Connection, insurer_number: str, day: date, chain: Sequence[int]) -> Any:
+    """One streamed statement; a follow-up joins each earlier run's target by primary key."""
+    p, e, m = persons.c, eligibility_periods.c, employers.c
+    previous = [run_targets.alias(f"t{i}") for i in range(len(chain))]
+    query = (
+        select(
+            p.id,
+            p.employer_id,
+            p.symbol,
+            p.number,
+            p.branch,
+            p.relationship,
+            p.insured_id,
+            p.name,
+            p.name_kana,
+            p.birth_date,
+            p.sex,
+            p.postal_code,
+            p.address,
+            p.my_number_ct,
+            p.my_number_status,
+            e.eligible_from,
+            m.delivery,
+            m.category,
+            m.name,
+            m.postal_code,
+            m.address,
+            m.phone,
+            *[t.c.change_hash for t in previous],
+        )
+        .join_from(persons, eligibility_periods, e.person_id == p.id)
+        .join(employers, m.id == p.employer_id)
+    )
+    for run_id, t in zip(chain, previous, strict=True):
+        query = query.join(
+            t,
+            and_(t.c.run_id == run_id, t.c.person_id == p.id, t.c.status == "ready"),
+            isouter=True,
+        )
+    query = query.where(
+        p.insurer_number == insurer_number,
+        e.eligible_from <= day,
+        or_(e.lost_on.is_(None), e.lost_on > day),
+    ).order_by(p.insurer_number, p.symbol, p.number, p.branch)
+    return conn.execute(query.execution_options(yield_per=2000))
+
+
+def _pay_on(conn: Connection, person_ids: Iterable[int], day: date) -> dict[int, int | None]:
+    """標準報酬月額 on the day for the insured persons of households with someone 70-74."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    c = pay_periods.c
+    rows = conn.execute(
+        select(c.person_id, c.standard_monthly_pay)
+        .where(c.person_id.in_(ids), c.effective_from <= day)
+        .order_by(c.person_id, c.effective_from)
+    )
+    return {pid: pay for pid, pay in rows}  # the latest period wins
+
+
+def _insured_outside(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[str, date]]:
+    """Insured persons not in the stream (not eligible on the day themselves): rare."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    c = persons.c
+    rows = conn.execute(select(c.id, c.name, c.birth_date).where(c.id.in_(wanted)))
+    return {pid: (name, birth) for pid, name, birth in rows}
+
+
+class Extractor:
+    """Turns one employer's eligible rows into targets and held entries."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        config: RunConfig,
+        vault: MyNumberVault,
+        unprintable: Unprintable,
+        day: date,
+        follow_up: bool,
+    ) -> None:
+        self.conn = conn
+        self.config = config
+        self.vault = vault
+        self.unprintable = unprintable
+        self.day = day
+        self.follow_up = follow_up
+        self.excluded = frozenset(config.excluded_categories)
+
+    def _glyphs(self, what: Sequence[tuple[str, str | None]]) -> str | None:
+        problems = []
+        for label, value in what:
+            if value:
+                bad = self.unprintable(value)
+                if bad:
+                    codes = " ".join(f"U+{ord(ch):04X}" for ch in bad)
+                    problems.append(f"{label} {codes}")
+        return "印字できない文字: " + "、".join(problems) if problems else None
+
+    def employer_problem(self, row: _Row) -> str | None:
+        return self._glyphs(
+            [("事業所名", row.employer_name), ("事業所所在地", row.employer_address)]
+        )
+
+    def targets(
+        self, rows: list[_Row], summary: ExtractionSummary
+    ) -> list[tuple[Target, str | None]]:
+        """(target, held reason or None) in print order: households by 番号, then 枝番."""
+        rows.sort(key=lambda r: (number_order(r.number), r.branch))
+        insured_rows = {r.person_id: r for r in rows if r.relationship == Relationship.INSURED}
+        outside = _insured_outside(
+            self.conn,
+            (r.insured_id for r in rows if r.insured_id and r.insured_id not in insured_rows),
+        )
+        elderly_households = {
+            r.insured_id or r.person_id for r in rows if is_elderly_on(r.birth_date, self.day)
+        }
+        pay = _pay_on(self.conn, elderly_households, self.day)
+        employer_problem = self.employer_problem(rows[0]) if rows else None
+        out: list[tuple[Target, str | None]] = []
+        for r in rows:
+            insured_id = r.person_id if r.relationship == Relationship.INSURED else r.insured_id
+            insured = insured_rows.get(insured_id) if insured_id else None
+            if insured is not None:
+                insured_name, insured_birth = insured.name, insured.birth_date
+                postal, address = insured.postal_code, insured.address
+            elif insured_id in outside:
+                insured_name, insured_birth = outside[insured_id]
+                postal, address = r.postal_code, r.address
+            else:  # no insured person on file: print the dependent's own name in the window
+                insured_name, insured_birth = r.name, r.birth_date
+                postal, address = r.postal_code, r.address
+            home = r.delivery == "home"
+            if home:
+                postal, address = r.postal_code or postal, r.address or address
+            else:
+                postal, address = None, None
+            new_change = change_hash(
+                r.symbol, r.number, r.branch, r.name, r.name_kana, r.birth_date, r.delivery,
+                postal, address,
+            )  # fmt: skip
+            if self.follow_up and r.previous_change == new_change:
+                summary.unchanged += 1
+                continue
+            reason = employer_problem
+            rate = printed_copay_rate(
+                r.birth_date, self.day, insured_birth, pay.get(insured_id or 0), r.relationship
+            )
+            if isinstance(rate, DomainError):
+                reason = reason or f"規則: {rate.ja}"
+                rate = 0
+            if home and not (postal and address):
+                reason = reason or "送付先住所がありません"
+            reason = reason or self._glyphs(
+                [("氏名", r.name), ("フリガナ", r.name_kana)]
+                + ([("被保険者氏名", insured_name)] if insured_name != r.name else [])
+                + ([("住所", address)] if home else [])
+            )
+            state, last4 = self._my_number(r)
+            target = Target(
+                r.person_id, r.employer_id, r.symbol, r.number, r.branch, r.relationship,
+                r.name, r.name_kana, r.birth_date, r.sex if self.config.notice_shows_sex else None,
+                r.eligible_from, rate, state, last4, insured_name, r.delivery, postal, address,
+            )  # fmt: skip
+            out.append((target, reason))
+        return out
+
+    def _my_number(self, r: _Row) -> tuple[str, str | None]:
+        if r.my_number_status == "registered" and r.my_number_ct is not None:
+            return "registered", self.vault.last4(bytes(r.my_number_ct))
+        if r.my_number_status == "registered":
+            return "none", None
+        return r.my_number_status, None
+
+
+def _target_row(
+    run_id: int, t: Target, partition: int | None, piece: int | None, reason: str | None
+) -> tuple[Any, ...]:
+    return (
+        run_id, t.person_id, partition, piece, "held" if reason else "ready", reason,
+        t.employer_id, t.symbol, t.number, t.branch, t.relationship, t.name, t.name_kana,
+        t.birth_date.isoformat(), t.sex, t.eligible_from.isoformat(), t.copay_rate,
+        t.my_number_state, t.my_number_last4, t.insured_name, t.delivery, t.postal_code,
+        t.address, t.content_hash(), t.change_hash(),
+    )  # fmt: skip
+
+
+def safe_file_part(value: str) -> str:
+    """Only ASCII letters and digits reach a file name (a 健保組合's 記号 may hold kana)."""
+    return "".join(ch for ch in value if ch.isascii() and ch.isalnum()) or "x"
+
+
+def extract(
+    engine: Engine,
+    run_id: int,
+    config: RunConfig,
+    vault: MyNumberVault,
+    unprintable: Unprintable,
+    report_dir: Path,
+    progress: Progress | None = None,
+) -> ExtractionSummary:
+    """Fill the ledger of a run in status extracting, and mark it extracted."""
+    summary = ExtractionSummary(run_id)
+    with write_transaction(engine) as conn:
+        run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+        if run.status != "extracting":
+            raise DomainError(
+                f"実行 {run_id} は抽出済みです", f"run {run_id} was extracted already"
+            )
+        conn.execute(run_targets.delete().where(run_targets.c.run_id == run_id))
+        conn.execute(run_partitions.delete().where(run_partitions.c.run_id == run_id))
+        chain = run_chain(conn, run.after_run_id)
+        follow_up = run.kind == "follow_up"
+        day = run.extraction_date
+        extractor = Extractor(conn, config, vault, unprintable, day, follow_up)
+        bulk = Bulk(conn)
+        pending: list[tuple[Any, ...]] = []
+        partition_rows: list[tuple[Any, ...]] = []
+        seen = 0
+
+        def flush() -> None:
+            bulk.insert(run_targets, TARGET_COLUMNS, pending)
+            pending.clear()
+
+        stream = (
+            _Row(*row[:22], next((h for h in row[22:] if h is not None), None))
+            for row in _eligible_rows(conn, config.insurer_number, day, chain)
+        )
+        partition = 0
+        for _employer, group in groupby(stream, key=lambda r: r.employer_id):
+            rows = list(group)
+            seen += len(rows)
+            summary.eligible += len(rows)
+            first = rows[0]
+            if first.category and first.category in extractor.excluded:
+                summary.excluded += len(rows)
+                continue
+            built = extractor.targets(rows, summary)
+            parcel_pieces = 0
+            for target, reason in built:
+                if reason is not None:
+                    summary.held.append(Held(target.symbol, target.number, target.branch, reason))
+                    pending.append(_target_row(run_id, target, None, None, reason))
+                elif target.delivery == "home":
+                    pending.append(_target_row(run_id, target, None, None, None))
+                    summary.targets += 1
+                else:
+                    if parcel_pieces == 0:
+                        partition += 1
+                    parcel_pieces += 1
+                    pending.append(_target_row(run_id, target, partition, parcel_pieces, None))
+                    summary.targets += 1
+            if parcel_pieces:
+                partition_rows.append(
+                    (
+                        run_id, partition, "parcel", first.employer_id, None, parcel_pieces,
+                        first.employer_name, first.symbol, first.employer_postal,
+                        first.employer_address, first.employer_phone, "pending",
+                        f"parcels/P{partition:07d}-{safe_file_part(first.symbol)}.pdf",
+                    )
+                )  # fmt: skip
+            if len(pending) >= _WRITE_BATCH:
+                flush()
+                if progress is not None:
+                    progress(seen)
+        flush()
+        summary.parcels = partition
+        partition_rows.extend(_batch_home_letters(conn, run_id, partition, config))
+        summary.batches = len(partition_rows) - summary.parcels
+        bulk.insert(run_partitions, PARTITION_COLUMNS, partition_rows)
+        conn.execute(
+            runs.update()
+            .where(runs.c.id == run_id)
+            .values(
+                status="extracted",
+                targets=summary.targets,
+                held=len(summary.held),
+                partitions=len(partition_rows),
+            )
+        )
+        if progress is not None:
+            progress(seen)
+    summary.held_report = write_held_report(report_dir, run_id, summary.held)
+    return summary
+
+
+PARTITION_COLUMNS = (
+    "run_id", "partition_no", "kind", "employer_id", "area", "targets", "recipient",
+    "recipient_symbol", "postal_code", "address", "phone", "status", "file_name",
+)  # fmt: skip
+
+
+def _batch_home_letters(
+    conn: Connection, run_id: int, after: int, config: RunConfig
+) -> list[tuple[Any, ...]]:
+    """Home letters in postal-code order, cut into batches that never mix postal areas."""
+    c = run_targets.c
+    rows = conn.execute(
+        select(c.person_id, c.postal_code, c.symbol, c.number, c.branch).where(
+            c.run_id == run_id, c.status == "ready", c.delivery == "home"
+        )
+    ).all()
+    rows.sort(key=lambda r: (r.postal_code, r.symbol, number_order(r.number), r.branch))
+    digits = config.postal_area_digits
+    updates: list[tuple[int, int, int, int]] = []
+    partitions: list[tuple[Any, ...]] = []
+    partition = after
+    for area, group in groupby(rows, key=lambda r: r.postal_code[:digits]):
+        letters = list(group)
+        for start in range(0, len(letters), config.batch_letters):
+            chunk = letters[start : start + config.batch_letters]
+            partition += 1
+            updates.extend(
+                (partition, piece, run_id, r.person_id) for piece, r in enumerate(chunk, 1)
+            )
+            partitions.append(
+                (
+                    run_id, partition, "batch", None, area, len(chunk), None, None, None, None,
+                    None, "pending", f"letters/B{partition:07d}-{area}.pdf",
+                )
+            )  # fmt: skip
+    Bulk(conn).update(run_targets, ("partition_no", "piece_no"), updates, ("run_id", "person_id"))
+    return partitions
+
+
+HELD_HEADER = ("記号", "番号", "枝番", "保留理由")
+
+
+def write_held_report(report_dir: Path, run_id: int, held: Sequence[Held]) -> Path | None:
+    """Who was held back and why: code points, never the My Number, never the whole name."""
+    if not held:
+        return None
+    report_dir.mkdir(parents=True, exist_ok=True)
+    path = report_dir / f"run-{run_id:06d}-held.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f, lineterminator="\r\n")
+        writer.writerow(HELD_HEADER)
+        for h in held:
+            writer.writerow((h.symbol, h.number, h.branch, h.reason))
+    tmp.replace(path)
+    return path

@@ -1,0 +1,203 @@
+"""From the ledger to render inputs: each pending partition as a Parcel or a MailingBatch.
+
+Everything a document shows comes from the frozen ledger rows and the run's frozen config,
+so a partition rendered twice, today or after a crash, gets the same input and the same bytes.
+Partitions travel in jobs of about `task_notices` notices (whole partitions only), streamed in
+partition order so that memory stays flat whatever the run's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from shikaku.domain.barcode import barcode_for
+from shikaku.domain.packing import pack_households
+from shikaku.issuance.runconfig import RunConfig
+from shikaku.registry.tables import run_partitions, run_targets, runs
+from shikaku.render.model import (
+    Container,
+    Employer,
+    Household,
+    MailingBatch,
+    Notice,
+    Parcel,
+)
+
+Document = Parcel | MailingBatch
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionWork:
+    """One partition to render, and what the driver needs to record its result."""
+
+    partition_no: int
+    file_name: str
+    document: Document
+    person_ids: tuple[int, ...]  # piece order
+    recipients: tuple[tuple[str, str, str], ...]  # per container: name, postal code, address
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What one engine task renders: small, picklable, never PDF bytes back."""
+
+    run_id: int
+    output_url: str
+    config: RunConfig
+    partitions: tuple[PartitionWork, ...]
+
+    @property
+    def notices(self) -> int:
+        return sum(len(p.person_ids) for p in self.partitions)
+
+
+def run_label(run_id: int) -> str:
+    return f"R{run_id:06d}"
+
+
+def control_code(run_id: int, partition: int, piece: int) -> str:
+    return f"{run_label(run_id)}-P{partition:07d}-{piece:04d}"
+
+
+_TARGET_FIELDS = (
+    "partition_no", "piece_no", "person_id", "symbol", "number", "branch", "relationship",
+    "name", "name_kana", "birth_date", "sex", "eligible_from", "copay_rate", "my_number_state",
+    "my_number_last4", "insured_name", "delivery", "postal_code", "address",
+)  # fmt: skip
+
+
+def _notice(run_id: int, row: Any) -> Notice:
+    home = row.delivery == "home"
+    return Notice(
+        control=control_code(run_id, row.partition_no, row.piece_no),
+        symbol=row.symbol,
+        number=row.number,
+        branch=row.branch,
+        relationship=row.relationship,
+        name=row.name,
+        name_kana=row.name_kana,
+        birth_date=row.birth_date,
+        sex=row.sex,
+        eligible_from=row.eligible_from,
+        copay_rate=row.copay_rate,
+        my_number_state=row.my_number_state,
+        my_number_last4=row.my_number_last4,
+        insured_name=row.insured_name,
+        delivery=row.delivery,
+        postal_code=row.postal_code if home else None,
+        address=row.address if home else None,
+        addressee=row.insured_name if home else None,
+        barcode=barcode_for(row.postal_code, row.address) if home else None,
+    )
+
+
+def _parcel(
+    run_id: int,
+    issued_on: date,
+    extraction_date: date,
+    part: Any,
+    rows: list[Any],
+    config: RunConfig,
+) -> PartitionWork:
+    notices = [_notice(run_id, r) for r in rows]
+    households: list[Household] = []
+    for _number, members in groupby(notices, key=lambda n: (n.symbol, n.number)):
+        households.append(Household(tuple(members)))
+    plan = pack_households(
+        [len(h.notices) for h in households], config.envelope_capacity, config.box_capacity
+    )
+    barcode = barcode_for(part.postal_code, part.address)
+    containers = tuple(
+        Container(c.kind, i, len(plan), c.first_piece, c.last_piece, barcode)
+        for i, c in enumerate(plan, 1)
+    )
+    parcel = Parcel(
+        run_label=run_label(run_id),
+        partition=part.partition_no,
+        issued_on=issued_on,
+        extraction_date=extraction_date,
+        employer=Employer(
+            part.recipient_symbol, part.recipient, part.postal_code, part.address, part.phone
+        ),
+        households=tuple(households),
+        containers=containers,
+    )
+    recipient = (part.recipient, part.postal_code, part.address)
+    return PartitionWork(
+        part.partition_no,
+        part.file_name,
+        parcel,
+        tuple(r.person_id for r in rows),
+        (recipient,) * len(containers),
+    )
+
+
+def _batch(
+    run_id: int, issued_on: date, extraction_date: date, part: Any, rows: list[Any]
+) -> PartitionWork:
+    notices = tuple(_notice(run_id, r) for r in rows)
+    batch = MailingBatch(
+        run_label=run_label(run_id),
+        partition=part.partition_no,
+        issued_on=issued_on,
+        extraction_date=extraction_date,
+        area=part.area,
+        notices=notices,
+    )
+    return PartitionWork(
+        part.partition_no,
+        part.file_name,
+        batch,
+        tuple(r.person_id for r in rows),
+        tuple((n.addressee or n.name, n.postal_code or "", n.address or "") for n in notices),
+    )
+
+
+def pending_jobs(
+    conn: Connection, run_id: int, config: RunConfig, task_notices: int
+) -> Iterator[Job]:
+    """Jobs for every partition not yet done, in partition order; two streamed statements."""
+    run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+    p, t = run_partitions.c, run_targets.c
+    parts = {
+        row.partition_no: row
+        for row in conn.execute(
+            select(run_partitions).where(p.run_id == run_id, p.status == "pending")
+        )
+    }
+    if not parts:
+        return
+    rows = conn.execute(
+        select(*(t[name] for name in _TARGET_FIELDS))
+        .join_from(
+            run_targets,
+            run_partitions,
+            and_(p.run_id == t.run_id, p.partition_no == t.partition_no),
+        )
+        .where(t.run_id == run_id, t.status == "ready", p.status == "pending")
+        .order_by(t.partition_no, t.piece_no)
+        .execution_options(yield_per=4000)
+    )
+    output_url = run.output_url
+    batch: list[PartitionWork] = []
+    size = 0
+    for partition_no, group in groupby(rows, key=lambda r: r.partition_no):
+        members = list(group)
+        part = parts[partition_no]
+        if part.kind == "parcel":
+            work = _parcel(run_id, run.issued_on, run.extraction_date, part, members, config)
+        else:
+            work = _batch(run_id, run.issued_on, run.extraction_date, part, members)
+        batch.append(work)
+        size += len(members)
+        if size >= task_notices:
+            yield Job(run_id, output_url, config, tuple(batch))
+            batch, size = [], 0
+    if batch:
+        yield Job(run_id, output_url, config, tuple(batch))

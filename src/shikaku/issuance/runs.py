@@ -1,0 +1,257 @@
+"""Issuance runs as plain operations on ids: start, execute (and resume), list, show.
+
+A run moves extracting → extracted → done. Each step is safe to repeat: extraction is one
+transaction, a partition is recorded done with its file in one transaction after the file is
+renamed into place, and the manifest is rebuilt from the ledger. So `resume` is simply
+"do whatever is left", after a clean stop, an exception or kill -9 alike.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from shikaku.domain.errors import DomainError
+from shikaku.issuance.engine import Engine as WorkEngine
+from shikaku.issuance.extract import ExtractionSummary, Unprintable, extract
+from shikaku.issuance.jobs import PartitionWork, pending_jobs, run_label
+from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, build_manifest
+from shikaku.issuance.record import record_done
+from shikaku.issuance.runconfig import RunConfig
+from shikaku.issuance.work import TMP_MARK, PartitionDone, output_fs, render_job
+from shikaku.registry.db import write_transaction
+from shikaku.registry.tables import run_partitions, run_targets, runs
+from shikaku.security.mynumber import MyNumberVault
+
+Progress = Callable[[int], None]
+
+
+class RunError(DomainError):
+    """A run cannot do what was asked (unknown id, wrong state)."""
+
+
+def run_dir(output_dir: Path, run_id: int) -> str:
+    return str((output_dir / f"run-{run_id:06d}").resolve())
+
+
+def create_run(
+    engine: Engine,
+    config: RunConfig,
+    output_dir: Path,
+    kind: str,
+    extraction_date: date,
+    issued_on: date,
+    after_run_id: int | None = None,
+) -> int:
+    with write_transaction(engine) as conn:
+        if after_run_id is not None:
+            after = conn.execute(select(runs.c.status).where(runs.c.id == after_run_id)).scalar()
+            if after is None:
+                raise RunError(f"実行 {after_run_id} はありません", f"no run {after_run_id}")
+            if after != "done":
+                raise RunError(
+                    f"実行 {after_run_id} が完了していません（先に resume してください）",
+                    f"run {after_run_id} is not done yet: resume it first",
+                )
+        run_id = conn.execute(
+            runs.insert()
+            .values(
+                kind=kind,
+                after_run_id=after_run_id,
+                extraction_date=extraction_date,
+                issued_on=issued_on,
+                status="extracting",
+                output_url="",
+                settings_json=config.to_json(),
+                created_at=datetime.now(UTC).replace(tzinfo=None),
+            )
+            .returning(runs.c.id)
+        ).scalar_one()
+        conn.execute(
+            runs.update().where(runs.c.id == run_id).values(output_url=run_dir(output_dir, run_id))
+        )
+    return int(run_id)
+
+
+def load_config(engine: Engine, run_id: int) -> tuple[Any, RunConfig]:
+    with engine.connect() as conn:
+        run = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
+    if run is None:
+        raise RunError(f"実行 {run_id} はありません", f"no run {run_id}")
+    return run, RunConfig.from_json(run.settings_json)
+
+
+@dataclass
+class ExecutionSummary:
+    run_id: int
+    partitions_rendered: int = 0
+    notices_rendered: int = 0
+    pages: int = 0
+    manifest_csv: str = ""
+    manifest_json: str = ""
+    output_url: str = ""
+
+
+def _clean_temporaries(output_url: str) -> None:
+    """Half-written files of a killed run: never seen as output, removed before a resume."""
+    fs, root = output_fs(output_url)
+    if not fs.exists(root):
+        return
+    for path in fs.glob(f"{root}/**/*{TMP_MARK}*"):
+        fs.rm(path)
+
+
+def execute(
+    engine: Engine,
+    run_id: int,
+    work_engine: WorkEngine,
+    task_notices: int,
+    progress: Progress | None = None,
+) -> ExecutionSummary:
+    """Render every pending partition, record it, then write the manifest; run is done."""
+    run, config = load_config(engine, run_id)
+    if run.status == "extracting":
+        raise RunError(
+            f"実行 {run_id} は抽出が終わっていません（resume で抽出からやり直します）",
+            f"run {run_id} is not extracted: resume it",
+        )
+    summary = ExecutionSummary(run_id, output_url=run.output_url)
+    _clean_temporaries(run.output_url)
+    with engine.connect() as reader:
+        jobs = pending_jobs(reader, run_id, config, task_notices)
+        in_flight: dict[int, PartitionWork] = {}
+
+        def tracked() -> Any:
+            for job in jobs:
+                for work in job.partitions:
+                    in_flight[work.partition_no] = work
+                yield job
+
+        for done_list in work_engine.map_unordered(render_job, tracked()):
+            finished: list[tuple[PartitionWork, PartitionDone]] = [
+                (in_flight.pop(d.partition_no), d) for d in done_list
+            ]
+            record_done(engine, run_id, finished)
+            notices = sum(len(w.person_ids) for w, _d in finished)
+            summary.partitions_rendered += len(finished)
+            summary.notices_rendered += notices
+            summary.pages += sum(d.result.pages for _w, d in finished)
+            if progress is not None:
+                progress(notices)
+    write_manifest(engine, run_id, config)
+    summary.manifest_csv = f"{run.output_url}/{MANIFEST_CSV}"
+    summary.manifest_json = f"{run.output_url}/{MANIFEST_JSON}"
+    return summary
+
+
+def write_manifest(engine: Engine, run_id: int, config: RunConfig) -> None:
+    with engine.connect() as conn:
+        run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+        pending = conn.execute(
+            select(func.count())
+            .select_from(run_partitions)
+            .where(run_partitions.c.run_id == run_id, run_partitions.c.status != "done")
+        ).scalar_one()
+        if pending:
+            raise RunError(
+                f"実行 {run_id} に未処理の区画が {pending} 件あります",
+                f"run {run_id} has {pending} partitions pending",
+            )
+        csv_bytes, json_bytes = build_manifest(conn, run_id, config.barcode_discount_min_letters)
+    fs, root = output_fs(run.output_url)
+    fs.makedirs(root, exist_ok=True)
+    for name, data in ((MANIFEST_CSV, csv_bytes), (MANIFEST_JSON, json_bytes)):
+        tmp = f"{root}/{name}{TMP_MARK}manifest"
+        with fs.open(tmp, "wb") as f:
+            f.write(data)
+        fs.mv(tmp, f"{root}/{name}")
+    with write_transaction(engine) as conn:
+        conn.execute(
+            runs.update()
+            .where(runs.c.id == run_id)
+            .values(status="done", finished_at=datetime.now(UTC).replace(tzinfo=None))
+        )
+
+
+def extract_run(
+    engine: Engine,
+    run_id: int,
+    vault: MyNumberVault,
+    unprintable: Unprintable,
+    report_dir: Path,
+    progress: Progress | None = None,
+) -> ExtractionSummary:
+    _run, config = load_config(engine, run_id)
+    return extract(engine, run_id, config, vault, unprintable, report_dir, progress)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    label: str
+    kind: str
+    after_run_id: int | None
+    extraction_date: date
+    issued_on: date
+    status: str
+    targets: int
+    held: int
+    partitions: int
+    partitions_done: int
+    output_url: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def list_runs(engine: Engine, run_id: int | None = None) -> list[RunInfo]:
+    """Runs newest first, with their progress; two statements."""
+    p = run_partitions.c
+    with engine.connect() as conn:
+        query = select(runs).order_by(runs.c.id.desc())
+        if run_id is not None:
+            query = query.where(runs.c.id == run_id)
+        rows = conn.execute(query).all()
+        done_q = select(p.run_id, func.count()).where(p.status == "done").group_by(p.run_id)
+        if run_id is not None:
+            done_q = done_q.where(p.run_id == run_id)
+        done = dict(conn.execute(done_q).all())
+    return [
+        RunInfo(
+            r.id,
+            run_label(r.id),
+            r.kind,
+            r.after_run_id,
+            r.extraction_date,
+            r.issued_on,
+            r.status,
+            r.targets,
+            r.held,
+            r.partitions,
+            int(done.get(r.id, 0)),
+            r.output_url,
+            r.created_at,
+            r.finished_at,
+        )
+        for r in rows
+    ]
+
+
+def held_targets(engine: Engine, run_id: int) -> list[tuple[str, str, str, str]]:
+    c = run_targets.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(c.symbol, c.number, c.branch, c.held_reason)
+            .where(c.run_id == run_id, c.status == "held")
+            .order_by(c.symbol, c.number, c.branch)
+        ).all()
+    return [(r.symbol, r.number, r.branch, r.held_reason or "") for r in rows]
+
+
+def host() -> str:
+    return socket.gethostname()

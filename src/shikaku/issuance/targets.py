@@ -1,0 +1,95 @@
+"""A target: one person's notice exactly as it will be printed, frozen in the ledger.
+
+The content hash covers every printed value (verify recomputes it); the change hash covers
+what a follow-up run compares (記号, 番号, 枝番, 氏名, カナ, 生年月日, 送付先 and, for home
+delivery, the address): a person whose change hash moved since the last run gets a new notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+from datetime import date
+
+from shikaku.domain.copay import copay_rate
+from shikaku.domain.errors import DomainError
+from shikaku.domain.members import Relationship
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    person_id: int
+    employer_id: int
+    symbol: str
+    number: str
+    branch: str
+    relationship: int
+    name: str
+    name_kana: str
+    birth_date: date
+    sex: int | None
+    eligible_from: date
+    copay_rate: int
+    my_number_state: str
+    my_number_last4: str | None
+    insured_name: str
+    delivery: str
+    postal_code: str | None
+    address: str | None
+
+    def content_hash(self) -> bytes:
+        return _hash(tuple(getattr(self, name) for name in PRINTED_FIELDS))
+
+    def change_hash(self) -> bytes:
+        return change_hash(
+            self.symbol, self.number, self.branch, self.name, self.name_kana, self.birth_date,
+            self.delivery, self.postal_code, self.address,
+        )  # fmt: skip
+
+
+# Everything but the person id: the values a notice shows (and whose employer's parcel).
+PRINTED_FIELDS = tuple(f.name for f in fields(Target))[1:]
+
+
+def change_hash(
+    symbol: str,
+    number: str,
+    branch: str,
+    name: str,
+    name_kana: str,
+    birth_date: date,
+    delivery: str,
+    postal_code: str | None,
+    address: str | None,
+) -> bytes:
+    home = delivery == "home"
+    return _hash(
+        (symbol, number, branch, name, name_kana, birth_date, delivery,
+         postal_code if home else None, address if home else None)
+    )  # fmt: skip
+
+
+def _hash(values: tuple[object, ...]) -> bytes:
+    text = "\x1f".join("" if v is None else str(v) for v in values)
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def printed_copay_rate(
+    birth: date, day: date, insured_birth: date, insured_pay: int | None, relationship: int
+) -> int | DomainError:
+    """負担割合 on the extraction date, or the rule that refused (a person past 75, say)."""
+    try:
+        return copay_rate(
+            birth,
+            day,
+            insured_birth=insured_birth,
+            insured_standard_monthly_pay=insured_pay or 0,
+            is_insured=relationship == Relationship.INSURED,
+        )
+    except DomainError as exc:
+        return exc
+
+
+def number_order(number: str) -> tuple[int, str]:
+    """番号 in print order: numerically (a string column sorts 10 before 9), leading zeros kept."""
+    return (int(number), number) if number.isdigit() else (1 << 62, number)

@@ -1,0 +1,209 @@
+"""Reconciliation: prove that targets = documents = pieces in containers, from the files.
+
+Every printed value is re-hashed against the ledger, every file is re-hashed and its pages
+counted from the PDF itself, every container's pieces and pages are checked to tile the file
+exactly once, and the manifest is rebuilt and compared byte for byte. `deep` also reads each
+document's control code back from its first page with pdftotext.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from pypdf import PdfReader
+from sqlalchemy import Engine, select
+
+from shikaku.issuance.jobs import control_code
+from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, build_manifest
+from shikaku.issuance.runs import load_config
+from shikaku.issuance.targets import Target
+from shikaku.issuance.work import output_fs
+from shikaku.registry.tables import run_containers, run_partitions, run_targets
+
+Progress = Callable[[int], None]
+_MAX_LISTED = 50
+
+
+@dataclass
+class VerifyReport:
+    run_id: int
+    targets: int = 0
+    documents: int = 0
+    pieces_in_containers: int = 0
+    containers: int = 0
+    files: int = 0
+    pages: int = 0
+    held: int = 0
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    def fail(self, message: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < _MAX_LISTED:
+            self.problems.append(message)
+
+
+def _target_of(row: Any) -> Target:
+    return Target(
+        row.person_id, row.employer_id, row.symbol, row.number, row.branch, row.relationship,
+        row.name, row.name_kana, row.birth_date, row.sex, row.eligible_from, row.copay_rate,
+        row.my_number_state, row.my_number_last4, row.insured_name, row.delivery,
+        row.postal_code, row.address,
+    )  # fmt: skip
+
+
+def _file_pages(fs: Any, path: str) -> tuple[str, int, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with fs.open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+        f.seek(0)
+        pages = len(PdfReader(f).pages)
+    return digest.hexdigest(), size, pages
+
+
+def _page_texts(fs: Any, path: str) -> list[str]:
+    with fs.open(path, "rb") as f:
+        data = f.read()
+    out = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    return out.split("\f")
+
+
+def verify_run(
+    engine: Engine, run_id: int, deep: bool = False, progress: Progress | None = None
+) -> VerifyReport:
+    run, config = load_config(engine, run_id)
+    report = VerifyReport(run_id)
+    if run.status != "done":
+        report.fail(f"実行の状態が {run.status} です（done ではありません）")
+    fs, root = output_fs(run.output_url)
+    t, p, c = run_targets.c, run_partitions.c, run_containers.c
+    with engine.connect() as conn:
+        partitions = {r.partition_no: r for r in conn.execute(
+            select(run_partitions).where(p.run_id == run_id).order_by(p.partition_no)
+        )}  # fmt: skip
+        containers = {
+            no: list(group)
+            for no, group in groupby(
+                conn.execute(
+                    select(run_containers)
+                    .where(c.run_id == run_id)
+                    .order_by(c.partition_no, c.container_no)
+                ),
+                key=lambda r: r.partition_no,
+            )
+        }
+        report.held = sum(
+            1
+            for _ in conn.execute(select(t.person_id).where(t.run_id == run_id, t.status == "held"))
+        )
+        targets = conn.execute(
+            select(run_targets)
+            .where(t.run_id == run_id, t.status == "ready")
+            .order_by(t.partition_no, t.piece_no)
+            .execution_options(yield_per=5000)
+        )
+        seen_partitions: set[int] = set()
+        for partition_no, group in groupby(targets, key=lambda r: r.partition_no):
+            rows = list(group)
+            report.targets += len(rows)
+            if partition_no is None or partition_no not in partitions:
+                report.fail(f"区画のない対象者が {len(rows)} 人います")
+                continue
+            seen_partitions.add(partition_no)
+            _check_partition(
+                report, fs, root, run_id, partitions[partition_no], rows,
+                containers.get(partition_no, []), deep,
+            )  # fmt: skip
+            if progress is not None:
+                progress(len(rows))
+        for missing in sorted(set(partitions) - seen_partitions):
+            report.fail(f"区画 {missing}: 対象者がいません")
+        csv_bytes, json_bytes = build_manifest(conn, run_id, config.barcode_discount_min_letters)
+    for name, expected in ((MANIFEST_CSV, csv_bytes), (MANIFEST_JSON, json_bytes)):
+        path = f"{root}/{name}"
+        if not fs.exists(path):
+            report.fail(f"{name} がありません")
+        elif fs.cat_file(path) != expected:
+            report.fail(f"{name} が台帳と一致しません")
+    if report.targets != report.documents or report.documents != report.pieces_in_containers:
+        report.fail(
+            f"件数が一致しません: 対象者 {report.targets}, 文書 {report.documents}, "
+            f"容器内の通数 {report.pieces_in_containers}"
+        )
+    return report
+
+
+def _check_partition(
+    report: VerifyReport,
+    fs: Any,
+    root: str,
+    run_id: int,
+    part: Any,
+    rows: list[Any],
+    boxes: list[Any],
+    deep: bool,
+) -> None:
+    name = f"区画 {part.partition_no} ({part.file_name})"
+    if part.status != "done":
+        report.fail(f"{name}: 未処理です")
+        return
+    pieces = [r.piece_no for r in rows]
+    if pieces != list(range(1, len(rows) + 1)) or len(rows) != part.targets:
+        report.fail(f"{name}: 通番が 1..{part.targets} になっていません")
+    for r in rows:
+        if _target_of(r).content_hash() != bytes(r.content_hash):
+            report.fail(f"{name} 通番 {r.piece_no}: 印字内容のハッシュが台帳と一致しません")
+    path = f"{root}/{part.file_name}"
+    if not fs.exists(path):
+        report.fail(f"{name}: ファイルがありません")
+        return
+    report.files += 1
+    sha, size, pages = _file_pages(fs, path)
+    report.pages += pages
+    if sha != part.sha256 or size != part.size:
+        report.fail(f"{name}: ファイルのハッシュが台帳と一致しません")
+    if pages != part.pages:
+        report.fail(f"{name}: 頁数 {pages} が台帳の {part.pages} と一致しません")
+    # Containers tile the pieces and the pages, in order, exactly once.
+    next_piece, next_page = 1, 1
+    by_container: dict[int, Any] = {}
+    for box in boxes:
+        report.containers += 1
+        by_container[box.container_no] = box
+        if box.first_piece != next_piece or box.page_first != next_page:
+            report.fail(f"{name} 容器 {box.container_no}: 通番か頁が連続していません")
+        next_piece, next_page = box.last_piece + 1, box.page_last + 1
+        report.pieces_in_containers += box.last_piece - box.first_piece + 1
+    if next_piece != len(rows) + 1 or next_page != pages + 1:
+        report.fail(f"{name}: 容器が全通・全頁を覆っていません")
+    texts = _page_texts(fs, path) if deep else []
+    for r in rows:
+        box = by_container.get(r.container_no)
+        if r.page_first is None or box is None:
+            report.fail(f"{name} 通番 {r.piece_no}: 文書が記録されていません")
+            continue
+        if not (box.first_piece <= r.piece_no <= box.last_piece) or not (
+            box.page_first <= r.page_first <= r.page_last <= box.page_last
+        ):
+            report.fail(f"{name} 通番 {r.piece_no}: 文書が容器の範囲外です")
+            continue
+        report.documents += 1
+        if deep:
+            code = control_code(run_id, part.partition_no, r.piece_no)
+            page = texts[r.page_first - 1] if r.page_first <= len(texts) else ""
+            if code not in page:
+                report.fail(f"{name} 通番 {r.piece_no}: {r.page_first} 頁に管理番号がありません")

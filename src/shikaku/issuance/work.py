@@ -1,0 +1,74 @@
+"""The worker side: render a job's partitions to files, return only small results.
+
+Each file is written under a temporary name and renamed to its deterministic name through
+fsspec, so a reader never sees half a file and a partition rendered twice (a retry, a resume
+after kill -9) replaces the file with the same bytes. The renderer (fonts parsed, templates
+ready) is built once per worker process and run config.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+from shikaku.issuance.jobs import Job
+from shikaku.issuance.runconfig import RunConfig
+from shikaku.render.fonts import FontPaths, FontSet
+from shikaku.render.model import MailingBatch, RenderResult
+
+TMP_MARK = ".tmp-"
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionDone:
+    partition_no: int
+    file_name: str
+    result: RenderResult
+
+
+@lru_cache(maxsize=4)
+def fonts_for(paths: tuple[str, str, str]) -> FontSet:
+    gothic, mincho, fallback = paths
+    return FontSet.load(FontPaths(Path(gothic), Path(mincho), Path(fallback)))
+
+
+@lru_cache(maxsize=4)
+def renderer_for(config: RunConfig) -> Any:
+    from shikaku.render.documents import Renderer
+
+    fonts = fonts_for((config.gothic_font, config.mincho_font, config.fallback_font))
+    corner: Any = config.card_corner
+    return Renderer(fonts, config.issuer, config.window_rect, card_corner=corner)
+
+
+def output_fs(url: str) -> tuple[Any, str]:
+    fs, root = fsspec.core.url_to_fs(url)
+    return fs, root.rstrip("/")
+
+
+def render_job(job: Job) -> list[PartitionDone]:
+    renderer = renderer_for(job.config)
+    fs, root = output_fs(job.output_url)
+    done: list[PartitionDone] = []
+    made: set[str] = set()
+    for work in job.partitions:
+        path = f"{root}/{work.file_name}"
+        folder = path.rsplit("/", 1)[0]
+        if folder not in made:
+            fs.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        tmp = f"{path}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        with fs.open(tmp, "wb") as out:
+            if isinstance(work.document, MailingBatch):
+                result = renderer.render_batch(work.document, out)
+            else:
+                result = renderer.render_parcel(work.document, out)
+        fs.mv(tmp, path)
+        done.append(PartitionDone(work.partition_no, work.file_name, result))
+    return done
