@@ -160,15 +160,20 @@ def _batch(
 
 
 def pending_jobs(
-    conn: Connection, run_id: int, config: RunConfig, task_notices: int
+    conn: Connection,
+    run_id: int,
+    config: RunConfig,
+    task_notices: int,
+    statuses: tuple[str, ...] = ("pending",),
 ) -> Iterator[Job]:
-    """Jobs for every partition not yet done, in partition order; two streamed statements."""
+    """Jobs for every partition not yet done (or in `statuses`), in partition order; two
+    streamed statements."""
     run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
     p, t = run_partitions.c, run_targets.c
     parts = {
         row.partition_no: row
         for row in conn.execute(
-            select(run_partitions).where(p.run_id == run_id, p.status == "pending")
+            select(run_partitions).where(p.run_id == run_id, p.status.in_(statuses))
         )
     }
     if not parts:
@@ -180,7 +185,7 @@ def pending_jobs(
             run_partitions,
             and_(p.run_id == t.run_id, p.partition_no == t.partition_no),
         )
-        .where(t.run_id == run_id, t.status == "ready", p.status == "pending")
+        .where(t.run_id == run_id, t.status == "ready", p.status.in_(statuses))
         .order_by(t.partition_no, t.piece_no)
         .execution_options(yield_per=4000)
     )

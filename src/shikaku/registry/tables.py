@@ -249,7 +249,7 @@ run_containers = Table(
     Column("recipient", Text, nullable=False),
     Column("postal_code", String(7), nullable=False),
     Column("address", Text, nullable=False),
-    Column("barcode_data", String(32)),
+    Column("barcode_data", Text),  # Barcode.data: digits, "-", [CC1]…
     CheckConstraint("kind IN ('envelope', 'box', 'letter')", name="kind"),
     sqlite_with_rowid=False,
 )

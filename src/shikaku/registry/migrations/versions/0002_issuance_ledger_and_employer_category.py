@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -64,7 +65,7 @@ def upgrade() -> None:
         sa.Column("recipient", sa.Text(), nullable=False),
         sa.Column("postal_code", sa.String(length=7), nullable=False),
         sa.Column("address", sa.Text(), nullable=False),
-        sa.Column("barcode_data", sa.String(length=32), nullable=True),
+        sa.Column("barcode_data", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "kind IN ('envelope', 'box', 'letter')", name=op.f("ck_run_containers_kind")
         ),
