@@ -99,21 +99,21 @@ def reportlab_files(notices: Sequence[Notice], out_dir: Path, insurer: str) -> i
     return total
 
 
-_CSS = """
-@font-face { font-family: G; src: url(file://%s); }
-@page { size: A4; margin: 0; }
-body { font-family: G; margin: 0; }
-.page { width: 210mm; height: 297mm; position: relative; page-break-after: always; }
-.window { position: absolute; left: 20mm; top: 12mm; font-size: 10pt; }
-h1 { position: absolute; left: 20mm; top: 50mm; font-size: 16pt; margin: 0; }
-table { position: absolute; left: 20mm; top: 64mm; width: 170mm; border-collapse: collapse;
-        font-size: 10pt; }
-td { border: 0.5pt solid black; padding: 1mm 2mm; }
-.note { position: absolute; left: 20mm; top: 135mm; font-size: 8pt; width: 170mm; }
-.card { position: absolute; left: 10mm; bottom: 10mm; width: 91mm; height: 55mm;
-        border: 0.5pt dashed black; font-size: 9pt; padding: 3mm; box-sizing: border-box; }
-.control { position: absolute; right: 10mm; bottom: 4mm; font-size: 6pt; }
-""" % GOTHIC
+_CSS = f"""
+@font-face {{ font-family: G; src: url(file://{GOTHIC}); }}
+@page {{ size: A4; margin: 0; }}
+body {{ font-family: G; margin: 0; }}
+.page {{ width: 210mm; height: 297mm; position: relative; page-break-after: always; }}
+.window {{ position: absolute; left: 20mm; top: 12mm; font-size: 10pt; }}
+h1 {{ position: absolute; left: 20mm; top: 50mm; font-size: 16pt; margin: 0; }}
+table {{ position: absolute; left: 20mm; top: 64mm; width: 170mm; border-collapse: collapse;
+        font-size: 10pt; }}
+td {{ border: 0.5pt solid black; padding: 1mm 2mm; }}
+.note {{ position: absolute; left: 20mm; top: 135mm; font-size: 8pt; width: 170mm; }}
+.card {{ position: absolute; left: 10mm; bottom: 10mm; width: 91mm; height: 55mm;
+        border: 0.5pt dashed black; font-size: 9pt; padding: 3mm; box-sizing: border-box; }}
+.control {{ position: absolute; right: 10mm; bottom: 4mm; font-size: 6pt; }}
+"""
 
 
 def _page(n: Notice, insurer: str) -> str:

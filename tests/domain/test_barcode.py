@@ -185,7 +185,10 @@ def test_bad_postal_code_rejected(postal: str) -> None:
 def test_address_after_town_starts_at_the_first_house_number() -> None:
     from shikaku.domain.barcode import address_after_town, barcode_for
 
-    assert address_after_town("東京都千代田区霞が関1丁目3-2 郵便プラザ503室") == "1丁目3-2 郵便プラザ503室"
+    assert (
+        address_after_town("東京都千代田区霞が関1丁目3-2 郵便プラザ503室")
+        == "1丁目3-2 郵便プラザ503室"
+    )
     assert address_after_town("東京都世田谷区三軒茶屋二丁目11番22号") == "二丁目11番22号"
     assert address_after_town("広島県福山市城興ケ丘１-２４") == "１-２４"
     assert address_after_town("北海道某村字無番地") == ""

@@ -30,7 +30,9 @@ def test_households_are_never_split() -> None:
     assert plan[0] == PlannedContainer("box", 1, 30)  # the 4-piece household would not fit
 
 
-@pytest.mark.parametrize(("sizes", "env", "box"), [([1], 0, 5), ([1], 5, 4), ([6], 2, 5), ([0], 2, 5)])
+@pytest.mark.parametrize(
+    ("sizes", "env", "box"), [([1], 0, 5), ([1], 5, 4), ([6], 2, 5), ([0], 2, 5)]
+)
 def test_impossible_plans_are_refused(sizes: list[int], env: int, box: int) -> None:
     with pytest.raises(DomainError):
         pack_households(sizes, env, box)

@@ -22,7 +22,11 @@ CUT_OFF = date(2024, 11, 29)
 
 
 def settings(tmp_path: Path, **over: object) -> Settings:
-    return load_settings({}, {"output_dir": str(tmp_path / "out"), **over})
+    base: dict[str, object] = {
+        "output_dir": str(tmp_path / "out"),
+        "issuance": {"report_dir": str(tmp_path / "reports")},
+    }
+    return load_settings({}, {**base, **over})
 
 
 def import_path(engine: Engine, path: Path, vault: MyNumberVault, tmp_path: Path) -> None:

@@ -61,9 +61,7 @@ def test_a_run_verifies_and_its_documents_read_back(done_run: tuple[Engine, int,
             p.partition_no: p
             for p in conn.execute(select(run_partitions).where(run_partitions.c.run_id == run_id))
         }
-        boxes = conn.execute(
-            select(run_containers).where(run_containers.c.run_id == run_id)
-        ).all()
+        boxes = conn.execute(select(run_containers).where(run_containers.c.run_id == run_id)).all()
     # page counts per container, read from the PDFs
     for box in boxes:
         pdf = PdfReader(out / parts[box.partition_no].file_name)

@@ -421,9 +421,7 @@ def test_a_transfer_in_one_file_moves_the_my_number(
 ) -> None:
     """The old record ends the day the new one starts; the My Number goes along. Two records
     holding it over the same days are refused."""
-    emp = write(
-        tmp_path / "e.csv", EMPLOYER_HEADER, [employer("01234567"), employer("07654321")]
-    )
+    emp = write(tmp_path / "e.csv", EMPLOYER_HEADER, [employer("01234567"), employer("07654321")])
     run(engine, emp, vault, tmp_path)
     first = write(tmp_path / "m1.csv", MEMBER_HEADER, [member("1", 個人番号=MY_NUMBERS[0])])
     run(engine, first, vault, tmp_path)

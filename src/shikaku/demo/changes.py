@@ -55,13 +55,24 @@ def write_demo_changes(
     for row in rows:
         if not row[_H["lost_on"]]:
             households[(row[_H["symbol"]], row[_H["number"]])].append(row)
-    # Employer-delivered households only (任意継続 記号 start with 9 in the demo data).
-    keys = sorted(k for k, members in households.items() if not k[0].startswith("9"))
+    left_on = extraction_date + timedelta(days=100)
+    moved_on = extraction_date + timedelta(days=115)
+    # Employer-delivered households (任意継続 記号 start with 9 in the demo data) whose insured
+    # person is on file and who all joined before the changes take effect.
+    keys = sorted(
+        k
+        for k, members in households.items()
+        if not k[0].startswith("9")
+        and any(m[_H["branch"]] == "00" for m in members)
+        and all(m[_H["eligible_from"]] < left_on.isoformat() for m in members)
+    )
     symbols = sorted({k[0] for k in keys})
     top_number: dict[str, int] = defaultdict(int)
-    for symbol, number in households:
-        if number.isdigit():
-            top_number[symbol] = max(top_number[symbol], int(number))
+    for row in rows:  # numbers of people who left are not reused either
+        if row[_H["number"]].isdigit():
+            top_number[row[_H["symbol"]]] = max(
+                top_number[row[_H["symbol"]]], int(row[_H["number"]])
+            )
     count = max(1, round(len(keys) * share))
     picked = rng.sample(keys, min(len(keys), 3 * count))
     renames, leavers, movers = picked[:count], picked[count : 2 * count], picked[2 * count :]
@@ -79,7 +90,6 @@ def write_demo_changes(
         out.append(row)
         changes.renamed.append(_key(row))
 
-    left_on = extraction_date + timedelta(days=100)
     for key in leavers:
         for member in households[key]:
             row = dict(member)
@@ -88,7 +98,6 @@ def write_demo_changes(
             out.append(row)
             changes.left.append(_key(row))
 
-    moved_on = extraction_date + timedelta(days=115)
     for key in movers:
         target = rng.choice([s for s in symbols if s != key[0]] or symbols)
         top_number[target] += 1

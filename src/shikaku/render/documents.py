@@ -1,0 +1,383 @@
+"""The public renderer: a Parcel or a MailingBatch in, one PDF file out.
+
+Print order of a parcel, per container k: its label page; in container 1 only, the cover
+letter (送付のご案内) and the distribution list (配付一覧); then the notices of container k in
+piece order, each followed by its マイナンバー登録申出書 page when it has one. A mailing batch
+is one letter per notice.
+
+Per process, a Renderer draws every document's fixed part once (Form XObjects) and subsets
+the template fonts once. Per file it writes the templates it uses, one small content stream
+per page, and one font subset per face for the variable text.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from threading import Lock
+from typing import BinaryIO, Final, Literal
+
+from shikaku.domain.window import Rect
+from shikaku.render.canvas import (
+    MEDIA_BOX,
+    PAGE_FALLBACK,
+    PAGE_FONTS,
+    TEMPLATE_FALLBACK,
+    TEMPLATE_FONTS,
+    Canvas,
+)
+from shikaku.render.fonts import Face, FontPaths, FontSet
+from shikaku.render.layouts import cover, distribution, form, label, notice
+from shikaku.render.layouts.common import LayoutContext
+from shikaku.render.layouts.cover import CoverLayout, ParcelCounts
+from shikaku.render.layouts.distribution import DistributionLayout, ListRow
+from shikaku.render.layouts.form import FormLayout
+from shikaku.render.layouts.label import LabelLayout
+from shikaku.render.layouts.notice import NoticeLayout
+from shikaku.render.model import (
+    Issuer,
+    MailingBatch,
+    Notice,
+    PageRange,
+    Parcel,
+    RenderResult,
+)
+from shikaku.render.pdf import PdfWriter
+from shikaku.render.pdffont import FontObjects, build_font
+from shikaku.render.text import GlyphUse, TextEncoder, UnprintableError
+
+CardCorner = Literal["lower_left", "lower_right"]
+_FACES: Final[tuple[Face, ...]] = ("gothic", "mincho")
+_PRODUCER: Final = b"<</Producer(shikaku)>>"
+# Characters of the variable text every file shows (digits, kana, era dates, fixed words
+# of the window block, tables, cover letter and labels): kept in the template subset.
+COMMON_TEXT: Final = (
+    "".join(chr(c) for c in range(0x20, 0x7F))
+    + "".join(chr(c) for c in range(0x3041, 0x3097))
+    + "".join(chr(c) for c in range(0x30A1, 0x30FD))
+    + "〒〜（）、。「」・々　"
+    + "明治大正昭和平成令和元年月日様本人家族男女割性別申出書記号番号被保険者氏名対象"
+    + "箱封筒通名計個口全抽出時点および扶養特定記録郵便配付一覧枚登録内作成事業主担当所"
+)
+
+
+class RenderError(ValueError):
+    """A document cannot be printed as it is; the message names the piece (control)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    name: bytes  # resource name, e.g. b"/TN"
+    content: bytes  # Flate-encoded content stream
+    fonts: tuple[bytes, ...]  # template font resources it uses
+
+
+class Renderer:
+    """Renders parcels and mailing batches for one insurer, window and card corner."""
+
+    def __init__(
+        self,
+        fonts: FontSet,
+        issuer: Issuer,
+        window: Rect,
+        card_corner: CardCorner = "lower_left",
+        *,
+        compress_pages: bool = False,
+    ) -> None:
+        if card_corner not in ("lower_left", "lower_right"):
+            raise ValueError(f"card_corner must be lower_left or lower_right: {card_corner!r}")
+        self.fonts = fonts
+        self.compress_pages = compress_pages
+        ctx = LayoutContext(issuer, window, card_corner)
+        self.notice = NoticeLayout(ctx)
+        self.form = FormLayout(ctx)
+        self.cover = CoverLayout(ctx)
+        self.distribution = DistributionLayout(ctx)
+        self.label = LabelLayout(ctx)
+        self._templates: dict[bytes, _Template] = {}
+        self._template_fonts: dict[bytes, FontObjects] = {}
+        self._build_templates()
+
+    # ------------------------------------------------------------------ templates
+
+    def _build_templates(self) -> None:
+        """Draw each fixed part once and subset the fonts they use (once per process)."""
+        drawers: dict[bytes, Callable[[Canvas], None]] = {
+            notice.EMPLOYER: partial(self.notice.draw_template, home=False),
+            notice.HOME: partial(self.notice.draw_template, home=True),
+            form.TEMPLATE: self.form.draw_template,
+            cover.TEMPLATE: self.cover.draw_template,
+            distribution.TEMPLATE: self.distribution.draw_template,
+            label.TEMPLATE: self.label.draw_template,
+        }
+        for state, name in notice.MY_NUMBER_BOX.items():
+            drawers[name] = partial(self.notice.draw_my_number_box, state=state)
+        fonts = self.fonts
+        chars: dict[bytes, set[str]] = {res: set() for res in (*TEMPLATE_FONTS.values(),
+                                                                TEMPLATE_FALLBACK)}  # fmt: skip
+        for name, draw in drawers.items():
+            fallback = GlyphUse(fonts.fallback, TEMPLATE_FALLBACK)
+            uses = {face: GlyphUse(fonts.face(face), TEMPLATE_FONTS[face]) for face in _FACES}
+            canvas = Canvas({face: TextEncoder(uses[face], fallback) for face in _FACES})
+            draw(canvas)
+            used = [u for u in (*uses.values(), fallback) if u.chars]
+            for u in used:
+                chars[u.resource].update(u.chars)
+            self._templates[name] = _Template(
+                name, zlib.compress(canvas.content(), 9), tuple(u.resource for u in used)
+            )
+        # The gothic template subset also carries what most variable strings need, so
+        # those strings use it and each file's own subset holds little more than names.
+        gothic = fonts.gothic.printable
+        chars[TEMPLATE_FONTS["gothic"]].update(c for c in COMMON_TEXT if c in gothic)
+        faces = {**{TEMPLATE_FONTS[f]: fonts.face(f) for f in _FACES},
+                 TEMPLATE_FALLBACK: fonts.fallback}  # fmt: skip
+        for res, cs in chars.items():
+            if cs:
+                self._template_fonts[res] = build_font(faces[res], cs, compress_outlines=True)
+        self._template_chars = {face: frozenset(chars[TEMPLATE_FONTS[face]]) for face in _FACES}
+
+    # ------------------------------------------------------------------ files
+
+    def render_parcel(self, parcel: Parcel, out: BinaryIO) -> RenderResult:
+        """One employer parcel as one PDF in print order (see the module docstring)."""
+        notices = [n for h in parcel.households for n in h.notices]
+        try:
+            return self._parcel(parcel, notices, out)
+        except RenderError:
+            raise
+        except (UnprintableError, ValueError, KeyError) as e:
+            raise RenderError(f"{self._culprit(parcel, notices)}: {e}") from e
+
+    def _culprit(self, parcel: Parcel, notices: Sequence[Notice]) -> str:
+        """The control of the first notice with unprintable text, else the parcel's id.
+
+        Only on the error path: the cover, list and label show names too.
+        """
+        for n in notices:
+            if self.fonts.unprintable(n.name + n.name_kana + n.insured_name):
+                return n.control
+        e = parcel.employer
+        if self.fonts.unprintable(e.name + e.address):
+            return f"{parcel.run_label}-P{parcel.partition:06d} 事業所 {e.symbol}"
+        return f"{parcel.run_label}-P{parcel.partition:06d}"
+
+    def _parcel(self, parcel: Parcel, notices: list[Notice], out: BinaryIO) -> RenderResult:
+        _check_containers(parcel, len(notices))
+        f = _PdfFile(self, out)
+        list_pages = distribution.paginate(_list_rows(parcel))
+        counts = ParcelCounts(
+            insured=sum(1 for n in notices if n.relationship == 1),
+            dependents=sum(1 for n in notices if n.relationship != 1),
+            forms=sum(1 for n in notices if n.needs_registration_form),
+            boxes=sum(1 for c in parcel.containers if c.kind == "box"),
+            envelopes=sum(1 for c in parcel.containers if c.kind != "box"),
+            list_pages=len(list_pages),
+        )
+        container_pages: list[PageRange] = []
+        piece_pages: list[PageRange] = []
+        address = self.label.address_block(f.canvas(), parcel)
+        for k, container in enumerate(parcel.containers):
+            first = f.page_count + 1
+            c = f.canvas()
+            self.label.draw_page(c, parcel, container, address)
+            f.add_page(c.content(), label.TEMPLATE)
+            if k == 0:
+                c = f.canvas()
+                self.cover.draw_page(c, parcel, counts)
+                f.add_page(c.content(), cover.TEMPLATE)
+                for p, chunk in enumerate(list_pages, 1):
+                    c = f.canvas()
+                    self.distribution.draw_page(c, parcel, chunk, p, len(list_pages))
+                    f.add_page(c.content(), distribution.TEMPLATE)
+            piece_pages += self._notices(
+                f, notices[container.first_piece - 1 : container.last_piece]
+            )
+            container_pages.append(PageRange(first, f.page_count))
+        return f.finish(tuple(container_pages), tuple(piece_pages))
+
+    def render_batch(self, batch: MailingBatch, out: BinaryIO) -> RenderResult:
+        """Home-delivered letters: one notice (and 申出書) per letter, in the given order."""
+        f = _PdfFile(self, out)
+        pieces = tuple(self._notices(f, batch.notices))
+        return f.finish(pieces, pieces)
+
+    def _notices(self, f: _PdfFile, notices: Iterable[Notice]) -> list[PageRange]:
+        """Each notice page, then its 申出書 page if it has one; the page range of each."""
+        ranges = []
+        enc = f.encoders["gothic"]
+        layout = self.notice
+        form_page = self.form.page
+        add = f.add_page
+        used = f.templates
+        for n in notices:
+            try:
+                first = add(layout.page(enc, n))
+                used.add(notice.HOME if n.delivery == "home" else notice.EMPLOYER)
+                used.add(notice.MY_NUMBER_BOX[n.my_number_state])
+                last = first
+                if n.needs_registration_form:
+                    last = add(form_page(enc, n))
+                    used.add(form.TEMPLATE)
+            except (UnprintableError, ValueError, KeyError) as e:
+                raise RenderError(f"{n.control}: {e}") from e
+            ranges.append(PageRange(first, last))
+        return ranges
+
+
+_RENDERERS: dict[tuple[FontPaths, Issuer, Rect, str, bool], Renderer] = {}
+_RENDERERS_LOCK: Final = Lock()
+
+
+def renderer_for(
+    issuer: Issuer,
+    window: Rect,
+    card_corner: CardCorner = "lower_left",
+    *,
+    font_paths: FontPaths = FontPaths(),
+    compress_pages: bool = False,
+) -> Renderer:
+    """The process's Renderer for these settings, built on first use.
+
+    A Renderer holds memory-mapped fonts and is not picklable: a Dask task carries the
+    (small, frozen) settings and calls this in the worker, which then reuses its fonts,
+    templates and glyph caches for every file it renders.
+    """
+    key = (font_paths, issuer, window, card_corner, compress_pages)
+    with _RENDERERS_LOCK:
+        r = _RENDERERS.get(key)
+        if r is None:
+            r = Renderer(FontSet.load(font_paths), issuer, window, card_corner,
+                         compress_pages=compress_pages)  # fmt: skip
+            _RENDERERS[key] = r
+        return r
+
+
+class _PdfFile:
+    """One output file being written: pages as they come, shared objects at the end."""
+
+    def __init__(self, renderer: Renderer, out: BinaryIO) -> None:
+        self.r = renderer
+        self.w = w = PdfWriter(out)
+        self.catalog, self.pages, self.resources = w.alloc(), w.alloc(), w.alloc()
+        w.obj(self.catalog, b"<</Type/Catalog/Pages %d 0 R/Lang(ja-JP)>>" % self.pages)
+        fonts = renderer.fonts
+        self.fallback = GlyphUse(fonts.fallback, PAGE_FALLBACK)
+        self.uses = {face: GlyphUse(fonts.face(face), PAGE_FONTS[face]) for face in _FACES}
+        self.encoders = {
+            face: TextEncoder(
+                self.uses[face],
+                self.fallback,
+                TEMPLATE_FONTS[face],
+                renderer._template_chars[face],
+            )
+            for face in _FACES
+        }
+        self.kids: list[int] = []
+        self.templates: set[bytes] = set()
+        self._page_dict = b"/Type/Page/Parent %d 0 R/Resources %d 0 R" % (
+            self.pages,
+            self.resources,
+        )
+
+    @property
+    def page_count(self) -> int:
+        return len(self.kids)
+
+    def canvas(self) -> Canvas:
+        return Canvas(self.encoders)
+
+    def add_page(self, content: bytes, template: bytes | None = None) -> int:
+        """Write one page (its content stream and dictionary); returns its number."""
+        if template is not None:
+            self.templates.add(template)
+        flate = self.r.compress_pages
+        if flate:
+            content = zlib.compress(content, 6)
+        self.kids.append(self.w.page(content, self._page_dict, flate=flate))
+        return len(self.kids)
+
+    def finish(
+        self, container_pages: tuple[PageRange, ...], piece_pages: tuple[PageRange, ...]
+    ) -> RenderResult:
+        w = self.w
+        r = self.r
+        templates = [r._templates[name] for name in sorted(self.templates)]
+        shared = {res for t in templates for res in t.fonts}
+        shared |= {TEMPLATE_FONTS[f] for f, enc in self.encoders.items() if enc.template_used}
+        font_refs: dict[bytes, int] = {}
+        for res in sorted(shared):
+            font_refs[res] = r._template_fonts[res].write(w)
+        xobjects: list[bytes] = []
+        for t in templates:
+            num = w.alloc()
+            fonts = b"".join(b"%s %d 0 R" % (res, font_refs[res]) for res in t.fonts)
+            w.stream(
+                num,
+                t.content,
+                b"/Type/XObject/Subtype/Form/BBox%s/Resources<</Font<<%s>>>>" % (MEDIA_BOX, fonts),
+                flate=True,
+            )
+            xobjects.append(b"%s %d 0 R" % (t.name, num))
+        page_fonts = [
+            b"%s %d 0 R" % (TEMPLATE_FONTS[f], font_refs[TEMPLATE_FONTS[f]])
+            for f, enc in self.encoders.items()
+            if enc.template_used
+        ]
+        for use in (*self.uses.values(), self.fallback):
+            if use.chars:
+                num = build_font(use.font, use.chars).write(w)
+                page_fonts.append(b"%s %d 0 R" % (use.resource, num))
+        w.obj(
+            self.resources,
+            b"<</Font<<%s>>/XObject<<%s>>>>" % (b"".join(page_fonts), b"".join(xobjects)),
+        )
+        kids = b" ".join(b"%d 0 R" % k for k in self.kids)
+        w.obj(
+            self.pages,
+            b"<</Type/Pages/Kids[%s]/Count %d/MediaBox%s>>" % (kids, len(self.kids), MEDIA_BOX),
+        )
+        info = w.alloc()
+        w.obj(info, _PRODUCER)
+        w.close(self.catalog, info)
+        return RenderResult(
+            pages=len(self.kids),
+            container_pages=container_pages,
+            piece_pages=piece_pages,
+            sha256=w.sha256,
+            size=w.size,
+        )
+
+
+def _check_containers(parcel: Parcel, pieces: int) -> None:
+    """Containers must hold pieces 1..n once each, in order."""
+    expected = 1
+    for c in parcel.containers:
+        if c.first_piece != expected or c.last_piece < c.first_piece:
+            raise RenderError(
+                f"箱・封筒の通番が連続していません: {c.index} / {c.count} "
+                f"(No. {c.first_piece}〜{c.last_piece}, expected from {expected})"
+            )
+        expected = c.last_piece + 1
+    if expected - 1 != pieces or not parcel.containers:
+        raise RenderError(
+            f"箱・封筒の通数 {expected - 1} が封筒の数 {pieces} と一致しません "
+            "(containers do not cover every piece)"
+        )
+
+
+def _list_rows(parcel: Parcel) -> Sequence[ListRow]:
+    """Distribution-list rows in piece order, with each piece's container."""
+    containers = parcel.containers
+    rows: list[ListRow] = []
+    piece = 0
+    k = 0
+    for household in parcel.households:
+        for i, n in enumerate(household.notices):
+            piece += 1
+            while containers[k].last_piece < piece:
+                k += 1
+            rows.append(ListRow(piece, n, containers[k], i == 0))
+    return rows
