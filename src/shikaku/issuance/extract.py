@@ -12,7 +12,7 @@ nothing behind, and running it again gives the same ledger.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import groupby
@@ -43,7 +43,7 @@ Unprintable = Callable[[str], str]  # the characters of a string no embedded fon
 Progress = Callable[[int], None]
 
 TARGET_COLUMNS = (
-    "run_id", "person_id", "partition_no", "piece_no", "status", "held_reason", "employer_id",
+    "run_id", "partition_no", "piece_no", "person_id", "status", "held_reason", "employer_id",
     "symbol", "number", "branch", "relationship", "name", "name_kana", "birth_date", "sex",
     "eligible_from", "copay_rate", "my_number_state", "my_number_last4", "insured_name",
     "delivery", "postal_code", "address", "content_hash", "change_hash",
@@ -218,8 +218,9 @@ class Extractor:
 
     def targets(
         self, rows: list[_Row], summary: ExtractionSummary
-    ) -> list[tuple[Target, str | None]]:
-        """(target, held reason or None) in print order: households by 番号, then 枝番."""
+    ) -> list[tuple[Target, bytes, str | None]]:
+        """(target, change hash, held reason or None) in print order: households by 番号,
+        then 枝番."""
         rows.sort(key=lambda r: (number_order(r.number), r.branch))
         insured_rows = {r.person_id: r for r in rows if r.relationship == Relationship.INSURED}
         outside = _insured_outside(
@@ -231,7 +232,7 @@ class Extractor:
         }
         pay = _pay_on(self.conn, elderly_households, self.day)
         employer_problem = self.employer_problem(rows[0]) if rows else None
-        out: list[tuple[Target, str | None]] = []
+        out: list[tuple[Target, bytes, str | None]] = []
         for r in rows:
             insured_id = r.person_id if r.relationship == Relationship.INSURED else r.insured_id
             insured = insured_rows.get(insured_id) if insured_id else None
@@ -276,7 +277,7 @@ class Extractor:
                 r.name, r.name_kana, r.birth_date, r.sex if self.config.notice_shows_sex else None,
                 r.eligible_from, rate, state, last4, insured_name, r.delivery, postal, address,
             )  # fmt: skip
-            out.append((target, reason))
+            out.append((target, new_change, reason))
         return out
 
     def _my_number(self, r: _Row) -> tuple[str, str | None]:
@@ -288,15 +289,18 @@ class Extractor:
 
 
 def _target_row(
-    run_id: int, t: Target, partition: int | None, piece: int | None, reason: str | None
+    run_id: int, t: Target, change: bytes, partition: int, piece: int, reason: str | None
 ) -> tuple[Any, ...]:
     return (
-        run_id, t.person_id, partition, piece, "held" if reason else "ready", reason,
+        run_id, partition, piece, t.person_id, "held" if reason else "ready", reason,
         t.employer_id, t.symbol, t.number, t.branch, t.relationship, t.name, t.name_kana,
         t.birth_date.isoformat(), t.sex, t.eligible_from.isoformat(), t.copay_rate,
         t.my_number_state, t.my_number_last4, t.insured_name, t.delivery, t.postal_code,
-        t.address, t.content_hash(), t.change_hash(),
+        t.address, t.content_hash(), change,
     )  # fmt: skip
+
+
+HELD_PARTITION = 0  # held targets: never rendered, numbered in the order they were met
 
 
 def safe_file_part(value: str) -> str:
@@ -341,6 +345,7 @@ def extract(
             for row in _eligible_rows(conn, config.insurer_number, day, chain)
         )
         partition = 0
+        home: list[tuple[Target, bytes]] = []  # 任意継続 letters, batched by area at the end
         for _employer, group in groupby(stream, key=lambda r: r.employer_id):
             rows = list(group)
             seen += len(rows)
@@ -349,21 +354,25 @@ def extract(
             if first.category and first.category in extractor.excluded:
                 summary.excluded += len(rows)
                 continue
-            built = extractor.targets(rows, summary)
             parcel_pieces = 0
-            for target, reason in built:
+            for target, change, reason in extractor.targets(rows, summary):
                 if reason is not None:
                     summary.held.append(Held(target.symbol, target.number, target.branch, reason))
-                    pending.append(_target_row(run_id, target, None, None, reason))
+                    pending.append(
+                        _target_row(
+                            run_id, target, change, HELD_PARTITION, len(summary.held), reason
+                        )
+                    )
                 elif target.delivery == "home":
-                    pending.append(_target_row(run_id, target, None, None, None))
-                    summary.targets += 1
+                    home.append((target, change))
                 else:
                     if parcel_pieces == 0:
                         partition += 1
                     parcel_pieces += 1
-                    pending.append(_target_row(run_id, target, partition, parcel_pieces, None))
-                    summary.targets += 1
+                    pending.append(
+                        _target_row(run_id, target, change, partition, parcel_pieces, None)
+                    )
+            summary.targets += parcel_pieces
             if parcel_pieces:
                 partition_rows.append(
                     (
@@ -375,12 +384,19 @@ def extract(
                 )  # fmt: skip
             if len(pending) >= _WRITE_BATCH:
                 flush()
+                bulk.insert(run_partitions, PARTITION_COLUMNS, partition_rows)
+                partition_rows.clear()
                 if progress is not None:
                     progress(seen)
-        flush()
         summary.parcels = partition
-        partition_rows.extend(_batch_home_letters(conn, run_id, partition, config))
-        summary.batches = len(partition_rows) - summary.parcels
+        summary.targets += len(home)
+        for row in _batch_home_letters(run_id, partition, home, config):
+            if row[0] == "partition":
+                partition_rows.append(row[1])
+                summary.batches += 1
+            else:
+                pending.append(row[1])
+        flush()
         bulk.insert(run_partitions, PARTITION_COLUMNS, partition_rows)
         conn.execute(
             runs.update()
@@ -389,7 +405,7 @@ def extract(
                 status="extracted",
                 targets=summary.targets,
                 held=len(summary.held),
-                partitions=len(partition_rows),
+                partitions=summary.parcels + summary.batches,
             )
         )
         if progress is not None:
@@ -405,36 +421,31 @@ PARTITION_COLUMNS = (
 
 
 def _batch_home_letters(
-    conn: Connection, run_id: int, after: int, config: RunConfig
-) -> list[tuple[Any, ...]]:
-    """Home letters in postal-code order, cut into batches that never mix postal areas."""
-    c = run_targets.c
-    rows = conn.execute(
-        select(c.person_id, c.postal_code, c.symbol, c.number, c.branch).where(
-            c.run_id == run_id, c.status == "ready", c.delivery == "home"
+    run_id: int, after: int, letters: list[tuple[Target, bytes]], config: RunConfig
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """Home letters in postal-code order, cut into batches that never mix postal areas:
+    ("partition", row) and ("target", row) rows to store."""
+    letters.sort(
+        key=lambda tc: (
+            tc[0].postal_code or "",
+            tc[0].symbol,
+            number_order(tc[0].number),
+            tc[0].branch,
         )
-    ).all()
-    rows.sort(key=lambda r: (r.postal_code, r.symbol, number_order(r.number), r.branch))
+    )
     digits = config.postal_area_digits
-    updates: list[tuple[int, int, int, int]] = []
-    partitions: list[tuple[Any, ...]] = []
     partition = after
-    for area, group in groupby(rows, key=lambda r: r.postal_code[:digits]):
-        letters = list(group)
-        for start in range(0, len(letters), config.batch_letters):
-            chunk = letters[start : start + config.batch_letters]
+    for area, group in groupby(letters, key=lambda tc: (tc[0].postal_code or "")[:digits]):
+        members = list(group)
+        for start in range(0, len(members), config.batch_letters):
+            chunk = members[start : start + config.batch_letters]
             partition += 1
-            updates.extend(
-                (partition, piece, run_id, r.person_id) for piece, r in enumerate(chunk, 1)
-            )
-            partitions.append(
-                (
-                    run_id, partition, "batch", None, area, len(chunk), None, None, None, None,
-                    None, "pending", f"letters/B{partition:07d}-{area}.pdf",
-                )
+            for piece, (target, change) in enumerate(chunk, 1):
+                yield "target", _target_row(run_id, target, change, partition, piece, None)
+            yield "partition", (
+                run_id, partition, "batch", None, area, len(chunk), None, None, None, None,
+                None, "pending", f"letters/B{partition:07d}-{safe_file_part(area)}.pdf",
             )  # fmt: skip
-    Bulk(conn).update(run_targets, ("partition_no", "piece_no"), updates, ("run_id", "person_id"))
-    return partitions
 
 
 HELD_HEADER = ("記号", "番号", "枝番", "保留理由")

@@ -159,6 +159,12 @@ def _batch(
     )
 
 
+_PARTITION_FIELDS = (
+    "kind", "area", "recipient", "recipient_symbol", "postal_code", "address", "phone",
+    "file_name",
+)  # fmt: skip
+
+
 def pending_jobs(
     conn: Connection,
     run_id: int,
@@ -166,35 +172,32 @@ def pending_jobs(
     task_notices: int,
     statuses: tuple[str, ...] = ("pending",),
 ) -> Iterator[Job]:
-    """Jobs for every partition not yet done (or in `statuses`), in partition order; two
-    streamed statements."""
+    """Jobs for every partition not yet done (or in `statuses`), in partition order.
+
+    One streamed statement: partitions in key order, each joined to its targets' range of the
+    clustered print-order key, so nothing is sorted or held beyond the job being built.
+    """
     run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
     p, t = run_partitions.c, run_targets.c
-    parts = {
-        row.partition_no: row
-        for row in conn.execute(
-            select(run_partitions).where(p.run_id == run_id, p.status.in_(statuses))
-        )
-    }
-    if not parts:
-        return
     rows = conn.execute(
-        select(*(t[name] for name in _TARGET_FIELDS))
-        .join_from(
-            run_targets,
-            run_partitions,
-            and_(p.run_id == t.run_id, p.partition_no == t.partition_no),
+        select(
+            *(t[name] for name in _TARGET_FIELDS),
+            *(p[name].label(f"p_{name}") for name in _PARTITION_FIELDS),
         )
-        .where(t.run_id == run_id, t.status == "ready", p.status.in_(statuses))
-        .order_by(t.partition_no, t.piece_no)
+        .join_from(
+            run_partitions,
+            run_targets,
+            and_(t.run_id == p.run_id, t.partition_no == p.partition_no),
+        )
+        .where(p.run_id == run_id, p.status.in_(statuses), t.status == "ready")
+        .order_by(p.partition_no, t.piece_no)
         .execution_options(yield_per=4000)
     )
-    output_url = run.output_url
     batch: list[PartitionWork] = []
     size = 0
-    for partition_no, group in groupby(rows, key=lambda r: r.partition_no):
+    for _partition_no, group in groupby(rows, key=lambda r: r.partition_no):
         members = list(group)
-        part = parts[partition_no]
+        part = _Partition(members[0])
         if part.kind == "parcel":
             work = _parcel(run_id, run.issued_on, run.extraction_date, part, members, config)
         else:
@@ -202,7 +205,18 @@ def pending_jobs(
         batch.append(work)
         size += len(members)
         if size >= task_notices:
-            yield Job(run_id, output_url, config, tuple(batch))
+            yield Job(run_id, run.output_url, config, tuple(batch))
             batch, size = [], 0
     if batch:
-        yield Job(run_id, output_url, config, tuple(batch))
+        yield Job(run_id, run.output_url, config, tuple(batch))
+
+
+class _Partition:
+    """The partition columns carried on a partition's first target row."""
+
+    __slots__ = ("partition_no", *_PARTITION_FIELDS)
+
+    def __init__(self, row: Any) -> None:
+        self.partition_no = row.partition_no
+        for name in _PARTITION_FIELDS:
+            setattr(self, name, getattr(row, f"p_{name}"))

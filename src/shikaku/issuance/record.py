@@ -78,18 +78,21 @@ def record_done(
             r = done.result
             parts.append(("done", r.sha256, r.size, r.pages, run_id, work.partition_no))
             containers.extend(container_rows(run_id, work, done))
-            for piece, (person_id, pages) in enumerate(
-                zip(work.person_ids, r.piece_pages, strict=True), 1
-            ):
+            if len(r.piece_pages) != len(work.person_ids):
+                raise ValueError(f"partition {work.partition_no}: pieces and pages differ")
+            for piece, pages in enumerate(r.piece_pages, 1):
                 targets.append(
-                    (pages.first, pages.last, container_of_piece(work, piece), run_id, person_id)
-                )
+                    (
+                        pages.first, pages.last, container_of_piece(work, piece), run_id,
+                        work.partition_no, piece,
+                    )
+                )  # fmt: skip
         bulk.insert(run_containers, CONTAINER_COLUMNS, containers)
         bulk.update(
             run_targets,
             ("page_first", "page_last", "container_no"),
             targets,
-            ("run_id", "person_id"),
+            ("run_id", "partition_no", "piece_no"),
         )
         bulk.update(
             run_partitions,

@@ -8,7 +8,7 @@ delivery, the address): a person whose change hash moved since the last run gets
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 
 from shikaku.domain.copay import copay_rate
@@ -38,7 +38,15 @@ class Target:
     address: str | None
 
     def content_hash(self) -> bytes:
-        return _hash(tuple(getattr(self, name) for name in PRINTED_FIELDS))
+        """Every printed value (all fields but the person id), in field order."""
+        text = (
+            f"{self.employer_id}\x1f{self.symbol}\x1f{self.number}\x1f{self.branch}"
+            f"\x1f{self.relationship}\x1f{self.name}\x1f{self.name_kana}\x1f{self.birth_date}"
+            f"\x1f{_s(self.sex)}\x1f{self.eligible_from}\x1f{self.copay_rate}"
+            f"\x1f{self.my_number_state}\x1f{_s(self.my_number_last4)}\x1f{self.insured_name}"
+            f"\x1f{self.delivery}\x1f{_s(self.postal_code)}\x1f{_s(self.address)}"
+        )
+        return hashlib.sha256(text.encode("utf-8")).digest()
 
     def change_hash(self) -> bytes:
         return change_hash(
@@ -47,8 +55,8 @@ class Target:
         )  # fmt: skip
 
 
-# Everything but the person id: the values a notice shows (and whose employer's parcel).
-PRINTED_FIELDS = tuple(f.name for f in fields(Target))[1:]
+def _s(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def change_hash(
@@ -63,14 +71,10 @@ def change_hash(
     address: str | None,
 ) -> bytes:
     home = delivery == "home"
-    return _hash(
-        (symbol, number, branch, name, name_kana, birth_date, delivery,
-         postal_code if home else None, address if home else None)
-    )  # fmt: skip
-
-
-def _hash(values: tuple[object, ...]) -> bytes:
-    text = "\x1f".join("" if v is None else str(v) for v in values)
+    text = (
+        f"{symbol}\x1f{number}\x1f{branch}\x1f{name}\x1f{name_kana}\x1f{birth_date}"
+        f"\x1f{delivery}\x1f{_s(postal_code) if home else ''}\x1f{_s(address) if home else ''}"
+    )
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 

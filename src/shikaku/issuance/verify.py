@@ -16,8 +16,9 @@ from itertools import groupby
 from typing import Any
 
 from pypdf import PdfReader
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
+from shikaku.issuance.extract import HELD_PARTITION
 from shikaku.issuance.jobs import control_code
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, build_manifest
 from shikaku.issuance.runs import load_config
@@ -106,13 +107,12 @@ def verify_run(
                 key=lambda r: r.partition_no,
             )
         }
-        report.held = sum(
-            1
-            for _ in conn.execute(select(t.person_id).where(t.run_id == run_id, t.status == "held"))
-        )
+        report.held = conn.execute(
+            select(func.count()).where(t.run_id == run_id, t.partition_no == HELD_PARTITION)
+        ).scalar_one()
         targets = conn.execute(
             select(run_targets)
-            .where(t.run_id == run_id, t.status == "ready")
+            .where(t.run_id == run_id, t.partition_no > HELD_PARTITION)
             .order_by(t.partition_no, t.piece_no)
             .execution_options(yield_per=5000)
         )
@@ -165,6 +165,8 @@ def _check_partition(
     if pieces != list(range(1, len(rows) + 1)) or len(rows) != part.targets:
         report.fail(f"{name}: 通番が 1..{part.targets} になっていません")
     for r in rows:
+        if r.status != "ready":
+            report.fail(f"{name} 通番 {r.piece_no}: 保留の対象者が区画に入っています")
         if _target_of(r).content_hash() != bytes(r.content_hash):
             report.fail(f"{name} 通番 {r.piece_no}: 印字内容のハッシュが台帳と一致しません")
     path = f"{root}/{part.file_name}"

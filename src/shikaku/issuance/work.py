@@ -38,13 +38,18 @@ def fonts_for(paths: tuple[str, str, str]) -> FontSet:
     return FontSet.load(FontPaths(Path(gothic), Path(mincho), Path(fallback)))
 
 
-@lru_cache(maxsize=4)
 def renderer_for(config: RunConfig) -> Any:
-    from shikaku.render.documents import Renderer
+    """The worker process's renderer for this run's frozen settings (built once)."""
+    from shikaku.render.documents import renderer_for as build
 
-    fonts = fonts_for((config.gothic_font, config.mincho_font, config.fallback_font))
+    gothic, mincho, fallback = config.font_paths
     corner: Any = config.card_corner
-    return Renderer(fonts, config.issuer, config.window_rect, card_corner=corner)
+    return build(
+        config.issuer,
+        config.window_rect,
+        corner,
+        font_paths=FontPaths(gothic, mincho, fallback),
+    )
 
 
 def output_fs(url: str) -> tuple[Any, str]:

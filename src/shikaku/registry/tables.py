@@ -201,12 +201,14 @@ run_partitions = Table(
 run_targets = Table(
     "run_targets",
     metadata,
+    # Keyed in print order: rendering, recording and verify read a partition's targets as one
+    # range of the clustered key, never a sort. Held targets sit in partition 0.
     Column("run_id", ForeignKey("runs.id"), primary_key=True),
-    Column("person_id", ForeignKey("persons.id"), primary_key=True),
-    Column("partition_no", Integer),  # None while held
-    Column("piece_no", Integer),  # 1-based within the partition, print order
+    Column("partition_no", Integer, primary_key=True),
+    Column("piece_no", Integer, primary_key=True),  # 1-based within the partition
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
     Column("status", String(8), nullable=False),  # ready / held
-    Column("held_reason", Text),  # glyph: U+XXXX in 氏名 …; rule: …
+    Column("held_reason", Text),  # 印字できない文字: 氏名 U+XXXX …; 規則: …
     Column("employer_id", ForeignKey("employers.id"), nullable=False),
     Column("symbol", String(16), nullable=False),
     Column("number", String(16), nullable=False),
@@ -229,6 +231,8 @@ run_targets = Table(
     Column("page_first", Integer),  # set when its partition is rendered
     Column("page_last", Integer),
     Column("container_no", Integer),
+    # A person is targeted once per run; a follow-up looks earlier runs up by person.
+    UniqueConstraint("run_id", "person_id"),
     CheckConstraint("status IN ('ready', 'held')", name="status"),
     sqlite_with_rowid=False,
 )

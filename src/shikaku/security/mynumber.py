@@ -14,6 +14,7 @@ import os
 import stat
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shikaku.domain.identifiers import my_number_last4
@@ -59,7 +60,13 @@ class MyNumberVault:
     def decrypt(self, blob: bytes) -> str:
         if blob[:1] != _VERSION:
             raise VaultKeyError("未知の暗号化形式です (unknown ciphertext version)")
-        return self._aes.decrypt(blob[1:13], blob[13:], _AAD).decode("ascii")
+        try:
+            return self._aes.decrypt(blob[1:13], blob[13:], _AAD).decode("ascii")
+        except InvalidTag:
+            raise VaultKeyError(
+                "個人番号を復号できません: 暗号鍵がこのデータベースの鍵と違います"
+                " (the key does not match the one the My Numbers were stored with)"
+            ) from None
 
     def blind_index(self, my_number: str) -> bytes:
         """HMAC-SHA256 (RFC 2104) from precomputed inner and outer states: the same bytes as

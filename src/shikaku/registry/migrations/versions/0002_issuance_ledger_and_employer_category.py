@@ -110,11 +110,11 @@ def upgrade() -> None:
     op.create_table(
         "run_targets",
         sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("partition_no", sa.Integer(), nullable=False),
+        sa.Column("piece_no", sa.Integer(), nullable=False),
         sa.Column(
             "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.Column("partition_no", sa.Integer(), nullable=True),
-        sa.Column("piece_no", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("held_reason", sa.Text(), nullable=True),
         sa.Column(
@@ -149,7 +149,8 @@ def upgrade() -> None:
             ["person_id"], ["persons.id"], name=op.f("fk_run_targets_person_id_persons")
         ),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_run_targets_run_id_runs")),
-        sa.PrimaryKeyConstraint("run_id", "person_id", name=op.f("pk_run_targets")),
+        sa.PrimaryKeyConstraint("run_id", "partition_no", "piece_no", name=op.f("pk_run_targets")),
+        sa.UniqueConstraint("run_id", "person_id", name=op.f("uq_run_targets_run_id_person_id")),
         sqlite_with_rowid=False,
     )
     with op.batch_alter_table("employers", schema=None) as batch_op:
