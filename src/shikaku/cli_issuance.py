@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
-from shikaku.console import DatabaseUrl, database, err, out, progress_bar, settings_from
+from shikaku.console import (
+    DatabaseUrl,
+    database,
+    err,
+    out,
+    progress_bar,
+    progress_bars,
+    settings_from,
+)
 from shikaku.domain.errors import DomainError
 from shikaku.domain.normalize import parse_date
 from shikaku.settings import Settings
@@ -115,14 +123,20 @@ def finish_run(settings: Settings, engine: Any, run_id: int) -> None:
     if run.status == "extracted":
         work = _work_engine(settings)
         try:
-            with progress_bar("印刷データ作成中", run.targets or None, "通") as update:
+            with progress_bars(
+                ("印刷データ作成中", run.targets or None, "通"),
+                ("封入・マニフェスト作成中", None, "容器"),
+            ) as (update, packed):
                 total = [0]
 
                 def step(n: int) -> None:
                     total[0] += n
                     update(total[0], total[0])
 
-                result = execute(engine, run_id, work, settings.issuance.task_notices, step)
+                result = execute(
+                    engine, run_id, work, settings.issuance.task_notices, step,
+                    lambda n: packed(n, n),
+                )  # fmt: skip
         finally:
             work.close()
         out.print(

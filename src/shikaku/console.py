@@ -56,19 +56,29 @@ def database(settings: Settings) -> Any:
 @contextmanager
 def progress_bar(description: str, total: int | None, unit: str = "行") -> Iterator[Any]:
     """A Rich bar on stderr (hidden when not a terminal); yields update(count, position)."""
+    with progress_bars((description, total, unit)) as (update,):
+        yield update
+
+
+@contextmanager
+def progress_bars(*bars: tuple[str, int | None, str]) -> Iterator[tuple[Any, ...]]:
+    """Several bars in one live display (Rich allows one at a time), one update each."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.fields[rows]:>10,} " + unit),
+        TextColumn("{task.fields[rows]:>10,} {task.fields[unit]}"),
         TimeRemainingColumn(),
         console=err,
         transient=True,
         disable=not err.is_terminal,
     ) as progress:
-        task = progress.add_task(description, total=total, rows=0)
+        updates = []
+        for description, total, unit in bars:
+            task = progress.add_task(description, total=total, rows=0, unit=unit)
 
-        def update(rows: int, position: int) -> None:
-            progress.update(task, completed=position or rows, rows=rows)
+            def update(rows: int, position: int, task: Any = task) -> None:
+                progress.update(task, completed=position or rows, rows=rows)
 
-        yield update
+            updates.append(update)
+        yield tuple(updates)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
 from shikaku.demo.changes import write_demo_changes
+from shikaku.issuance.engine import InlineEngine
+from shikaku.issuance.runs import execute
+from shikaku.issuance.verify import verify_run
 from shikaku.registry.queries import iter_eligible
 from shikaku.registry.tables import run_partitions, run_targets
 from shikaku.security.mynumber import MyNumberVault
@@ -116,3 +120,28 @@ def test_excluded_categories_and_unprintable_names(
     assert [(n, b) for n, b, st in order if st == "ready"] == [
         ("9", "00"), ("10", "00"), ("10", "01"), ("12", "00"),
     ]  # fmt: skip
+
+
+def test_a_held_target_is_never_printed(
+    engine: Engine, vault: MyNumberVault, tmp_path: Path
+) -> None:
+    emp = write(tmp_path / "e.csv", EMPLOYER_HEADER, [employer("01234567")])
+    mem = write(
+        tmp_path / "m.csv",
+        MEMBER_HEADER,
+        [member("1"), member("2", 氏名="協会\ue000花子"), member("3", 氏名="𠮷田　太郎")],
+    )
+    import_path(engine, emp, vault, tmp_path)
+    import_path(engine, mem, vault, tmp_path)
+    s = settings(tmp_path)
+    run_id, summary = start(engine, vault, s)
+    assert len(summary.held) == 1
+    execute(engine, run_id, InlineEngine(), task_notices=10)
+    assert verify_run(engine, run_id, deep=True).ok
+    (pdf,) = (s.output_dir / f"run-{run_id:06d}").glob("parcels/*.pdf")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    flat = "".join(text.split())
+    assert "(番号)1" in flat and "(番号)3" in flat and "𠮷田" in flat
+    assert "(番号)2" not in flat and "\ue000" not in text

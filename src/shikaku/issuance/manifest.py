@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -143,10 +143,17 @@ def page_counts(conn: Connection, run_id: int) -> dict[str, int]:
     return {name: int(pages or 0) for name, pages in rows}
 
 
-def build_manifest(conn: Connection, run_id: int, min_letters: int) -> tuple[bytes, bytes]:
+def build_manifest(
+    conn: Connection,
+    run_id: int,
+    min_letters: int,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[bytes, bytes]:
     """(CSV, JSON) bytes of a run whose partitions are all done."""
     run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
     rows = manifest_rows(conn, run_id)
+    if progress is not None:
+        progress(len(rows))
     total = totals(rows, page_counts(conn, run_id), min_letters)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")

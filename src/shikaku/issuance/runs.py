@@ -113,6 +113,7 @@ def execute(
     work_engine: WorkEngine,
     task_notices: int,
     progress: Progress | None = None,
+    pack_progress: Progress | None = None,
 ) -> ExecutionSummary:
     """Render every pending partition, record it, then write the manifest; run is done."""
     run, config = load_config(engine, run_id)
@@ -144,13 +145,15 @@ def execute(
             summary.pages += sum(d.result.pages for _w, d in finished)
             if progress is not None:
                 progress(notices)
-    write_manifest(engine, run_id, config)
+    write_manifest(engine, run_id, config, pack_progress)
     summary.manifest_csv = f"{run.output_url}/{MANIFEST_CSV}"
     summary.manifest_json = f"{run.output_url}/{MANIFEST_JSON}"
     return summary
 
 
-def write_manifest(engine: Engine, run_id: int, config: RunConfig) -> None:
+def write_manifest(
+    engine: Engine, run_id: int, config: RunConfig, progress: Progress | None = None
+) -> None:
     with engine.connect() as conn:
         run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
         pending = conn.execute(
@@ -163,7 +166,9 @@ def write_manifest(engine: Engine, run_id: int, config: RunConfig) -> None:
                 f"実行 {run_id} に未処理の区画が {pending} 件あります",
                 f"run {run_id} has {pending} partitions pending",
             )
-        csv_bytes, json_bytes = build_manifest(conn, run_id, config.barcode_discount_min_letters)
+        csv_bytes, json_bytes = build_manifest(
+            conn, run_id, config.barcode_discount_min_letters, progress
+        )
     fs, root = output_fs(run.output_url)
     fs.makedirs(root, exist_ok=True)
     for name, data in ((MANIFEST_CSV, csv_bytes), (MANIFEST_JSON, json_bytes)):
