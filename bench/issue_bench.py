@@ -135,20 +135,22 @@ def _targets(folder: Path, run_id: int) -> int:
 
 def render_only(folder: Path, run_id: int) -> tuple[float, int, int, list[Any]]:
     """Render the run's documents again in this process, into memory: (s, notices, pages, sample)."""
-    from shikaku.issuance.jobs import pending_jobs
+    from sqlalchemy import select
+
+    from shikaku.issuance.jobs import load_partitions
     from shikaku.issuance.runs import load_config
     from shikaku.issuance.work import renderer_for
     from shikaku.registry.db import make_engine
+    from shikaku.registry.tables import run_partitions
     from shikaku.render.model import MailingBatch, Parcel
 
     engine = make_engine(f"sqlite:///{folder / 'shikaku.db'}")
     _run, config = load_config(engine, run_id)
     with engine.connect() as conn:
-        docs = [
-            w.document
-            for job in pending_jobs(conn, run_id, config, 10_000, ("pending", "done"))
-            for w in job.partitions
-        ]
+        numbers = conn.execute(
+            select(run_partitions.c.partition_no).where(run_partitions.c.run_id == run_id)
+        ).scalars()
+        docs = [w.document for w in load_partitions(conn, run_id, list(numbers), config)]
     renderer = renderer_for(config)
     sample: list[Any] = []
     for d in docs:

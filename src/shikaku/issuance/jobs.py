@@ -1,14 +1,15 @@
-"""From the ledger to render inputs: each pending partition as a Parcel or a MailingBatch.
+"""From the ledger to render inputs: each partition as a Parcel or a MailingBatch.
 
 Everything a document shows comes from the frozen ledger rows and the run's frozen config,
 so a partition rendered twice, today or after a crash, gets the same input and the same bytes.
-Partitions travel in jobs of about `task_notices` notices (whole partitions only), streamed in
-partition order so that memory stays flat whatever the run's size.
+The driver plans jobs of about `task_notices` notices (whole partitions, by number only);
+each worker reads its partitions from the ledger itself, so no document data passes through
+the driver or the scheduler and memory stays flat whatever the run's size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
@@ -45,16 +46,14 @@ class PartitionWork:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """What one engine task renders: small, picklable, never PDF bytes back."""
+    """What one engine task renders: partition numbers and where to find them. Small."""
 
     run_id: int
+    database_url: str
     output_url: str
     config: RunConfig
-    partitions: tuple[PartitionWork, ...]
-
-    @property
-    def notices(self) -> int:
-        return sum(len(p.person_ids) for p in self.partitions)
+    partitions: tuple[int, ...]
+    notices: int
 
 
 def run_label(run_id: int) -> str:
@@ -165,50 +164,65 @@ _PARTITION_FIELDS = (
 )  # fmt: skip
 
 
-def pending_jobs(
+def plan_jobs(
     conn: Connection,
     run_id: int,
+    database_url: str,
     config: RunConfig,
     task_notices: int,
     statuses: tuple[str, ...] = ("pending",),
 ) -> Iterator[Job]:
-    """Jobs for every partition not yet done (or in `statuses`), in partition order.
-
-    One streamed statement: partitions in key order, each joined to its targets' range of the
-    clustered print-order key, so nothing is sorted or held beyond the job being built.
-    """
+    """Jobs for every partition not yet done (or in `statuses`), in partition order, each of
+    about `task_notices` notices; one streamed statement over the partitions."""
     run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
-    p, t = run_partitions.c, run_targets.c
+    p = run_partitions.c
     rows = conn.execute(
-        select(
-            *(t[name] for name in _TARGET_FIELDS),
-            *(p[name].label(f"p_{name}") for name in _PARTITION_FIELDS),
-        )
-        .join_from(
-            run_partitions,
-            run_targets,
-            and_(t.run_id == p.run_id, t.partition_no == p.partition_no),
-        )
-        .where(p.run_id == run_id, p.status.in_(statuses), t.status == "ready")
-        .order_by(p.partition_no, t.piece_no)
-        .execution_options(yield_per=4000)
+        select(p.partition_no, p.targets)
+        .where(p.run_id == run_id, p.status.in_(statuses))
+        .order_by(p.partition_no)
+        .execution_options(yield_per=10_000)
     )
-    batch: list[PartitionWork] = []
+    batch: list[int] = []
     size = 0
-    for _partition_no, group in groupby(rows, key=lambda r: r.partition_no):
-        members = list(group)
-        part = _Partition(members[0])
-        if part.kind == "parcel":
-            work = _parcel(run_id, run.issued_on, run.extraction_date, part, members, config)
-        else:
-            work = _batch(run_id, run.issued_on, run.extraction_date, part, members)
-        batch.append(work)
-        size += len(members)
+    for partition_no, targets in rows:
+        batch.append(partition_no)
+        size += targets
         if size >= task_notices:
-            yield Job(run_id, run.output_url, config, tuple(batch))
+            yield Job(run_id, database_url, run.output_url, config, tuple(batch), size)
             batch, size = [], 0
     if batch:
-        yield Job(run_id, run.output_url, config, tuple(batch))
+        yield Job(run_id, database_url, run.output_url, config, tuple(batch), size)
+
+
+def load_partitions(
+    conn: Connection, run_id: int, partitions: Sequence[int], config: RunConfig
+) -> Iterator[PartitionWork]:
+    """The render inputs of these partitions, read as ranges of the print-order key."""
+    run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+    p, t = run_partitions.c, run_targets.c
+    wanted = sorted(partitions)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = conn.execute(
+            select(
+                *(t[name] for name in _TARGET_FIELDS),
+                *(p[name].label(f"p_{name}") for name in _PARTITION_FIELDS),
+            )
+            .join_from(
+                run_targets,
+                run_partitions,
+                and_(p.run_id == t.run_id, p.partition_no == t.partition_no),
+            )
+            .where(t.run_id == run_id, t.partition_no.in_(chunk), t.status == "ready")
+            .order_by(t.partition_no, t.piece_no)
+        )
+        for _partition_no, group in groupby(rows, key=lambda r: r.partition_no):
+            members = list(group)
+            part = _Partition(members[0])
+            if part.kind == "parcel":
+                yield _parcel(run_id, run.issued_on, run.extraction_date, part, members, config)
+            else:
+                yield _batch(run_id, run.issued_on, run.extraction_date, part, members)
 
 
 class _Partition:

@@ -8,7 +8,6 @@ renamed into place, and the manifest is rebuilt from the ledger. So `resume` is 
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,11 +19,11 @@ from sqlalchemy import Engine, func, select
 from shikaku.domain.errors import DomainError
 from shikaku.issuance.engine import Engine as WorkEngine
 from shikaku.issuance.extract import ExtractionSummary, Unprintable, extract
-from shikaku.issuance.jobs import PartitionWork, pending_jobs, run_label
+from shikaku.issuance.jobs import plan_jobs, run_label
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, build_manifest
 from shikaku.issuance.record import record_done
 from shikaku.issuance.runconfig import RunConfig
-from shikaku.issuance.work import TMP_MARK, PartitionDone, output_fs, render_job
+from shikaku.issuance.work import TMP_MARK, output_fs, render_job
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import run_partitions, run_targets, runs
 from shikaku.security.mynumber import MyNumberVault
@@ -125,30 +124,29 @@ def execute(
     summary = ExecutionSummary(run_id, output_url=run.output_url)
     _clean_temporaries(run.output_url)
     with engine.connect() as reader:
-        jobs = pending_jobs(reader, run_id, config, task_notices)
-        in_flight: dict[int, PartitionWork] = {}
-
-        def tracked() -> Any:
-            for job in jobs:
-                for work in job.partitions:
-                    in_flight[work.partition_no] = work
-                yield job
-
-        for done_list in work_engine.map_unordered(render_job, tracked()):
-            finished: list[tuple[PartitionWork, PartitionDone]] = [
-                (in_flight.pop(d.partition_no), d) for d in done_list
-            ]
-            record_done(engine, run_id, finished)
-            notices = sum(len(w.person_ids) for w, _d in finished)
-            summary.partitions_rendered += len(finished)
-            summary.notices_rendered += notices
-            summary.pages += sum(d.result.pages for _w, d in finished)
-            if progress is not None:
-                progress(notices)
+        # Planned up front (a few bytes per partition): the reader is closed before the
+        # workers read and the driver writes.
+        jobs = list(plan_jobs(reader, run_id, database_url(engine), config, task_notices))
+    for done_list in work_engine.map_unordered(render_job, jobs):
+        record_done(engine, run_id, done_list)
+        notices = sum(d.notices for d in done_list)
+        summary.partitions_rendered += len(done_list)
+        summary.notices_rendered += notices
+        summary.pages += sum(d.result.pages for d in done_list)
+        if progress is not None:
+            progress(notices)
     write_manifest(engine, run_id, config, pack_progress)
     summary.manifest_csv = f"{run.output_url}/{MANIFEST_CSV}"
     summary.manifest_json = f"{run.output_url}/{MANIFEST_JSON}"
     return summary
+
+
+def database_url(engine: Engine) -> str:
+    """The URL a worker process opens: with the password, and an absolute SQLite path."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=str(Path(url.database).resolve()))
+    return url.render_as_string(hide_password=False)
 
 
 def write_manifest(
@@ -256,7 +254,3 @@ def held_targets(engine: Engine, run_id: int) -> list[tuple[str, str, str, str]]
             .order_by(c.symbol, c.number, c.branch)
         ).all()
     return [(r.symbol, r.number, r.branch, r.held_reason or "") for r in rows]
-
-
-def host() -> str:
-    return socket.gethostname()

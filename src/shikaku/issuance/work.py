@@ -3,7 +3,8 @@
 Each file is written under a temporary name and renamed to its deterministic name through
 fsspec, so a reader never sees half a file and a partition rendered twice (a retry, a resume
 after kill -9) replaces the file with the same bytes. The renderer (fonts parsed, templates
-ready) is built once per worker process and run config.
+ready) and a database engine are built once per worker process; the worker reads its
+partitions from the ledger and returns what the driver records: pages, hashes, containers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 import fsspec
 
-from shikaku.issuance.jobs import Job
+from shikaku.issuance.jobs import Job, load_partitions
+from shikaku.issuance.packing import container_rows, piece_rows
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.render.fonts import FontPaths, FontSet
 from shikaku.render.model import MailingBatch, RenderResult
@@ -27,9 +29,24 @@ TMP_MARK = ".tmp-"
 
 @dataclass(frozen=True, slots=True)
 class PartitionDone:
+    """A rendered partition: the file's facts and the ledger rows that record it."""
+
     partition_no: int
     file_name: str
     result: RenderResult
+    containers: tuple[tuple[Any, ...], ...]  # run_containers rows
+    pieces: tuple[tuple[int, int, int], ...]  # per piece: first page, last page, container
+
+    @property
+    def notices(self) -> int:
+        return len(self.pieces)
+
+
+@lru_cache(maxsize=4)
+def database_for(url: str) -> Any:
+    from shikaku.registry.db import make_engine
+
+    return make_engine(url)
 
 
 @lru_cache(maxsize=4)
@@ -62,7 +79,9 @@ def render_job(job: Job) -> list[PartitionDone]:
     fs, root = output_fs(job.output_url)
     done: list[PartitionDone] = []
     made: set[str] = set()
-    for work in job.partitions:
+    with database_for(job.database_url).connect() as conn:
+        works = list(load_partitions(conn, job.run_id, job.partitions, job.config))
+    for work in works:
         path = f"{root}/{work.file_name}"
         folder = path.rsplit("/", 1)[0]
         if folder not in made:
@@ -75,5 +94,13 @@ def render_job(job: Job) -> list[PartitionDone]:
             else:
                 result = renderer.render_parcel(work.document, out)
         fs.mv(tmp, path)
-        done.append(PartitionDone(work.partition_no, work.file_name, result))
+        done.append(
+            PartitionDone(
+                work.partition_no,
+                work.file_name,
+                result,
+                tuple(container_rows(job.run_id, work, result)),
+                piece_rows(work, result),
+            )
+        )
     return done
