@@ -1,19 +1,19 @@
 """The print vendor's manifest: one row per container, with totals, as CSV and JSON.
 
 Built from the ledger alone, in partition and container order, with no timestamps: the same
-run gives the same bytes, so verify can rebuild it and compare.
+run gives the same bytes, so verify can rebuild it and compare. Totals come from aggregates
+first, then the rows stream to both files: memory stays flat however many containers.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import BinaryIO
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from shikaku.issuance.jobs import run_label
 from shikaku.registry.tables import run_containers, run_partitions, runs
@@ -63,7 +63,7 @@ class ManifestTotals:
     barcode_discount: bool  # enough barcoded letters for Japan Post's discount
 
 
-def manifest_rows(conn: Connection, run_id: int) -> list[ManifestRow]:
+def manifest_rows(conn: Connection, run_id: int) -> Iterator[ManifestRow]:
     c, p = run_containers.c, run_partitions.c
     query = (
         select(
@@ -90,75 +90,103 @@ def manifest_rows(conn: Connection, run_id: int) -> list[ManifestRow]:
         )
         .where(c.run_id == run_id)
         .order_by(c.partition_no, c.container_no)
+        .execution_options(yield_per=5000)
     )
-    return [
-        ManifestRow(
-            r.partition_no,
-            r.kind,
-            r.container_no,
-            r.container_count,
-            r.recipient_symbol or "",
-            r.recipient,
-            r.postal_code,
-            r.address,
-            r.barcode_data or "",
-            r.last_piece - r.first_piece + 1,
-            r.first_piece,
-            r.last_piece,
-            r.sheets,
-            r.file_name,
-            r.page_first,
-            r.page_last,
+    for r in conn.execute(query):
+        yield ManifestRow(
+            r.partition_no, r.kind, r.container_no, r.container_count, r.recipient_symbol or "",
+            r.recipient, r.postal_code, r.address, r.barcode_data or "",
+            r.last_piece - r.first_piece + 1, r.first_piece, r.last_piece, r.sheets,
+            r.file_name, r.page_first, r.page_last,
+        )  # fmt: skip
+
+
+def totals(conn: Connection, run_id: int, min_letters: int) -> ManifestTotals:
+    """Three aggregate statements over the run's containers and partitions."""
+    c, p = run_containers.c, run_partitions.c
+    by_kind = {
+        kind: (int(n), int(pieces or 0), int(sheets or 0), int(barcoded or 0))
+        for kind, n, pieces, sheets, barcoded in conn.execute(
+            select(
+                c.kind,
+                func.count(),
+                func.sum(c.last_piece - c.first_piece + 1),
+                func.sum(c.sheets),
+                func.count(c.barcode_data),
+            )
+            .where(c.run_id == run_id)
+            .group_by(c.kind)
         )
-        for r in conn.execute(query)
-    ]
-
-
-def totals(
-    rows: Iterable[ManifestRow], page_counts: dict[str, int], min_letters: int
-) -> ManifestTotals:
-    rows = list(rows)
-    kinds = [r.kind for r in rows]
-    barcode_letters = sum(1 for r in rows if r.kind != "box" and r.barcode)
+    }
+    files, pages = conn.execute(
+        select(func.count(), func.sum(p.pages)).where(p.run_id == run_id)
+    ).one()
+    partitions = conn.execute(
+        select(func.count(func.distinct(c.partition_no))).where(c.run_id == run_id)
+    ).scalar_one()
+    barcode_letters = sum(v[3] for kind, v in by_kind.items() if kind != "box")
     return ManifestTotals(
-        partitions=len({r.partition for r in rows}),
-        files=len(page_counts),
-        containers=len(rows),
-        envelopes=kinds.count("envelope"),
-        boxes=kinds.count("box"),
-        letters=kinds.count("letter"),
-        pieces=sum(r.pieces for r in rows),
-        sheets=sum(r.sheets for r in rows),
-        pages=sum(page_counts.values()),
+        partitions=int(partitions),
+        files=int(files),
+        containers=sum(v[0] for v in by_kind.values()),
+        envelopes=by_kind.get("envelope", (0, 0, 0, 0))[0],
+        boxes=by_kind.get("box", (0, 0, 0, 0))[0],
+        letters=by_kind.get("letter", (0, 0, 0, 0))[0],
+        pieces=sum(v[1] for v in by_kind.values()),
+        sheets=sum(v[2] for v in by_kind.values()),
+        pages=int(pages or 0),
         barcode_letters=barcode_letters,
         barcode_discount=barcode_letters >= min_letters,
     )
 
 
-def page_counts(conn: Connection, run_id: int) -> dict[str, int]:
-    p = run_partitions.c
-    rows = conn.execute(
-        select(p.file_name, p.pages).where(p.run_id == run_id).order_by(p.partition_no)
-    )
-    return {name: int(pages or 0) for name, pages in rows}
+class _Text:
+    """Encodes text to a binary sink, in chunks."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self.sink = sink
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > 1 << 16:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.sink.write("".join(self.parts).encode("utf-8"))
+        self.parts.clear()
+        self.size = 0
 
 
-def build_manifest(
+def write_manifest_files(
     conn: Connection,
     run_id: int,
     min_letters: int,
+    csv_sink: BinaryIO,
+    json_sink: BinaryIO,
     progress: Callable[[int], None] | None = None,
-) -> tuple[bytes, bytes]:
-    """(CSV, JSON) bytes of a run whose partitions are all done."""
+) -> ManifestTotals:
+    """Stream the manifest of a run whose partitions are all done into two binary sinks."""
     run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
-    rows = manifest_rows(conn, run_id)
-    if progress is not None:
-        progress(len(rows))
-    total = totals(rows, page_counts(conn, run_id), min_letters)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
+    total = totals(conn, run_id, min_letters)
+    csv_text, json_text = _Text(csv_sink), _Text(json_sink)
+    csv_text.write("\ufeff")  # UTF-8 with BOM: Excel opens it as UTF-8
+    writer = csv.writer(csv_text, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for r in rows:
+    head = {
+        "run": run_label(run_id),
+        "kind": run.kind,
+        "extraction_date": run.extraction_date.isoformat(),
+        "issued_on": run.issued_on.isoformat(),
+        "totals": asdict(total),
+        "barcode_discount_min_letters": min_letters,
+    }
+    json_text.write(json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "containers": [')
+    count = 0
+    for r in manifest_rows(conn, run_id):
         writer.writerow(
             (
                 r.partition, _KIND_JA[r.kind], r.container, r.containers, r.symbol, r.recipient,
@@ -166,20 +194,21 @@ def build_manifest(
                 r.sheets, r.file, r.page_first, r.page_last,
             )
         )  # fmt: skip
+        json_text.write(
+            ("\n  " if count == 0 else ",\n  ") + json.dumps(asdict(r), ensure_ascii=False)
+        )
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(count)
     writer.writerow(
         (
             "合計", "", total.containers, "", "", "", "", "", total.barcode_letters, total.pieces,
             "", "", total.sheets, total.files, "", total.pages,
         )
     )  # fmt: skip
-    document: dict[str, Any] = {
-        "run": run_label(run_id),
-        "kind": run.kind,
-        "extraction_date": run.extraction_date.isoformat(),
-        "issued_on": run.issued_on.isoformat(),
-        "totals": asdict(total),
-        "barcode_discount_min_letters": min_letters,
-        "containers": [asdict(r) for r in rows],
-    }
-    json_bytes = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False).encode()
-    return buf.getvalue().encode("utf-8-sig"), json_bytes + b"\n"
+    json_text.write("\n ]\n}\n")
+    csv_text.flush()
+    json_text.flush()
+    if progress is not None:
+        progress(count)
+    return total

@@ -20,7 +20,7 @@ from shikaku.domain.errors import DomainError
 from shikaku.issuance.engine import Engine as WorkEngine
 from shikaku.issuance.extract import ExtractionSummary, Unprintable, extract
 from shikaku.issuance.jobs import plan_jobs, run_label
-from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, build_manifest
+from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.record import record_done
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.work import TMP_MARK, output_fs, render_job
@@ -164,16 +164,16 @@ def write_manifest(
                 f"実行 {run_id} に未処理の区画が {pending} 件あります",
                 f"run {run_id} has {pending} partitions pending",
             )
-        csv_bytes, json_bytes = build_manifest(
-            conn, run_id, config.barcode_discount_min_letters, progress
-        )
-    fs, root = output_fs(run.output_url)
-    fs.makedirs(root, exist_ok=True)
-    for name, data in ((MANIFEST_CSV, csv_bytes), (MANIFEST_JSON, json_bytes)):
-        tmp = f"{root}/{name}{TMP_MARK}manifest"
-        with fs.open(tmp, "wb") as f:
-            f.write(data)
-        fs.mv(tmp, f"{root}/{name}")
+        fs, root = output_fs(run.output_url)
+        fs.makedirs(root, exist_ok=True)
+        tmp_csv = f"{root}/{MANIFEST_CSV}{TMP_MARK}manifest"
+        tmp_json = f"{root}/{MANIFEST_JSON}{TMP_MARK}manifest"
+        with fs.open(tmp_csv, "wb") as csv_sink, fs.open(tmp_json, "wb") as json_sink:
+            write_manifest_files(
+                conn, run_id, config.barcode_discount_min_letters, csv_sink, json_sink, progress
+            )
+    fs.mv(tmp_csv, f"{root}/{MANIFEST_CSV}")
+    fs.mv(tmp_json, f"{root}/{MANIFEST_JSON}")
     with write_transaction(engine) as conn:
         conn.execute(
             runs.update()
