@@ -76,14 +76,25 @@ def test_no_my_number_in_any_written_byte(tmp_path: Path) -> None:
     outputs.append(shikaku("import", "employers.csv", cwd=tmp_path, env=env))
     outputs.append(shikaku("import", "members.csv", cwd=tmp_path, env=env))
     outputs.append(shikaku("imports", "list", cwd=tmp_path, env=env))
+    run = ("--extraction-date", "2024-06-07", "--engine", "inline")
+    outputs.append(shikaku("issue", "notices", *run, cwd=tmp_path, env=env))
+    outputs.append(shikaku("runs", "show", "R000001", cwd=tmp_path, env=env))
+    outputs.append(shikaku("runs", "verify", "R000001", "--deep", cwd=tmp_path, env=env))
+    assert outputs[-1].returncode == 0, outputs[-1].stdout + outputs[-1].stderr
     assert outputs[3].returncode == 3, outputs[3].stderr  # some rows rejected
     assert "5" in outputs[3].stdout
     written = b"".join((o.stdout + o.stderr).encode() for o in outputs)
     files = [p for p in tmp_path.rglob("*") if p.is_file() and p not in inputs]
     assert any(p.suffix == ".db" for p in files) and any("errors" in p.name for p in files)
     assert (tmp_path / "logs" / "shikaku.log").stat().st_size > 0
+    pdfs = [p for p in files if p.suffix == ".pdf"]
+    assert pdfs
     for path in files:
         written += path.read_bytes()
+    texts = [subprocess.run(["pdftotext", str(p), "-"], capture_output=True).stdout for p in pdfs]
+    printed = b"".join(texts)
+    written += printed
+    assert MY_NUMBERS[3][-4:].encode() in printed  # the last 4 digits are printed, only they
     for number in [*MY_NUMBERS, MY_NUMBERS[0][:-1] + "0"]:
         for form in (number.encode(), number.encode("utf-16-le")):
             assert form not in written, f"…{number[-4:]} leaked"
