@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -91,7 +90,8 @@ def start_and_execute(
     engine = database(settings)
     require_current_schema(engine)
     config = RunConfig.from_settings(settings)
-    run_id = create_run(engine, config, settings.output_dir, kind, day, issued_on, after)
+    output = settings.issuance.output_url or settings.output_dir
+    run_id = create_run(engine, config, output, kind, day, issued_on, after)
     out.print(
         f"実行 R{run_id:06d} を開始しました（{'全件' if kind == 'full' else '追加'}、基準日 {day}）"
     )
@@ -278,9 +278,6 @@ def runs_verify(
     err.print(f"[red]照合 NG: {report.problem_count:,} 件[/red] (verification failed)")
     raise typer.Exit(1)
 
-
-def output_paths(settings: Settings, run_id: int) -> Path:
-    return settings.output_dir / f"run-{run_id:06d}"
 
 
 def demo_run(

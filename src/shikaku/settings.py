@@ -161,6 +161,7 @@ class IssuanceSettings(_Section):
     workers: int = Field(0, ge=0, le=256)  # LocalCluster worker processes; 0: one per core
     task_notices: int = Field(2000, ge=1)  # notices per engine task (partitions are whole)
     report_dir: Path = Path("reports")
+    output_url: str | None = None  # an fsspec URL (s3://bucket/prefix) for run folders
 
     @model_validator(mode="after")
     def _box_holds_an_envelope(self) -> IssuanceSettings:

@@ -35,14 +35,18 @@ class RunError(DomainError):
     """A run cannot do what was asked (unknown id, wrong state)."""
 
 
-def run_dir(output_dir: Path, run_id: int) -> str:
-    return str((output_dir / f"run-{run_id:06d}").resolve())
+def run_dir(output: Path | str, run_id: int) -> str:
+    """The run's folder: under a local directory (made absolute) or an fsspec URL."""
+    name = f"run-{run_id:06d}"
+    if isinstance(output, str) and "://" in output:
+        return f"{output.rstrip('/')}/{name}"
+    return str((Path(output) / name).resolve())
 
 
 def create_run(
     engine: Engine,
     config: RunConfig,
-    output_dir: Path,
+    output: Path | str,
     kind: str,
     extraction_date: date,
     issued_on: date,
@@ -73,7 +77,7 @@ def create_run(
             .returning(runs.c.id)
         ).scalar_one()
         conn.execute(
-            runs.update().where(runs.c.id == run_id).values(output_url=run_dir(output_dir, run_id))
+            runs.update().where(runs.c.id == run_id).values(output_url=run_dir(output, run_id))
         )
     return int(run_id)
 
