@@ -101,49 +101,71 @@ def start_and_execute(
 
 def finish_run(settings: Settings, engine: Any, run_id: int) -> None:
     """Whatever is left of a run: extraction, rendering, manifest."""
-    from shikaku.issuance.runs import execute, extract_run, load_config
-    from shikaku.security.mynumber import load_vault
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shikaku.issuance.runs import load_config
 
     run, _config = load_config(engine, run_id)
-    if run.status == "extracting":
-        vault = load_vault(settings.key_file)
-        with progress_bar("抽出中", None) as update:
-            summary = extract_run(
-                engine, run_id, vault, _unprintable(settings), settings.issuance.report_dir,
-                lambda n: update(n, n),
-            )  # fmt: skip
-        out.print(
-            f"  抽出: 資格あり {summary.eligible:,} → 対象 {summary.targets:,}"
-            f"（保留 {len(summary.held):,}・除外 {summary.excluded:,}・変更なし {summary.unchanged:,}）"
-        )
-        out.print(f"  区画: 事業所あて {summary.parcels:,}・自宅あて {summary.batches:,}")
-        if summary.held_report:
-            out.print(f"  保留一覧 (held report): {summary.held_report.resolve()}")
-        run, _config = load_config(engine, run_id)
-    if run.status == "extracted":
-        work = _work_engine(settings)
+    if run.status == "done":
+        _print_where(engine, run_id)
+        return
+    # The workers start (a few seconds for a LocalCluster) while the driver extracts.
+    with ThreadPoolExecutor(1) as pool:
+        starting = pool.submit(_work_engine, settings)
         try:
-            with progress_bars(
-                ("印刷データ作成中", run.targets or None, "通"),
-                ("封入・マニフェスト作成中", None, "容器"),
-            ) as (update, packed):
-                total = [0]
-
-                def step(n: int) -> None:
-                    total[0] += n
-                    update(total[0], total[0])
-
-                result = execute(
-                    engine, run_id, work, settings.issuance.task_notices, step,
-                    lambda n: packed(n, n),
-                )  # fmt: skip
-        finally:
-            work.close()
-        out.print(
-            f"  作成: {result.partitions_rendered:,} ファイル・{result.notices_rendered:,} 通・"
-            f"{result.pages:,} 頁（{work.name}）"
-        )
+            if run.status == "extracting":
+                _extract(settings, engine, run_id)
+            work = starting.result()
+        except BaseException:
+            starting.add_done_callback(lambda f: f.exception() or f.result().close())
+            raise
+    try:
+        _render(settings, engine, run_id, work)
+    finally:
+        work.close()
     _print_where(engine, run_id)
+
+
+def _extract(settings: Settings, engine: Any, run_id: int) -> None:
+    from shikaku.issuance.runs import extract_run
+    from shikaku.security.mynumber import load_vault
+
+    vault = load_vault(settings.key_file)
+    with progress_bar("抽出中", None) as update:
+        summary = extract_run(
+            engine, run_id, vault, _unprintable(settings), settings.issuance.report_dir,
+            lambda n: update(n, n),
+        )  # fmt: skip
+    out.print(
+        f"  抽出: 資格あり {summary.eligible:,} → 対象 {summary.targets:,}"
+        f"（保留 {len(summary.held):,}・除外 {summary.excluded:,}・変更なし {summary.unchanged:,}）"
+    )
+    out.print(f"  区画: 事業所あて {summary.parcels:,}・自宅あて {summary.batches:,}")
+    if summary.held_report:
+        out.print(f"  保留一覧 (held report): {summary.held_report.resolve()}")
+
+
+def _render(settings: Settings, engine: Any, run_id: int, work: Any) -> None:
+    from shikaku.issuance.runs import execute, load_config
+
+    run, _config = load_config(engine, run_id)
+    with progress_bars(
+        ("印刷データ作成中", run.targets or None, "通"),
+        ("封入・マニフェスト作成中", None, "容器"),
+    ) as (update, packed):
+        total = [0]
+
+        def step(n: int) -> None:
+            total[0] += n
+            update(total[0], total[0])
+
+        result = execute(
+            engine, run_id, work, settings.issuance.task_notices, step, lambda n: packed(n, n)
+        )
+    out.print(
+        f"  作成: {result.partitions_rendered:,} ファイル・{result.notices_rendered:,} 通・"
+        f"{result.pages:,} 頁（{work.name}）"
+    )
 
 
 def _print_where(engine: Any, run_id: int) -> None:
@@ -277,7 +299,6 @@ def runs_verify(
         err.print(f"[red]不一致[/red] {problem}")
     err.print(f"[red]照合 NG: {report.problem_count:,} 件[/red] (verification failed)")
     raise typer.Exit(1)
-
 
 
 def demo_run(
