@@ -56,3 +56,27 @@ def test_long_loca_for_big_subsets(fonts: FontSet) -> None:
     sub = TTFont(io.BytesIO(zlib.decompress(program)), checkChecksums=2)
     assert sub["head"].indexToLocFormat == 1
     sub["glyf"]  # parses
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "協会花子",  # full width only: one long hmtx record (.notdef)
+        "A協会",  # a narrow glyph, then full width: a filler record after it
+        "AB",  # narrow glyphs up to the end: every record long
+        "12345 協会花子様",  # narrow glyphs far below the kanji
+    ],
+)
+@pytest.mark.parametrize("which", ["gothic", "mincho", "fallback"])
+def test_short_hmtx_keeps_every_used_advance(fonts: FontSet, which: str, text: str) -> None:
+    font = getattr(fonts, which)
+    gids = sorted({font.cmap[ord(c)] for c in text if ord(c) in font.cmap})
+    program, _ = glyph_source(font).subset(gids)
+    raw = zlib.decompress(program)
+    assert calcChecksum(raw) == 0xB1B0AFBA
+    sub = TTFont(io.BytesIO(raw), checkChecksums=2)
+    orig = TTFont(str(font.path), lazy=True)
+    names, sub_names = orig.getGlyphOrder(), sub.getGlyphOrder()
+    assert sub["hhea"].numberOfHMetrics <= sub["maxp"].numGlyphs
+    for gid in [0, *gids]:
+        assert sub["hmtx"][sub_names[gid]] == orig["hmtx"][names[gid]]

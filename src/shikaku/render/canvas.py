@@ -4,6 +4,11 @@ Layouts think in the coordinates of `domain.window.Rect` (mm, y downwards); PDF 
 with y upwards. `Canvas` is the general tool (templates once per process, the few per-file
 pages); `Slot` and `BarcodeStamp` are the hot-path forms for the per-notice pages: their
 operator prefixes are formatted once, so a page costs one dict lookup per string.
+
+A per-file page's line depends only on its text and place, never on the file (codes are
+glyph ids, font resource names are fixed), so the canvases of one Renderer share an
+`OpsCache`: the cover letter's, list's and label's lines and wrapped paragraphs are laid
+out once per process and reused (each file still records the glyphs it shows).
 """
 
 from __future__ import annotations
@@ -27,6 +32,20 @@ PAGE_FONTS: Final[dict[Face, bytes]] = {"gothic": b"/G", "mincho": b"/M"}
 PAGE_FALLBACK: Final = b"/J"
 
 Align = Literal["left", "right", "center"]
+_OPS_LIMIT: Final = 20_000  # entries kept per OpsCache dictionary (then it starts over)
+
+
+class OpsCache:
+    """Laid-out text shared by the per-file canvases of one Renderer."""
+
+    __slots__ = ("lines", "wrapped")
+
+    def __init__(self) -> None:
+        # (text, x, y, size, face, align, max_width) → (operators, width in mm)
+        self.lines: dict[tuple[str, float, float, float, Face, Align, float | None],
+                         tuple[bytes, float]] = {}  # fmt: skip
+        # (text, width, size, face, indent) → the paragraph's lines
+        self.wrapped: dict[tuple[str, float, float, Face, float], tuple[str, ...]] = {}
 
 
 def num(v: float) -> bytes:
@@ -43,9 +62,12 @@ def at(x: float, y: float) -> bytes:
 class Canvas:
     """Collects drawing operators for one content stream."""
 
-    def __init__(self, encoders: Mapping[Face, TextEncoder]) -> None:
+    def __init__(
+        self, encoders: Mapping[Face, TextEncoder], shared: OpsCache | None = None
+    ) -> None:
         self.encoders = encoders
         self.parts: list[bytes] = []
+        self.shared = shared
 
     def content(self) -> bytes:
         return b"".join(self.parts)
@@ -71,6 +93,15 @@ class Canvas:
         if not text:
             return 0.0
         enc = self.encoders[face]
+        shared = self.shared
+        if shared is not None:
+            key = (text, x, y, size, face, align, max_width)
+            hit = shared.lines.get(key)
+            if hit is not None:
+                if text not in enc.cache:
+                    enc.entry(text)  # records the glyphs in this file
+                self.parts.append(hit[0])
+                return hit[1]
         w = enc.width(text) * size / 1000 / MM
         if max_width is not None and w > max_width:
             size = int(size * max_width / w * 10) / 10
@@ -80,10 +111,17 @@ class Canvas:
         elif align == "center":
             x -= w / 2
         size_b = num(size)
-        self.parts.append(
-            b"BT %s %s Tf 1 0 0 1 %s Tm %s ET\n"
-            % (enc.resource(text), size_b, at(x, y), enc.ops(text, size_b))
+        ops = b"BT %s %s Tf 1 0 0 1 %s Tm %s ET\n" % (
+            enc.resource(text),
+            size_b,
+            at(x, y),
+            enc.ops(text, size_b),
         )
+        self.parts.append(ops)
+        if shared is not None:
+            if len(shared.lines) >= _OPS_LIMIT:
+                shared.lines.clear()
+            shared.lines[key] = (ops, w)
         return w
 
     def paragraph(
@@ -103,16 +141,31 @@ class Canvas:
         Returns the baseline of the line after the last one.
         """
         step = leading if leading is not None else size * 1.55 / MM
-        enc = self.encoders[face]
-        lines = wrap(text, width * MM * 1000 / size, enc.measure)
-        if indent and len(lines) > 1:  # rewrap the rest to the narrower width
-            first, rest = lines[0], "".join(lines[1:])
-            narrow = (width - indent) * MM * 1000 / size
-            lines = [first, *wrap(rest, narrow, enc.measure)]
-        for i, line in enumerate(lines):
+        for i, line in enumerate(self._wrapped(text, width, size, face, indent)):
             self.text(x + (indent if i else 0.0), y, line, size, face=face)
             y += step
         return y
+
+    def _wrapped(
+        self, text: str, width: float, size: float, face: Face, indent: float
+    ) -> Sequence[str]:
+        shared = self.shared
+        key = (text, width, size, face, indent)
+        if shared is not None:
+            hit = shared.wrapped.get(key)
+            if hit is not None:
+                return hit
+        enc = self.encoders[face]
+        lines = wrap(text, width * MM * 1000 / size, enc.measure, enc.char_widths)
+        if indent and len(lines) > 1:  # rewrap the rest to the narrower width
+            first, rest = lines[0], "".join(lines[1:])
+            narrow = (width - indent) * MM * 1000 / size
+            lines = [first, *wrap(rest, narrow, enc.measure, enc.char_widths)]
+        if shared is not None:
+            if len(shared.wrapped) >= _OPS_LIMIT:
+                shared.wrapped.clear()
+            shared.wrapped[key] = tuple(lines)
+        return lines
 
     def bullet(
         self,
@@ -188,8 +241,8 @@ class Slot:
     """
 
     __slots__ = (
-        "_aligned", "align", "face", "limit", "max_width", "prefixes", "size", "size_b", "x",
-        "y",
+        "_aligned", "align", "face", "limit", "max_width", "prefixes", "size", "size_b",
+        "switches", "x", "y",
     )  # fmt: skip
 
     _CACHE_LIMIT: Final = 512
@@ -210,6 +263,10 @@ class Slot:
         self.align = align
         self.size_b = num(size)
         self.prefixes = (self._prefix(False, x), self._prefix(True, x))
+        # within a line: switch to the file's ([0]) or the template subset ([1])
+        self.switches = tuple(
+            b"%s %s Tf " % (font, self.size_b) for font in (PAGE_FONTS[face], TEMPLATE_FONTS[face])
+        )
         self._aligned: dict[str, bytes] = {}
 
     def _prefix(self, template: bool, x: float, size_b: bytes | None = None) -> bytes:
@@ -232,18 +289,21 @@ class Slot:
     def emit_parts(self, enc: TextEncoder, *parts: str) -> bytes:
         """Like `emit` for the concatenation of `parts`, each encoded (and cached) on its
         own: a name shared by several lines of a page is encoded once per file."""
-        entries = [enc.cache.get(p) or enc.entry(p) for p in parts]
-        if sum(e[1] for e in entries) > self.limit:
-            return self._shrunk(enc, "".join(parts))
-        current = entries[0][2]
-        out = [self.prefixes[current]]
-        for shown, _width, template in entries:
-            if template != current:  # switch between the file's and the template subset
-                font = TEMPLATE_FONTS[self.face] if template else PAGE_FONTS[self.face]
-                out.append(b"%s %s Tf " % (font, self.size_b))
+        get = enc.cache.get
+        out: list[bytes] = []
+        append = out.append
+        width = 0
+        current = None
+        for p in parts:
+            shown, w, template = get(p) or enc.entry(p)
+            width += w
+            if template is not current:  # switch between the file's and the template subset
+                append(self.switches[template] if out else self.prefixes[template])
                 current = template
-            out.append(shown if isinstance(shown, bytes) else enc.runs(shown, self.size_b))
-            out.append(b" ")
+            append(shown if isinstance(shown, bytes) else enc.runs(shown, self.size_b))
+            append(b" ")
+        if width > self.limit:
+            return self._shrunk(enc, "".join(parts))
         out[-1] = b"\n"
         return b"".join(out)
 
@@ -272,16 +332,20 @@ class Slot:
 
 def emit_all(enc: TextEncoder, slots: Sequence[Slot], texts: Sequence[str]) -> list[bytes]:
     """`slot.emit(enc, text)` for each pair, with the common case inlined: a cached string
-    without fallback glyphs that fits a left-aligned slot (most of a page's strings)."""
+    without fallback glyphs that fits its slot, left-aligned or placed before (most of a
+    page's strings)."""
     get = enc.cache.get
     entry = enc.entry
     out = []
     for slot, text in zip(slots, texts, strict=True):
         shown, width, template = get(text) or entry(text)
-        if width > slot.limit or slot.align != "left" or shown.__class__ is not bytes:
+        if width > slot.limit or shown.__class__ is not bytes:
             out.append(slot.emit(enc, text))
-        else:
+        elif slot.align == "left":
             out.append(slot.prefixes[template] + shown + b"\n")
+        else:
+            prefix = slot._aligned.get(text) or slot._aligned_prefix(enc, text)
+            out.append(prefix + shown + b"\n")
     return out
 
 
@@ -300,17 +364,19 @@ class BarcodeStamp:
             "D": (0.0, mid + g.timing_mm),
             "T": (mid, mid + g.timing_mm),
         }
-        self._table: dict[tuple[int, str], bytes] = {}
+        self._table: list[dict[str, bytes]] = []  # per position: bar kind → operators
         for i in range(count):
             left = x + i * g.pitch_mm
-            for kind, (lo, hi) in spans.items():
-                self._table[(i, kind)] = b"%s %s %s re\n" % (
-                    at(left, bottom - lo),
-                    num(g.width_mm * MM),
-                    num((hi - lo) * MM),
-                )
+            self._table.append(
+                {
+                    kind: b"%s %s %s re\n"
+                    % (at(left, bottom - lo), num(g.width_mm * MM), num((hi - lo) * MM))
+                    for kind, (lo, hi) in spans.items()
+                }
+            )
         self.width = (count - 1) * g.pitch_mm + g.width_mm
 
     def ops(self, bars: str) -> bytes:
-        table = self._table
-        return b"q 0 g\n" + b"".join([table[(i, k)] for i, k in enumerate(bars)]) + b"f Q\n"
+        if len(bars) > len(self._table):
+            raise ValueError(f"too many bars for this stamp: {len(bars)}")
+        return b"".join([b"q 0 g\n", *map(dict.__getitem__, self._table, bars), b"f Q\n"])

@@ -6,12 +6,16 @@ piece order, each followed by its マイナンバー登録申出書 page when it
 is one letter per notice.
 
 Per process, a Renderer draws every document's fixed part once (Form XObjects) and subsets
-the template fonts once. Per file it writes the templates it uses, one small content stream
-per page, and one font subset per face for the variable text.
+the template fonts once; for each set of templates a file can use, the start of the file
+(header, catalog, template fonts and templates, numbered and hashed) is prepared once too.
+Per file it copies that start, writes one small content stream per page, and one font
+subset per face for the variable text. Encoded strings and laid-out lines are shared by
+the files of a process (only the glyphs a file uses are recorded per file).
 """
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,9 +31,10 @@ from shikaku.render.canvas import (
     TEMPLATE_FALLBACK,
     TEMPLATE_FONTS,
     Canvas,
+    OpsCache,
 )
 from shikaku.render.fonts import Face, FontPaths, FontSet
-from shikaku.render.layouts import cover, distribution, form, label, notice
+from shikaku.render.layouts import common, cover, distribution, form, label, notice
 from shikaku.render.layouts.common import LayoutContext
 from shikaku.render.layouts.cover import CoverLayout, ParcelCounts
 from shikaku.render.layouts.distribution import DistributionLayout, ListRow
@@ -44,22 +49,29 @@ from shikaku.render.model import (
     Parcel,
     RenderResult,
 )
-from shikaku.render.pdf import PdfWriter
+from shikaku.render.pdf import PdfWriter, Prefix
 from shikaku.render.pdffont import FontObjects, build_font
-from shikaku.render.text import GlyphUse, TextEncoder, UnprintableError
+from shikaku.render.text import EncodeCache, GlyphUse, TextEncoder, UnprintableError
 
 CardCorner = Literal["lower_left", "lower_right"]
 _FACES: Final[tuple[Face, ...]] = ("gothic", "mincho")
 _PRODUCER: Final = b"<</Producer(shikaku)>>"
-# Characters of the variable text every file shows (digits, kana, era dates, fixed words
-# of the window block, tables, cover letter and labels): kept in the template subset.
+# Object numbers every file starts with; the shared objects follow (see `_Start`).
+_CATALOG, _PAGES, _RESOURCES = 1, 2, 3
+_PARCEL_TEMPLATES: Final = frozenset({label.TEMPLATE, cover.TEMPLATE, distribution.TEMPLATE})
+# Characters of the variable text kept in the template subset: what a string needs to be
+# shown without the file's own subset. Digits and the letters of control codes
+# (R000001-P0000012-0001), katakana (フリガナ; not the obsolete ヷヸヹヺ) and the fixed words
+# of the window block, tables, cover letter, list and labels. Names bring kanji, so they go
+# into the file's subset whole, with whatever kana or Latin letters they hold: carrying
+# every ASCII letter and hiragana in every file would cost ~10 KB a file for nothing.
 COMMON_TEXT: Final = (
-    "".join(chr(c) for c in range(0x20, 0x7F))
-    + "".join(chr(c) for c in range(0x3041, 0x3097))
-    + "".join(chr(c) for c in range(0x30A1, 0x30FD))
-    + "〒〜（）、。「」・々　"
-    + "明治大正昭和平成令和元年月日様本人家族男女割性別申出書記号番号被保険者氏名対象"
-    + "箱封筒通名計個口全抽出時点および扶養特定記録郵便配付一覧枚登録内作成事業主担当所"
+    "0123456789 R"
+    + "".join(chr(c) for c in range(0x30A1, 0x30F7))
+    + "ー〒〜（）、。「」・々　"
+    + "".join(
+        common.WORDS + notice.WORDS + form.WORDS + cover.WORDS + distribution.WORDS + label.WORDS
+    )
 )
 
 
@@ -72,6 +84,18 @@ class _Template:
     name: bytes  # resource name, e.g. b"/TN"
     content: bytes  # Flate-encoded content stream
     fonts: tuple[bytes, ...]  # template font resources it uses
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """How every file using one set of templates begins: header, catalog (object 1; 2 and
+    3 are the page tree and the page resources, written at the end), then the template
+    fonts and the templates themselves. Built, numbered and hashed once per process."""
+
+    templates: frozenset[bytes]
+    prefix: Prefix
+    font_refs: dict[bytes, int]  # template font resource → Type0 font object number
+    xobjects: bytes  # b"/TB 12 0 R/TC 13 0 R…" for the page resources
 
 
 class Renderer:
@@ -99,6 +123,11 @@ class Renderer:
         self._templates: dict[bytes, _Template] = {}
         self._template_fonts: dict[bytes, FontObjects] = {}
         self._build_templates()
+        # shared by the files of this Renderer: file starts, encoded strings, drawn lines
+        self._starts: dict[frozenset[bytes], _Start] = {}
+        self._starts_lock = Lock()
+        self._encoded: dict[Face, EncodeCache] = {face: {} for face in _FACES}
+        self._ops = OpsCache()
 
     # ------------------------------------------------------------------ templates
 
@@ -139,6 +168,43 @@ class Renderer:
                 self._template_fonts[res] = build_font(faces[res], cs, compress_outlines=True)
         self._template_chars = {face: frozenset(chars[TEMPLATE_FONTS[face]]) for face in _FACES}
 
+    def _start(self, templates: frozenset[bytes]) -> _Start:
+        """The file start for this set of templates (built on first use)."""
+        start = self._starts.get(templates)
+        if start is None:
+            w = PdfWriter(io.BytesIO())
+            reserved = (w.alloc(), w.alloc(), w.alloc())
+            if reserved != (_CATALOG, _PAGES, _RESOURCES):
+                raise RuntimeError(f"unexpected object numbers {reserved}")
+            w.obj(_CATALOG, b"<</Type/Catalog/Pages %d 0 R/Lang(ja-JP)>>" % _PAGES)
+            font_refs: dict[bytes, int] = {}
+            xobjects = self._write_templates(w, sorted(templates), font_refs)
+            start = _Start(templates, w.prefix(), font_refs, xobjects)
+            with self._starts_lock:
+                start = self._starts.setdefault(templates, start)
+        return start
+
+    def _write_templates(
+        self, w: PdfWriter, names: Sequence[bytes], font_refs: dict[bytes, int]
+    ) -> bytes:
+        """Write the fonts `names` need that are not in `font_refs` yet, then the templates
+        (Form XObjects); returns their entries for the page resources."""
+        templates = [self._templates[name] for name in names]
+        for res in sorted({res for t in templates for res in t.fonts} - font_refs.keys()):
+            font_refs[res] = self._template_fonts[res].write(w)
+        xobjects: list[bytes] = []
+        for t in templates:
+            num = w.alloc()
+            fonts = b"".join(b"%s %d 0 R" % (res, font_refs[res]) for res in t.fonts)
+            w.stream(
+                num,
+                t.content,
+                b"/Type/XObject/Subtype/Form/BBox%s/Resources<</Font<<%s>>>>" % (MEDIA_BOX, fonts),
+                flate=True,
+            )
+            xobjects.append(b"%s %d 0 R" % (t.name, num))
+        return b"".join(xobjects)
+
     # ------------------------------------------------------------------ files
 
     def render_parcel(self, parcel: Parcel, out: BinaryIO) -> RenderResult:
@@ -166,7 +232,7 @@ class Renderer:
 
     def _parcel(self, parcel: Parcel, notices: list[Notice], out: BinaryIO) -> RenderResult:
         _check_containers(parcel, len(notices))
-        f = _PdfFile(self, out)
+        f = _PdfFile(self, out, _PARCEL_TEMPLATES | _notice_templates(notices))
         list_pages = distribution.paginate(_list_rows(parcel))
         counts = ParcelCounts(
             insured=sum(1 for n in notices if n.relationship == 1),
@@ -200,7 +266,7 @@ class Renderer:
 
     def render_batch(self, batch: MailingBatch, out: BinaryIO) -> RenderResult:
         """Home-delivered letters: one notice (and 申出書) per letter, in the given order."""
-        f = _PdfFile(self, out)
+        f = _PdfFile(self, out, _notice_templates(batch.notices))
         pieces = tuple(self._notices(f, batch.notices))
         return f.finish(pieces, pieces)
 
@@ -256,13 +322,13 @@ def renderer_for(
 
 
 class _PdfFile:
-    """One output file being written: pages as they come, shared objects at the end."""
+    """One output file being written: the shared start, pages as they come, then the
+    file's own font subsets, the resources and the page tree."""
 
-    def __init__(self, renderer: Renderer, out: BinaryIO) -> None:
+    def __init__(self, renderer: Renderer, out: BinaryIO, templates: frozenset[bytes]) -> None:
         self.r = renderer
-        self.w = w = PdfWriter(out)
-        self.catalog, self.pages, self.resources = w.alloc(), w.alloc(), w.alloc()
-        w.obj(self.catalog, b"<</Type/Catalog/Pages %d 0 R/Lang(ja-JP)>>" % self.pages)
+        self.start = start = renderer._start(templates)
+        self.w = PdfWriter(out, start.prefix)
         fonts = renderer.fonts
         self.fallback = GlyphUse(fonts.fallback, PAGE_FALLBACK)
         self.uses = {face: GlyphUse(fonts.face(face), PAGE_FONTS[face]) for face in _FACES}
@@ -272,22 +338,20 @@ class _PdfFile:
                 self.fallback,
                 TEMPLATE_FONTS[face],
                 renderer._template_chars[face],
+                renderer._encoded[face],
             )
             for face in _FACES
         }
         self.kids: list[int] = []
         self.templates: set[bytes] = set()
-        self._page_dict = b"/Type/Page/Parent %d 0 R/Resources %d 0 R" % (
-            self.pages,
-            self.resources,
-        )
+        self._page_dict = b"/Type/Page/Parent %d 0 R/Resources %d 0 R" % (_PAGES, _RESOURCES)
 
     @property
     def page_count(self) -> int:
         return len(self.kids)
 
     def canvas(self) -> Canvas:
-        return Canvas(self.encoders)
+        return Canvas(self.encoders, self.r._ops)
 
     def add_page(self, content: bytes, template: bytes | None = None) -> int:
         """Write one page (its content stream and dictionary); returns its number."""
@@ -304,44 +368,37 @@ class _PdfFile:
     ) -> RenderResult:
         w = self.w
         r = self.r
-        templates = [r._templates[name] for name in sorted(self.templates)]
-        shared = {res for t in templates for res in t.fonts}
-        shared |= {TEMPLATE_FONTS[f] for f, enc in self.encoders.items() if enc.template_used}
-        font_refs: dict[bytes, int] = {}
-        for res in sorted(shared):
-            font_refs[res] = r._template_fonts[res].write(w)
-        xobjects: list[bytes] = []
-        for t in templates:
-            num = w.alloc()
-            fonts = b"".join(b"%s %d 0 R" % (res, font_refs[res]) for res in t.fonts)
-            w.stream(
-                num,
-                t.content,
-                b"/Type/XObject/Subtype/Form/BBox%s/Resources<</Font<<%s>>>>" % (MEDIA_BOX, fonts),
-                flate=True,
-            )
-            xobjects.append(b"%s %d 0 R" % (t.name, num))
-        page_fonts = [
-            b"%s %d 0 R" % (TEMPLATE_FONTS[f], font_refs[TEMPLATE_FONTS[f]])
-            for f, enc in self.encoders.items()
-            if enc.template_used
+        start = self.start
+        font_refs = start.font_refs
+        xobjects = start.xobjects
+        late = sorted(self.templates - start.templates)
+        page_template_fonts = [
+            TEMPLATE_FONTS[f] for f, e in self.encoders.items() if e.template_used
         ]
+        if late or not font_refs.keys() >= set(page_template_fonts):
+            # not foreseen by the file's start (never in practice): written here
+            font_refs = dict(font_refs)
+            xobjects += r._write_templates(w, late, font_refs)
+            for res in page_template_fonts:
+                if res not in font_refs:
+                    font_refs[res] = r._template_fonts[res].write(w)
+        page_fonts = [b"%s %d 0 R" % (res, font_refs[res]) for res in page_template_fonts]
         for use in (*self.uses.values(), self.fallback):
             if use.chars:
                 num = build_font(use.font, use.chars).write(w)
                 page_fonts.append(b"%s %d 0 R" % (use.resource, num))
         w.obj(
-            self.resources,
-            b"<</Font<<%s>>/XObject<<%s>>>>" % (b"".join(page_fonts), b"".join(xobjects)),
+            _RESOURCES,
+            b"<</Font<<%s>>/XObject<<%s>>>>" % (b"".join(page_fonts), xobjects),
         )
         kids = b" ".join(b"%d 0 R" % k for k in self.kids)
         w.obj(
-            self.pages,
+            _PAGES,
             b"<</Type/Pages/Kids[%s]/Count %d/MediaBox%s>>" % (kids, len(self.kids), MEDIA_BOX),
         )
         info = w.alloc()
         w.obj(info, _PRODUCER)
-        w.close(self.catalog, info)
+        w.close(_CATALOG, info)
         return RenderResult(
             pages=len(self.kids),
             container_pages=container_pages,
@@ -349,6 +406,19 @@ class _PdfFile:
             sha256=w.sha256,
             size=w.size,
         )
+
+
+def _notice_templates(notices: Iterable[Notice]) -> frozenset[bytes]:
+    """The templates the pages of these notices use (as `Renderer._notices` draws them)."""
+    names = set()
+    for n in notices:
+        names.add(notice.HOME if n.delivery == "home" else notice.EMPLOYER)
+        box = notice.MY_NUMBER_BOX.get(n.my_number_state)
+        if box is not None:  # an unknown state fails when its page is drawn
+            names.add(box)
+        if n.needs_registration_form:
+            names.add(form.TEMPLATE)
+    return frozenset(names)
 
 
 def _check_containers(parcel: Parcel, pieces: int) -> None:

@@ -4,30 +4,63 @@ No timestamps, /Producer "shikaku", and a file /ID taken from the SHA-256 of eve
 written before the trailer, so the same input gives byte-identical files. Bytes are
 buffered in ~1 MiB chunks and hashed as they are handed to `out`, which may be any
 writable binary file object (a local file, an fsspec file, a BytesIO).
+
+A file may start from a `Prefix`: bytes that many files begin with (the header and the
+shared objects), with their offsets and the SHA-256 state after them, prepared once.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import BinaryIO, Final
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO, Final
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 PDF_HEADER: Final = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
 _FLUSH_AT: Final = 1 << 20
 
 
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """The start of a file, ready to reuse: its bytes (header included), the offsets of
+    the objects it holds (index = object number) and the SHA-256 state after it."""
+
+    data: bytes
+    offsets: tuple[int, ...]
+    hash: _Hash
+
+
 class PdfWriter:
     """Writes numbered objects sequentially and remembers their offsets for the xref."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, prefix: Prefix | None = None) -> None:
         self._out = out
-        self._hash = hashlib.sha256()
-        self._buffer: list[bytes] = [PDF_HEADER]
-        self._buffered = len(PDF_HEADER)
-        self._pos = len(PDF_HEADER)  # bytes written so far, flushed or not
-        self._offsets: list[int] = [0]  # index = object number; 0 is the free-list head
+        if prefix is None:
+            self._hash = hashlib.sha256()
+            self._buffer: list[bytes] = [PDF_HEADER]
+            self._offsets: list[int] = [0]  # index = object number; 0 is the free-list head
+            self._hashed = 0  # leading bytes of the buffer already in the hash
+        else:
+            self._hash = prefix.hash.copy()
+            self._buffer = [prefix.data]
+            self._offsets = list(prefix.offsets)
+            self._hashed = len(prefix.data)
+        self._buffered = self._pos = len(self._buffer[0])  # bytes written, flushed or not
         self.size = 0
         self.sha256 = ""
+
+    def prefix(self) -> Prefix:
+        """Everything written so far as a reusable `Prefix` (before any flush). Objects
+        reserved but not yet written stay reserved in every file that starts with it."""
+        if self._pos != self._buffered:
+            raise RuntimeError("a prefix must still be buffered")
+        data = b"".join(self._buffer)
+        h = self._hash.copy()
+        h.update(memoryview(data)[self._hashed :])
+        return Prefix(data, tuple(self._offsets), h)
 
     def alloc(self) -> int:
         """Reserve the next object number (written later with `obj` or `stream`)."""
@@ -44,7 +77,11 @@ class PdfWriter:
     def _flush(self) -> None:
         if self._buffer:
             chunk = b"".join(self._buffer)
-            self._hash.update(chunk)
+            if self._hashed:
+                self._hash.update(memoryview(chunk)[self._hashed :])
+                self._hashed = 0
+            else:
+                self._hash.update(chunk)
             self._out.write(chunk)
             self._buffer = []
             self._buffered = 0
@@ -68,15 +105,25 @@ class PdfWriter:
         object number. `page_dict` holds the entries other than /Contents."""
         offsets = self._offsets
         c = len(offsets)
-        stream = b"%d 0 obj\n<<%s/Length %d>>\nstream\n%s\nendstream\nendobj\n" % (
+        head = b"%d 0 obj\n<<%s/Length %d>>\nstream\n" % (
             c,
             b"/Filter/FlateDecode" if flate else b"",
             len(content),
-            content,
         )
-        offsets.append(self._pos)
-        offsets.append(self._pos + len(stream))
-        self._emit(stream + b"%d 0 obj\n<<%s/Contents %d 0 R>>\nendobj\n" % (c + 1, page_dict, c))
+        tail = b"\nendstream\nendobj\n%d 0 obj\n<<%s/Contents %d 0 R>>\nendobj\n" % (
+            c + 1,
+            page_dict,
+            c,
+        )
+        pos = self._pos
+        offsets.append(pos)
+        offsets.append(pos + len(head) + len(content) + 18)  # after "\nendstream\nendobj\n"
+        size = len(head) + len(content) + len(tail)
+        self._buffer += (head, content, tail)
+        self._buffered += size
+        self._pos = pos + size
+        if self._buffered >= _FLUSH_AT:
+            self._flush()
         return c + 1
 
     def objects(self, items: Iterable[tuple[int, bytes]]) -> None:

@@ -76,14 +76,15 @@ def build_font(
     """The subset of `font` that draws `chars` (all must be in its cmap)."""
     cmap = font.cmap
     by_gid: dict[int, str] = {}
-    for c in sorted(chars):  # two characters on one glyph: the lower one is extracted
-        by_gid.setdefault(cmap[ord(c)], c)
+    for c in sorted(chars, reverse=True):  # two characters on one glyph: the lower one
+        by_gid[cmap[ord(c)]] = c  # is extracted (it is assigned last)
     gids = sorted(by_gid)
     program, length = glyph_source(font).subset(gids, compress_outlines=compress_outlines)
-    digest = hashlib.sha256(font.postscript_name.encode() + repr(gids).encode()).digest()
-    tag = "".join(chr(65 + b % 26) for b in digest[:6])
+    name = pdf_name(font.postscript_name)
+    digest = hashlib.sha256(name[1:] + repr(gids).encode()).digest()
+    tag = bytes(65 + b % 26 for b in digest[:6])
     return FontObjects(
-        base_font=pdf_name(f"{tag}+{font.postscript_name}"),
+        base_font=b"/%s+%s" % (tag, name[1:]),
         widths=_widths(font, gids),
         descriptor=_descriptor(font),
         to_unicode=zlib.compress(_to_unicode(by_gid), 1 if not compress_outlines else 9),
@@ -114,6 +115,7 @@ def _widths(font: TrueTypeFont, gids: list[int]) -> bytes:
     return b"[" + b" ".join(parts) + b"]"
 
 
+@lru_cache(maxsize=16)
 def _descriptor(font: TrueTypeFont) -> bytes:
     scale = 1000 / font.units_per_em
     x0, y0, x1, y1 = (round(v * scale) for v in font.bbox)

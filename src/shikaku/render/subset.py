@@ -18,6 +18,7 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from threading import Lock
@@ -40,8 +41,7 @@ _U32: Final = struct.Struct(">I")
 
 
 def _checksum(data: bytes | bytearray) -> int:
-    padded = data + b"\x00" * (-len(data) % 4)
-    words = array("I", padded)
+    words = array("I", _padded(bytes(data)))
     if not _BIG_ENDIAN_HOST:
         words.byteswap()
     return sum(words) & 0xFFFFFFFF
@@ -52,30 +52,98 @@ class _Glyph:
     data: bytes  # outline without instructions, padded to 4 bytes
     size: int  # len(data)
     checksum: int  # of data, as a part of the glyf table's checksum
-    components: tuple[int, ...]
+    components: tuple[int, ...]  # of a composite, recursively (nested composites too)
     hmtx: bytes  # (advance, lsb) record
     hmtx_word: int  # the same as one big-endian uint32, for the hmtx checksum
 
 
+# The tables of a subset, in file order; glyf goes last because its bytes are streamed
+# after the compressed part. The directory lists them sorted by tag.
+_ORDER: Final = (b"head", b"hhea", b"maxp", b"OS/2", b"cmap", b"post", b"hmtx", b"loca", b"glyf")
+_HEAD_ADJUST: Final = 8  # head.checkSumAdjustment
+_HEAD_LOCA_FORMAT: Final = 50  # head.indexToLocFormat
+_HHEA_METRICS: Final = 34  # hhea.numberOfHMetrics
+_MAXP_GLYPHS: Final = 4  # maxp.numGlyphs
+
+
+def _padded(data: bytes) -> bytes:
+    return data + b"\x00" * (-len(data) % 4)
+
+
 class GlyphSource:
-    """Per font: prepared glyphs and the fixed tables, computed once per process."""
+    """Per font: prepared glyphs and the fixed tables, computed once per process.
+
+    The tables that vary with the subset vary in a few fields only, so their checksums
+    are the fixed tables' checksums plus those fields (each field is the high or the low
+    half of one 32-bit word); the directory's checksum is the sum of its words.
+    """
 
     def __init__(self, font: TrueTypeFont) -> None:
         self.font = font
         self._glyphs: dict[int, _Glyph] = {}
+        self._usual_advance = Counter(font.advances).most_common(1)[0][0]  # full width
         self._lock = Lock()
-        self._head = font.table("head")
-        self._hhea = font.table("hhea")
-        self._maxp = font.table("maxp")
-        self._os2 = font.table("OS/2") if "OS/2" in font.tables else None
+        head = bytearray(font.table("head"))
+        struct.pack_into(">I", head, _HEAD_ADJUST, 0)
+        struct.pack_into(">h", head, _HEAD_LOCA_FORMAT, 0)
+        hhea = bytearray(font.table("hhea"))
+        struct.pack_into(">H", hhea, _HHEA_METRICS, 0)
+        maxp = bytearray(font.table("maxp"))
+        struct.pack_into(">H", maxp, _MAXP_GLYPHS, 0)
+        # each varying table as (bytes before the field, bytes after it, padded)
+        self._head = (bytes(head[:_HEAD_ADJUST]), bytes(head[_HEAD_ADJUST + 4 : _HEAD_LOCA_FORMAT]),
+                      _padded(bytes(head))[_HEAD_LOCA_FORMAT + 2 :])  # fmt: skip
+        self._hhea = (bytes(hhea[:_HHEA_METRICS]), _padded(bytes(hhea))[_HHEA_METRICS + 2 :])
+        self._maxp = (bytes(maxp[:_MAXP_GLYPHS]), _padded(bytes(maxp))[_MAXP_GLYPHS + 2 :])
+        fixed = {b"cmap": _CMAP, b"post": _POST}
+        if "OS/2" in font.tables:
+            fixed[b"OS/2"] = font.table("OS/2")
+        self._tags = tuple(t for t in _ORDER if t != b"OS/2" or t in fixed)
+        # checksums of the tables as they are when the varying fields are 0
+        self._sums = {
+            b"head": _checksum(head),
+            b"hhea": _checksum(hhea),
+            b"maxp": _checksum(maxp),
+            **{tag: _checksum(data) for tag, data in fixed.items()},
+        }
+        self._fixed = b"".join(_padded(fixed[t]) for t in self._tags if t in fixed)
+        self._lengths = {
+            b"head": len(head),
+            b"hhea": len(hhea),
+            b"maxp": len(maxp),
+            **{tag: len(data) for tag, data in fixed.items()},
+        }
+        num = len(self._tags)
+        entry_selector = num.bit_length() - 1
+        search_range = 16 << entry_selector
+        self._dir_head = (0x00010000, num, search_range, entry_selector, 16 * num - search_range)
+        self._dir_struct = struct.Struct(">IHHHH" + "4sIII" * num)
+        self._dir_order = sorted(range(num), key=lambda i: self._tags[i])
+        self._dir_fixed_sum = (
+            0x00010000
+            + (num << 16)
+            + search_range
+            + (entry_selector << 16)
+            + 16 * num
+            - search_range
+            + sum(_U32.unpack(t)[0] for t in self._tags)
+        )
 
     def glyph(self, gid: int) -> _Glyph:
         g = self._glyphs.get(gid)
         if g is None:
             data, components = self.font.glyph(gid)
+            limit = self.font.num_glyphs
+            parts: dict[int, None] = {}
+            todo = [c for c in components if c < limit]
+            while todo:  # nested composites; a cycle in a broken font ends here too
+                c = todo.pop()
+                if c not in parts and c != gid:
+                    parts[c] = None
+                    todo += [x for x in self.font.glyph(c)[1] if x < limit]
             hmtx = self.font.hmtx_entry(gid)
             g = _Glyph(
-                data, len(data), _checksum(data), components, hmtx, int.from_bytes(hmtx, "big")
+                data, len(data), _checksum(data), tuple(parts), hmtx, int.from_bytes(hmtx, "big")
             )
             with self._lock:
                 self._glyphs[gid] = g
@@ -83,16 +151,19 @@ class GlyphSource:
 
     def closure(self, gids: Iterable[int]) -> list[tuple[int, _Glyph]]:
         """The glyphs `gids` with every composite's components (and .notdef), by id."""
-        cached = self._glyphs
+        cached = self._glyphs.get
+        glyph = self.glyph
         limit = self.font.num_glyphs
-        wanted = {0, *gids}
-        seen: dict[int, _Glyph] = {}
-        while wanted:
-            for gid in wanted:
-                if gid < limit:
-                    seen[gid] = cached.get(gid) or self.glyph(gid)
-            parts = {c for g in seen.values() if g.components for c in g.components}
-            wanted = parts - seen.keys()
+        seen = {0: cached(0) or glyph(0)}
+        parts: list[int] = []
+        for gid in gids:
+            if gid < limit:
+                g = seen[gid] = cached(gid) or glyph(gid)
+                if g.components:
+                    parts += g.components
+        for gid in parts:
+            if gid not in seen:
+                seen[gid] = cached(gid) or glyph(gid)
         return sorted(seen.items())
 
     def subset(self, gids: Iterable[int], *, compress_outlines: bool = False) -> tuple[bytes, int]:
@@ -100,93 +171,126 @@ class GlyphSource:
         decoded length (the FontFile2 stream's /Length1)."""
         used = self.closure(gids)
         n = used[-1][0] + 1  # glyphs after the last used one are simply not there
-        total = sum(g.size for _gid, g in used)
+        total = 0
+        for _gid, g in used:
+            total += g.size
         short = total < 0x20000
         shift = 1 if short else 0  # short loca stores offset / 2
         pack = _U16.pack if short else _U32.pack
 
+        # hmtx: full (advance, lsb) records for the glyphs before `k`, then left side bearings
+        # only; the glyphs from `k` on take the advance of glyph k - 1 (numberOfHMetrics = k,
+        # as IPAmj明朝 itself does). `k` follows the last used glyph whose advance is not the
+        # usual full width, so every used glyph keeps its advance, and the table (zeros but
+        # for the used glyphs) is about half as long: less to deflate in every file.
+        usual = self._usual_advance
+        last_other = -1
+        for gid, g in reversed(used):
+            if g.hmtx_word >> 16 != usual:
+                last_other = gid
+                break
+        k = min(last_other + 2, n)
+        hmtx = bytearray(2 * (n + k))  # 4 k + 2 (n - k)
+        hmtx_sum = 0
+        filler = k - 1  # a long record with the usual advance, unless glyph k - 1 is used
+        for gid, g in used:
+            if gid < k:
+                hmtx[4 * gid : 4 * gid + 4] = g.hmtx
+                hmtx_sum += g.hmtx_word
+                if gid == filler:
+                    filler = -1
+            else:  # at 2 (gid + k): the high half of a word when gid + k is even
+                at = 2 * (gid + k)
+                hmtx[at : at + 2] = g.hmtx[2:]
+                hmtx_sum += (g.hmtx_word & 0xFFFF) << (16 if (gid + k) % 2 == 0 else 0)
+        if filler >= 0:
+            _U16.pack_into(hmtx, 4 * filler, usual)
+            hmtx_sum += usual << 16
+        hmtx_pad = b"\x00" * (-len(hmtx) % 4)
+
         # loca: one run of equal offsets per used glyph (the unused glyphs before it are
-        # empty); hmtx: zeros except the used glyphs' records. The loca checksum follows
-        # from the runs: entry i is the high half of word i // 2 if i is even (short
-        # format), so summing thousands of words is not needed.
+        # empty). Its checksum follows from the runs: entry i is the high half of word
+        # i // 2 if i is even (short format), so summing thousands of words is not needed.
         loca_parts: list[bytes] = []
         append = loca_parts.append
-        hmtx = bytearray(4 * n)
-        hmtx_sum = glyf_sum = loca_sum = 0
+        outlines: list[bytes] = []
+        add_outline = outlines.append
+        glyf_sum = loca_sum = 0
         prev = -1
         pos = 0
         for gid, g in used:
             value = pos >> shift
-            append(pack(value) * (gid - prev))
+            count = gid - prev
+            append(pack(value) * count)
             if short:  # entries prev+1 .. gid; (gid >> 1) - (prev >> 1) of them are odd
                 odd = (gid + 1 >> 1) - (prev + 1 >> 1)
-                loca_sum += value * (((gid - prev - odd) << 16) + odd)
+                loca_sum += value * (((count - odd) << 16) + odd)
             else:
-                loca_sum += value * (gid - prev)
-            hmtx[4 * gid : 4 * gid + 4] = g.hmtx
-            hmtx_sum += g.hmtx_word
+                loca_sum += value * count
             glyf_sum += g.checksum
+            add_outline(g.data)
             pos += g.size
             prev = gid
         value = pos >> shift
         append(pack(value))
         loca_sum += value << 16 if short and n % 2 == 0 else value
         loca = b"".join(loca_parts)
-        loca_sum &= 0xFFFFFFFF
-        hmtx_sum &= 0xFFFFFFFF
-        glyf_sum &= 0xFFFFFFFF
+        loca_pad = b"\x00" * (-len(loca) % 4)
 
-        head = bytearray(self._head)
-        struct.pack_into(">I", head, 8, 0)  # checkSumAdjustment, set below
-        struct.pack_into(">h", head, 50, 0 if short else 1)
-        hhea = bytearray(self._hhea)
-        struct.pack_into(">H", hhea, 34, n)
-        maxp = bytearray(self._maxp)
-        struct.pack_into(">H", maxp, 4, n)
-
-        # (tag, bytes or None for glyf, length, checksum), in file order; glyf goes last
-        # because its bytes are streamed after the compressed part.
-        tables: list[tuple[bytes, bytes | None, int, int]] = [
-            (b"head", bytes(head), len(head), _checksum(head)),
-            (b"hhea", bytes(hhea), len(hhea), _checksum(hhea)),
-            (b"maxp", bytes(maxp), len(maxp), _checksum(maxp)),
-        ]
-        if self._os2 is not None:
-            tables.append((b"OS/2", self._os2, len(self._os2), _checksum(self._os2)))
-        tables += [
-            (b"cmap", _CMAP, len(_CMAP), _checksum(_CMAP)),
-            (b"post", _POST, len(_POST), _checksum(_POST)),
-            (b"hmtx", bytes(hmtx), len(hmtx), hmtx_sum),
-            (b"loca", loca, len(loca), loca_sum),
-            (b"glyf", None, total, glyf_sum),
-        ]
-
-        num = len(tables)
-        entry_selector = num.bit_length() - 1
-        search_range = 16 << entry_selector
-        directory = bytearray(
-            struct.pack(">IHHHH", 0x00010000, num, search_range, entry_selector,
-                        16 * num - search_range)
-        )  # fmt: skip
-        offset = 12 + 16 * num
-        offsets: dict[bytes, int] = {}
-        for tag, _data, length, _sum in tables:
-            offsets[tag] = offset
+        sums = self._sums
+        lengths = self._lengths
+        varying = {
+            b"head": (sums[b"head"] + (0 if short else 1), lengths[b"head"]),
+            b"hhea": (sums[b"hhea"] + k, lengths[b"hhea"]),
+            b"maxp": (sums[b"maxp"] + (n << 16), lengths[b"maxp"]),
+            b"hmtx": (hmtx_sum, len(hmtx)),
+            b"loca": (loca_sum, len(loca)),
+            b"glyf": (glyf_sum, total),
+        }
+        entries = []
+        offset = 12 + 16 * len(self._tags)
+        font_sum = self._dir_fixed_sum
+        for tag in self._tags:
+            csum, length = varying.get(tag) or (sums[tag], lengths[tag])
+            csum &= 0xFFFFFFFF
+            entries.append((tag, csum, offset, length))
+            font_sum += 2 * csum + offset + length  # in the directory and as a table
             offset += length + (-length % 4)
-        for tag, _data, length, csum in sorted(tables, key=lambda t: t[0]):
-            directory += struct.pack(">4sIII", tag, csum, offsets[tag], length)
-        font_sum = _checksum(directory) + sum(t[3] for t in tables)
-        struct.pack_into(">I", head, 8, (0xB1B0AFBA - font_sum) & 0xFFFFFFFF)
-        tables[0] = (b"head", bytes(head), len(head), tables[0][3])
-
-        prefix = bytes(directory) + b"".join(
-            d + b"\x00" * (-len(d) % 4) for _t, d, _l, _s in tables if d is not None
+        fields: list[object] = list(self._dir_head)
+        for i in self._dir_order:
+            fields += entries[i]
+        directory = self._dir_struct.pack(*fields)
+        adjust = (0xB1B0AFBA - font_sum) & 0xFFFFFFFF
+        head = self._head
+        hhea = self._hhea
+        maxp = self._maxp
+        n_bytes = _U16.pack(n)
+        prefix = b"".join(
+            (
+                directory,
+                head[0],
+                _U32.pack(adjust),
+                head[1],
+                _U16.pack(0 if short else 1),
+                head[2],
+                hhea[0],
+                _U16.pack(k),
+                hhea[1],
+                maxp[0],
+                n_bytes,
+                maxp[1],
+                self._fixed,
+                hmtx,
+                hmtx_pad,
+                loca,
+                loca_pad,
+            )
         )
-        outlines = b"".join(g.data for _gid, g in used)
-        length = len(prefix) + len(outlines)
+        glyf = b"".join(outlines)
+        length = len(prefix) + len(glyf)
         if compress_outlines:
-            return zlib.compress(prefix + outlines, 9), length
-        return _flate_with_stored_tail(prefix, outlines), length
+            return zlib.compress(prefix + glyf, 9), length
+        return _flate_with_stored_tail(prefix, glyf), length
 
 
 def _flate_with_stored_tail(prefix: bytes, tail: bytes) -> bytes:

@@ -5,13 +5,18 @@ labels repeat within a parcel) by a single `str.translate` into glyph-id hex, wh
 tells whether the primary font has every character. Only strings that need the fallback
 take the slow path that splits them into runs. The characters seen are recorded in a
 `GlyphUse`, from which the file's font subset is built at the end.
+
+The encoding of a string depends only on the fonts (codes are glyph ids, resource names are
+fixed), so the encoders of one Renderer share an `EncodeCache` across files: a string met
+in an earlier file (dates, fixed words, common names) costs a dict lookup and the record
+of its glyphs in this file.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import accumulate, groupby
 from typing import Final
 
@@ -19,6 +24,9 @@ from shikaku.render.fonts import TrueTypeFont
 
 # Encoded text: the operators for one primary-font run, or runs of (fallback?, operators).
 Shown = bytes | tuple[tuple[bool, bytes], ...]
+# string → (show operators, width in 1/1000 em, shown with the template subset?)
+EncodeCache = dict[str, tuple[Shown, int, bool]]
+SHARED_LIMIT: Final = 50_000  # strings kept in a shared EncodeCache (then it starts over)
 
 # Japanese line breaking (禁則): never start a line with these, never end one with those.
 NO_LINE_START: Final = frozenset(
@@ -58,8 +66,8 @@ class TextEncoder:
     """
 
     __slots__ = (
-        "_hex", "_widths", "cache", "fallback", "primary", "template", "template_chars",
-        "template_used",
+        "_hex", "_widths", "cache", "fallback", "primary", "shared", "template",
+        "template_chars", "template_used",
     )  # fmt: skip
 
     def __init__(
@@ -68,6 +76,7 @@ class TextEncoder:
         fallback: GlyphUse,
         template: bytes | None = None,
         template_chars: frozenset[str] = frozenset(),
+        shared: EncodeCache | None = None,
     ) -> None:
         self.primary = primary
         self.fallback = fallback
@@ -76,13 +85,36 @@ class TextEncoder:
         self.template_used = False
         self._hex = primary.font.hex_table
         self._widths = primary.font.widths
-        self.cache: dict[str, tuple[Shown, int, bool]] = {}
+        self.cache: EncodeCache = {}  # the strings of this file (their glyphs are recorded)
+        # Encodings shared by the encoders of one Renderer (same fonts, same template
+        # characters): a string seen in an earlier file is not encoded again.
+        self.shared = shared
 
     def entry(self, text: str) -> tuple[Shown, int, bool]:
         """(show operators, width, template font?) of `text`, encoded on first use."""
         r = self.cache.get(text)
         if r is None:
-            r = self.cache[text] = self._encode(text)
+            r = self.cache[text] = self._lookup(text)
+        return r
+
+    def _lookup(self, text: str) -> tuple[Shown, int, bool]:
+        """A string new to this file: from the shared cache (recording its glyphs here),
+        or encoded."""
+        shared = self.shared
+        if shared is None:
+            return self._encode(text)
+        r = shared.get(text)
+        if r is None:
+            r = self._encode(text)
+            if len(shared) >= SHARED_LIMIT:
+                shared.clear()
+            shared[text] = r
+        elif r[2]:
+            self.template_used = True
+        elif r[0].__class__ is bytes:
+            self.primary.chars.update(text)
+        else:  # fallback runs: encoded again, which records both fonts' characters
+            r = self._encode(text)
         return r
 
     def show(self, text: str) -> Shown:
@@ -96,9 +128,17 @@ class TextEncoder:
         """The font resource `text` is shown with (the template or the file subset)."""
         return self.template if self.entry(text)[2] else self.primary.resource  # type: ignore[return-value]
 
+    @property
+    def char_widths(self) -> Mapping[str, int]:
+        """Advance of each character the primary font has, in 1/1000 em."""
+        return self._widths
+
     def measure(self, text: str) -> int:
         """Like `width`, without caching or recording the text (line breaking measures
         far more candidate pieces than it draws)."""
+        w = self._widths.get(text)  # one character: what line breaking mostly measures
+        if w is not None:
+            return w
         try:
             return sum(map(self._widths.__getitem__, text))
         except KeyError:
@@ -154,7 +194,12 @@ class TextEncoder:
         return tuple(runs), width, False
 
 
-def wrap(text: str, max_width: float, text_width: Callable[[str], float]) -> list[str]:
+def wrap(
+    text: str,
+    max_width: float,
+    text_width: Callable[[str], float],
+    char_widths: Mapping[str, float] | None = None,
+) -> list[str]:
     """Greedy line breaking for Japanese text.
 
     Any character boundary may break, except inside a run of ASCII (a phone number, a
@@ -162,14 +207,20 @@ def wrap(text: str, max_width: float, text_width: Callable[[str], float]) -> lis
     width, it breaks there instead (addresses split between town and building). Explicit
     newlines are kept; spaces at the start of a wrapped line are dropped.
     Each line is found by one bisection over the running widths, so a one-line address
-    (the usual case in a window) costs a handful of C-level calls.
+    (the usual case in a window) costs a handful of C-level calls. `char_widths`, if
+    given, are looked up first for one-character tokens (the usual token).
     """
     lines: list[str] = []
+    get = (char_widths or {}).get
     for para in text.split("\n"):
-        tokens: list[str] = []
-        for tok in _TOKEN.findall(para):  # a word longer than a line is split anywhere
-            tokens += list(tok) if len(tok) > 1 and text_width(tok) > max_width else [tok]
-        widths = list(map(text_width, tokens))
+        tokens: list[str] = _TOKEN.findall(para)
+        widths = [get(tok) or text_width(tok) for tok in tokens]
+        if max(widths, default=0) > max_width:  # a word longer than a line: split anywhere
+            split: list[str] = []
+            for tok, w in zip(tokens, widths, strict=True):
+                split += list(tok) if len(tok) > 1 and w > max_width else [tok]
+            tokens = split
+            widths = [get(tok) or text_width(tok) for tok in tokens]
         n = len(tokens)
         start = 0
         while True:

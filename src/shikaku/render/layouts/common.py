@@ -26,6 +26,11 @@ RELATIONSHIP: Final = {1: "本人", 2: "家族"}
 SEX: Final = {1: "男", 2: "女"}
 MY_NUMBER_MASK: Final = "マイナンバー（下4桁）: ＊＊＊＊ ＊＊＊＊ "
 CONTAINER_KIND: Final = {"box": "箱", "envelope": "封筒", "letter": "封書"}
+ERAS: Final = "明治大正昭和平成令和元年月日"  # what format_wareki prints besides digits
+# Each layout lists the fixed words of its per-file and per-page text as WORDS: their
+# glyphs go into the template subset, so that such a string (a count, a date, a label
+# line) never needs the file's own subset, which then holds little more than names.
+WORDS: Final = (ERAS, "〒-", *RELATIONSHIP.values(), *SEX.values(), *CONTAINER_KIND.values())
 
 
 @dataclass(frozen=True, slots=True)

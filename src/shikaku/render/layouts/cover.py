@@ -23,6 +23,14 @@ from shikaku.render.model import Parcel
 
 TEMPLATE: Final = b"/TC"
 TITLE: Final = "「資格情報のお知らせ」の送付について（ご案内）"
+WORDS: Final = (
+    "事業主様・ご担当者様",
+    "抽出日（）時点の被保険者様および被扶養者様",
+    "被保険者 名、被扶養者 名、計 通（個人ごとの封筒）",
+    "箱 個、封筒 通（全 個口、特定記録郵便）",
+    "配付一覧 枚、マイナンバー登録申出書 通（封筒内）",
+    "　記号 -P",
+)
 
 BODY_TOP: Final = 74.0
 BODY_SIZE: Final = 10.0

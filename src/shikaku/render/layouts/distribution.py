@@ -24,6 +24,7 @@ from shikaku.render.model import Container, Notice, Parcel
 
 TEMPLATE: Final = b"/TL"
 TITLE: Final = "配付一覧（資格情報のお知らせ）"
+WORDS: Final = (" / ", "　記号 ", "作成日 ")
 HEAD_TOP: Final = 39.0
 HEAD_HEIGHT: Final = 7.0
 ROW: Final = 6.4
@@ -111,6 +112,15 @@ class DistributionLayout:
             rule = [b"q %s w %s m %s l S Q\n" % (num(w * MM), at(LEFT, y), at(RIGHT, y))
                     for w in (0.15, 0.5)]  # fmt: skip
             self._graphics.append((box + rule[0], box + rule[1]))
+        # per number of rows: the frame's bottom rule and the column lines
+        self._grid: list[bytes] = []
+        for n in range(ROWS_PER_PAGE + 1):
+            g = Canvas({})
+            bottom = top + n * ROW
+            g.line(LEFT, bottom, RIGHT, bottom, width=0.3)
+            for x in self.edges:
+                g.line(x, top, x, bottom, width=0.2 if LEFT < x < RIGHT else 0.3)
+            self._grid.append(g.content())
 
     def draw_template(self, c: Canvas) -> None:
         c.text(LEFT, 17.0, TITLE, 14.0)
@@ -171,8 +181,4 @@ class DistributionLayout:
         text.append(b"ET\n")
         c.raw(b"".join(text))
         c.raw(b"".join(graphics))
-        top = HEAD_TOP + HEAD_HEIGHT
-        bottom = top + len(rows) * ROW
-        c.line(LEFT, bottom, RIGHT, bottom, width=0.3)
-        for x in self.edges:
-            c.line(x, top, x, bottom, width=0.2 if LEFT < x < RIGHT else 0.3)
+        c.raw(self._grid[len(rows)])

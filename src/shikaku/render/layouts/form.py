@@ -27,6 +27,7 @@ from shikaku.render.text import TextEncoder
 
 TEMPLATE: Final = b"/TF"
 TITLE: Final = "マイナンバー登録申出書"
+WORDS: Final = (" 申出書",)
 
 TABLE_TOP: Final = 58.0
 TABLE_ROW: Final = 8.6

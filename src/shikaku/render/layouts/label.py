@@ -20,6 +20,16 @@ from shikaku.render.layouts.common import (
 from shikaku.render.model import Container, Parcel
 
 TEMPLATE: Final = b"/TB"
+WORDS: Final = (
+    "事業主様・ご担当者様",
+    " / ",
+    "No. 〜（ 通）",
+    "記号 ",
+    "この の内容（ / ）",
+    "・個人ごとの封筒 No. 〜（ 通）",
+    "・送付のご案内、配付一覧（この の先頭に入っています）",
+    "・送付のご案内と配付一覧は 1 / の に入っています",
+)
 FRAME_TOP: Final = 12.0
 FRAME_HEIGHT: Final = 132.0
 ADDRESS_X: Final = 22.0

@@ -38,6 +38,7 @@ from shikaku.render.text import TextEncoder, wrap
 
 TITLE: Final = "資格情報のお知らせ"
 CARD_TITLE: Final = "健康保険 資格情報のお知らせ"
+WORDS: Final = ("(記号) (番号)", "(被保険者氏名)", "(対象者氏名) 様", "性別", "割", MY_NUMBER_MASK)
 
 # Template (Form XObject) resource names used by notice pages.
 EMPLOYER: Final = b"/TN"
@@ -356,7 +357,7 @@ class NoticeLayout:
         if not (n.postal_code and n.address and n.addressee):
             raise ValueError("自宅送付には郵便番号・住所・宛名が必要です (home delivery address)")
         width = self.address_width / PT_MM * 1000 / 10.5
-        lines = wrap(n.address, width, enc.measure)
+        lines = wrap(n.address, width, enc.measure, enc.char_widths)
         if len(lines) > len(self.home_address):
             raise ValueError("住所が長く、封筒の窓に収まりません (address does not fit the window)")
         return lines
