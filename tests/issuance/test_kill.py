@@ -84,3 +84,9 @@ def test_sigkill_mid_rendering_then_resume_and_verify(tmp_path: Path) -> None:
     pdfs = sorted(out.glob("*/*.pdf"))
     assert len(pdfs) == total  # one file per partition, no strays
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
+    # and verify notices a file that changed afterwards: exit 1
+    data = bytearray(pdfs[0].read_bytes())
+    data[-40] ^= 1
+    pdfs[0].write_bytes(bytes(data))
+    broken = _cli(env, tmp_path, "runs", "verify", "R000001")
+    assert broken.returncode == 1 and "照合 NG" in broken.stderr

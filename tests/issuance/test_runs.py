@@ -62,10 +62,18 @@ def test_a_run_verifies_and_its_documents_read_back(done_run: tuple[Engine, int,
             for p in conn.execute(select(run_partitions).where(run_partitions.c.run_id == run_id))
         }
         boxes = conn.execute(select(run_containers).where(run_containers.c.run_id == run_id)).all()
-    # page counts per container, read from the PDFs
+    # page counts per container, read from the PDFs: the containers tile each file, and each
+    # parcel container starts with its label page
+    by_file: dict[str, list[object]] = {}
     for box in boxes:
-        pdf = PdfReader(out / parts[box.partition_no].file_name)
-        assert box.page_last <= len(pdf.pages)
+        by_file.setdefault(parts[box.partition_no].file_name, []).append(box)
+    for name, file_boxes in by_file.items():
+        pdf = PdfReader(out / name)
+        assert sum(b.page_last - b.page_first + 1 for b in file_boxes) == len(pdf.pages)  # type: ignore[attr-defined]
+        if name.startswith("parcels/"):
+            for b in file_boxes:
+                label = pdf.pages[b.page_first - 1].extract_text()  # type: ignore[attr-defined]
+                assert "特定記録" in label and f"{b.container_no}" in label  # type: ignore[attr-defined]
     registered = next(r for r in targets if r.my_number_state == "registered")
     missing = next(r for r in targets if r.my_number_state != "registered")
     for row in (registered, missing):
