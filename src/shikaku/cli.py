@@ -12,7 +12,9 @@ import typer
 from rich.table import Table
 
 from shikaku import __version__
+from shikaku.cli_clinics import audit_app, clinics_app
 from shikaku.cli_issuance import issue_app, runs_app
+from shikaku.cli_serve import serve
 from shikaku.console import DatabaseUrl, err, log, out
 from shikaku.console import database as _engine
 from shikaku.console import progress_bar as _progress
@@ -49,6 +51,9 @@ app.add_typer(imports_app, name="imports")
 app.add_typer(settings_app, name="settings")
 app.add_typer(issue_app, name="issue")
 app.add_typer(runs_app, name="runs")
+app.command("serve")(serve)
+app.add_typer(clinics_app, name="clinics")
+app.add_typer(audit_app, name="audit")
 
 # ------------------------------------------------------------------ validate
 

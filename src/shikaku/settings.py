@@ -180,6 +180,16 @@ class RenderSettings(_Section):
     fallback_font: Path = Path("/usr/share/fonts/truetype/ipamj/ipamjm.ttf")  # IPAmj明朝
 
 
+class ApiSettings(_Section):
+    """`shikaku serve`: the clinic API (docs/api.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)  # uvicorn worker processes
+    rate_limit_per_second: float = Field(20.0, gt=0)  # per API key and worker process
+    rate_limit_burst: int = Field(40, ge=1)
+
+
 class Settings(_Section):
     database_url: str = "sqlite:///shikaku.db"
     key_file: Path = Path("shikaku.key")
@@ -191,6 +201,7 @@ class Settings(_Section):
     importer: ImportSettings = Field(ImportSettings(), alias="import")
     issuance: IssuanceSettings = IssuanceSettings()
     render: RenderSettings = RenderSettings()
+    api: ApiSettings = ApiSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

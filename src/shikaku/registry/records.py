@@ -449,3 +449,7 @@ class MemberParser:
         idx = self.index.get(key)
         raw = cells[idx] if idx is not None else ""
         return RowError(line, self.names[key], mask_value(raw), exc.ja, exc.en)
+
+
+# The same rules for a key a clinic types into the API as for one in an employer's file.
+parse_symbol, parse_number, parse_branch = _symbol, _number, _branch

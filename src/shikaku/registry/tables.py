@@ -257,3 +257,41 @@ run_containers = Table(
     CheckConstraint("kind IN ('envelope', 'box', 'letter')", name="kind"),
     sqlite_with_rowid=False,
 )
+
+
+# ---------------------------------------------------------------- clinics and the audit log
+# A clinic (医療機関) calls the eligibility API with a key `sk_<key_id>_<secret>`: key_id finds
+# the row (unique, hence indexed), key_hash is SHA-256 of the 32 random secret bytes.
+# See security/apikeys.py and docs/security.md.
+
+clinics = Table(
+    "clinics",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("institution_code", String(10), nullable=False),  # 医療機関コード, check digit valid
+    Column("name", Text, nullable=False),
+    Column("key_id", String(16), nullable=False),  # public part of the key, finds the row
+    Column("key_hash", LargeBinary(32), nullable=False),  # SHA-256 of the secret part
+    Column("created_at", DateTime, nullable=False),  # UTC; when the current key was issued
+    Column("revoked_at", DateTime),  # UTC; a revoked key never authenticates
+    UniqueConstraint("institution_code"),
+    UniqueConstraint("key_id"),
+)
+
+# Every read of a member's data by a clinic or by staff, as a hash chain: row_hash =
+# SHA-256(prev_hash || canonical(id, at, clinic_id, kind, person_id, result, detail)).
+# Ids are assigned by the writer under a lock (security/audit.py), never by a sequence, so
+# they have no gaps: a gap is a deleted row. No index but the key: every index slows writes.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("at", DateTime, nullable=False),  # UTC
+    Column("clinic_id", ForeignKey("clinics.id")),  # none for staff (console_read)
+    Column("kind", String(32), nullable=False),  # eligibility / fhir_coverage / console_read …
+    Column("person_id", BigInteger),  # none when nobody was found; no FK: a log never blocks
+    Column("result", String(32)),  # short outcome, e.g. a validity code
+    Column("detail", Text),  # short JSON; never a My Number digit
+    Column("prev_hash", LargeBinary(32), nullable=False),
+    Column("row_hash", LargeBinary(32), nullable=False),
+)

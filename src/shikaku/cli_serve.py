@@ -1,0 +1,42 @@
+"""`shikaku serve`: the clinic API under uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from shikaku.console import DatabaseUrl, out, settings_from
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="待ち受けアドレス (既定: 設定 api.host)")] = None,
+    port: Annotated[int | None, typer.Option(help="ポート (既定: 設定 api.port)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="uvicorn のワーカー数 (既定: 設定 api.workers)")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """資格確認 API (HTTP・FHIR) を起動します。OpenAPI: /openapi.json、説明: /docs."""
+    import uvicorn
+
+    from shikaku.registry.db import make_engine, require_current_schema
+
+    settings = settings_from(database_url)
+    api = settings.api
+    require_current_schema(make_engine(settings.database_url))
+    # Each worker process builds its own app from the environment: hand the overrides on.
+    if database_url:
+        os.environ["SHIKAKU_DATABASE_URL"] = database_url
+    host, port, workers = host or api.host, port or api.port, workers or api.workers
+    out.print(f"資格確認 API: http://{host}:{port}/docs （ワーカー {workers}）")
+    uvicorn.run(
+        "shikaku.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )

@@ -1,0 +1,499 @@
+"""The audit log: every read of a member's data, as a SHA-256 hash chain.
+
+    row_hash = SHA-256(prev_hash || canonical(id, at, clinic_id, kind, person_id, result, detail))
+
+The first row's prev_hash is 32 zero bytes; every other row's is its predecessor's row_hash.
+`canonical` is the compact JSON array of the seven values (see `canonical`), so anyone can
+recompute the chain from a database dump with a few lines of any language.
+
+Writing: `AuditWriter.append` writes a batch in one transaction that first takes the log's
+lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), so writers in
+any number of processes never fork the chain; ids are assigned here, without gaps. It returns
+only after the commit is durable (SQLite: synchronous=FULL for that commit; PostgreSQL:
+synchronous_commit=on), so a caller that answers after `append` returns never answers
+without its audit row. `AuditBatcher` lets concurrent requests share one such transaction.
+
+Checking: `verify_chain` streams the rows in id order and names every row that was edited,
+inserted or deleted. Rows removed from the end (or a consistent rewrite of the newest rows)
+leave no trace inside the chain: compare with a head hash recorded elsewhere (`anchor`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import queue
+import re
+import threading
+import unicodedata
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, text
+
+from shikaku.registry.db import SQLITE_BEGIN, is_sqlite
+from shikaku.registry.tables import audit_log
+
+__all__ = [
+    "GENESIS",
+    "AuditBatcher",
+    "AuditEntry",
+    "AuditProblem",
+    "AuditReport",
+    "AuditWriter",
+    "canonical",
+    "chain_hash",
+    "verify_chain",
+]
+
+GENESIS = bytes(32)
+"""prev_hash of the first row."""
+
+# Kinds written by shikaku (others may be added: lower-case ASCII, at most 32 characters).
+ELIGIBILITY = "eligibility"
+FHIR_ELIGIBILITY = "fhir_eligibility"
+FHIR_COVERAGE = "fhir_coverage"
+CONSOLE_READ = "console_read"
+
+MAX_RESULT = 32
+MAX_DETAIL = 2000
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
+# Twelve digits in a row, once spaces and dashes are taken out: possibly a My Number.
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー]")
+_LONG_DIGITS = re.compile(r"\d{12}")
+# Any 64-bit key: the PostgreSQL advisory lock that serialises writers of the log.
+PG_LOCK_KEY = int.from_bytes(hashlib.sha256(b"shikaku.audit_log").digest()[:8], "big", signed=True)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _may_hold_my_number(value: str) -> bool:
+    return bool(_LONG_DIGITS.search(_SEPARATORS.sub("", unicodedata.normalize("NFKC", value))))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+    elif value is not None:
+        yield str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audited event, as the caller describes it; the writer adds id and hashes.
+
+    `detail` is a small JSON object (stored as compact JSON with sorted keys). Nothing in
+    `result` or `detail` may look like a My Number: twelve digits in a row are refused.
+    `at` is UTC (naive, or aware and converted); default: when the batch is written.
+    """
+
+    kind: str
+    clinic_id: int | None = None
+    person_id: int | None = None
+    result: str | None = None
+    detail: Mapping[str, Any] | None = None
+    at: datetime | None = None
+    detail_json: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if not _KIND.fullmatch(self.kind):
+            raise ValueError(f"audit kind must be lower-case ASCII, ≤ 32 chars: {self.kind!r}")
+        if self.result is not None and len(self.result) > MAX_RESULT:
+            raise ValueError(f"audit result longer than {MAX_RESULT} characters")
+        text_ = None
+        if self.detail is not None:
+            text_ = json.dumps(
+                self.detail, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+            )
+            if len(text_) > MAX_DETAIL:
+                raise ValueError(f"audit detail longer than {MAX_DETAIL} characters")
+        if any(_may_hold_my_number(s) for s in _strings([self.result, self.detail])):
+            # Never echo the value: it may be a My Number.
+            raise ValueError("audit result/detail must not contain 12 digits in a row")
+        if self.at is not None and self.at.tzinfo is not None:
+            object.__setattr__(self, "at", self.at.astimezone(UTC).replace(tzinfo=None))
+        object.__setattr__(self, "detail_json", text_)
+
+
+def canonical(
+    id: int,
+    at: datetime,
+    clinic_id: int | None,
+    kind: str,
+    person_id: int | None,
+    result: str | None,
+    detail: str | None,
+) -> bytes:
+    """The bytes hashed for a row: a compact, ASCII-only JSON array, `at` as ISO 8601 with
+    microseconds, e.g. `[1,"2026-11-27T01:02:03.000004",7,"eligibility",42,"1",null]`."""
+    values = [id, at.isoformat(timespec="microseconds"), clinic_id, kind, person_id, result, detail]
+    return json.dumps(values, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def chain_hash(
+    prev_hash: bytes,
+    id: int,
+    at: datetime,
+    clinic_id: int | None,
+    kind: str,
+    person_id: int | None,
+    result: str | None,
+    detail: str | None,
+) -> bytes:
+    h = hashlib.sha256(prev_hash)
+    h.update(canonical(id, at, clinic_id, kind, person_id, result, detail))
+    return h.digest()
+
+
+# ------------------------------------------------------------------ writing
+
+
+@contextmanager
+def _locked_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that owns the log until it commits, and whose commit is durable.
+
+    SQLite: like registry.db.write_transaction (BEGIN IMMEDIATE takes the write lock), with
+    synchronous=FULL for this commit: the WAL is synced, so a power cut cannot undo it (the
+    engine's NORMAL only protects against a crash of the process).
+    PostgreSQL: an advisory lock held until commit; read committed, so the last row read
+    after it is the newest committed one.
+    """
+    if not is_sqlite(engine):
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL synchronous_commit = on"))
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+            yield conn
+        return
+    with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        before = raw.execute("PRAGMA synchronous").fetchone()[0]
+        raw.execute("PRAGMA synchronous=FULL")  # outside a transaction
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            raw.execute(f"PRAGMA synchronous={int(before)}")
+
+
+class AuditWriter:
+    """Appends batches to the chain; safe across threads and processes (see the module)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def append(self, entries: Sequence[AuditEntry]) -> list[int]:
+        """Write `entries` in one transaction, committed when this returns; their ids."""
+        if not entries:
+            return []
+        now = _utcnow()
+        with _locked_transaction(self.engine) as conn:
+            last = conn.execute(
+                select(audit_log.c.id, audit_log.c.row_hash)
+                .order_by(audit_log.c.id.desc())
+                .limit(1)
+            ).first()
+            next_id, prev = (1, GENESIS) if last is None else (last.id + 1, bytes(last.row_hash))
+            rows: list[dict[str, Any]] = []
+            for i, e in enumerate(entries):
+                at = e.at or now
+                row_id = next_id + i
+                row_hash = chain_hash(
+                    prev, row_id, at, e.clinic_id, e.kind, e.person_id, e.result, e.detail_json
+                )
+                rows.append(
+                    {
+                        "id": row_id,
+                        "at": at,
+                        "clinic_id": e.clinic_id,
+                        "kind": e.kind,
+                        "person_id": e.person_id,
+                        "result": e.result,
+                        "detail": e.detail_json,
+                        "prev_hash": prev,
+                        "row_hash": row_hash,
+                    }
+                )
+                prev = row_hash
+            conn.execute(insert(audit_log), rows)
+        return list(range(next_id, next_id + len(rows)))
+
+
+_STOP = object()
+
+
+class AuditBatcher:
+    """Group commit: concurrent callers share one transaction, each waits for its commit.
+
+    One writer thread takes whatever has been submitted (up to `max_batch`) and appends it;
+    what arrives meanwhile goes into the next transaction. `submit` returns a Future that
+    resolves to the row id after the commit (or to the error that prevented it):
+
+        fut = batcher.submit(AuditEntry("eligibility", clinic_id=c.id, person_id=p, result="1"))
+        row_id = await asyncio.wrap_future(fut)   # or: await batcher.write(entry)
+        return answer                             # only now
+
+    An invalid entry is refused by AuditEntry itself, before it can spoil a batch.
+    """
+
+    def __init__(self, writer: AuditWriter, max_batch: int = 500) -> None:
+        self.writer = writer
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, entry: AuditEntry) -> Future[int]:
+        fut: Future[int] = Future()
+        with self._lock:  # no submit slips in after close() queued its stop
+            if self._closed:
+                raise RuntimeError("AuditBatcher is closed")
+            self._queue.put((entry, fut))
+        return fut
+
+    async def write(self, entry: AuditEntry) -> int:
+        """Submit and wait without blocking the event loop; the row id once committed."""
+        return await asyncio.wrap_future(self.submit(entry))
+
+    def close(self) -> None:
+        """Write what was submitted, then stop the thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_STOP)
+        self._thread.join()
+
+    def __enter__(self) -> AuditBatcher:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            batch = []
+            item = self._queue.get()
+            while True:
+                if item is _STOP:
+                    stop = True
+                    break
+                entry, fut = item
+                if fut.set_running_or_notify_cancel():
+                    batch.append((entry, fut))
+                if len(batch) >= self.max_batch:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if not batch:
+                continue
+            try:
+                ids = self.writer.append([e for e, _ in batch])
+            except BaseException as exc:  # every waiter learns that its row is not written
+                for _, fut in batch:
+                    fut.set_exception(exc)
+                continue
+            for (_, fut), row_id in zip(batch, ids, strict=True):
+                fut.set_result(row_id)
+
+
+# ------------------------------------------------------------------ verifying
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProblem:
+    row_id: int
+    kind: str  # edited / deleted / inserted / unlinked / anchor
+    ja: str
+    en: str
+
+
+@dataclass
+class AuditReport:
+    rows: int = 0
+    first_id: int | None = None
+    last_id: int | None = None
+    head_hash: bytes = GENESIS  # the last row's row_hash: record it elsewhere, as an anchor
+    problems: list[AuditProblem] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)  # problems by kind, all of them
+    max_problems: int = 1000  # problems kept in the list; counts count them all
+
+    @property
+    def ok(self) -> bool:
+        return not self.counts
+
+    @property
+    def problem_count(self) -> int:
+        return sum(self.counts.values())
+
+    def _add(self, row_id: int, kind: str, ja: str, en: str) -> None:
+        self.counts[kind] += 1
+        if len(self.problems) < self.max_problems:
+            self.problems.append(AuditProblem(row_id, kind, ja, en))
+
+
+_WINDOW = 1024  # recent row hashes kept to recognise what a broken link points to
+
+
+def verify_chain(
+    engine: Engine, anchor: tuple[int, bytes] | None = None, batch: int = 5000
+) -> AuditReport:
+    """Recompute every hash in id order; report every edited, inserted and deleted row.
+
+    - edited: the row's hash does not match its content;
+    - deleted: ids are missing (ids have no gaps by construction);
+    - inserted: a row the chain skips (the next row is chained to the row before it), or a
+      last row whose prev_hash is not its predecessor's hash;
+    - unlinked: a row chained to a row that is not its predecessor (the predecessor was
+      replaced or re-hashed, or rows were deleted and the rest renumbered);
+    - anchor: `anchor` = (id, row_hash) recorded earlier does not match (rewritten or
+      truncated log).
+
+    Reads in one snapshot, `batch` rows at a time; memory does not grow with the log.
+    """
+    report = AuditReport()
+    cols = audit_log.c
+    query = select(
+        cols.id,
+        cols.at,
+        cols.clinic_id,
+        cols.kind,
+        cols.person_id,
+        cols.result,
+        cols.detail,
+        cols.prev_hash,
+        cols.row_hash,
+    ).order_by(cols.id)
+    with engine.connect() as conn:
+        rows = conn.execution_options(yield_per=batch).execute(query)
+        _check(_lookahead(rows), report, anchor)
+    return report
+
+
+def _lookahead(rows: Any) -> Iterator[tuple[Any, Any]]:
+    prev = None
+    for row in rows:
+        if prev is not None:
+            yield prev, row
+        prev = row
+    if prev is not None:
+        yield prev, None
+
+
+def _check(pairs: Iterator[tuple[Any, Any]], report: AuditReport, anchor: Any) -> None:
+    prev_id, prev_hash = 0, GENESIS  # the row the next one must be chained to
+    seen_id = 0  # the previous row's id: ids have no gaps
+    recent: OrderedDict[bytes, int] = OrderedDict({GENESIS: 0})
+    for row, nxt in pairs:
+        report.rows += 1
+        if report.first_id is None:
+            report.first_id = row.id
+        report.last_id = row.id
+        stored = bytes(row.row_hash)
+        report.head_hash = stored
+        chained_to = bytes(row.prev_hash)
+        computed = chain_hash(
+            chained_to,
+            row.id,
+            row.at,
+            row.clinic_id,
+            row.kind,
+            row.person_id,
+            row.result,
+            row.detail,
+        )
+        skip = False  # the chain goes around this row: keep checking against prev
+        if computed != stored:
+            report._add(
+                row.id,
+                "edited",
+                f"{row.id} 行目: 内容がハッシュと一致しません（書き込み後に変更されています）",
+                f"row {row.id}: its hash does not match its content (edited after it was written)",
+            )
+        first, last = seen_id + 1, row.id - 1
+        seen_id = row.id
+        if first <= last:
+            span = f"{first}" if first == last else f"{first}–{last}"
+            report._add(
+                first,
+                "deleted",
+                f"{span} 行目がありません（削除されています）",
+                f"row(s) {span} missing (deleted)",
+            )
+        elif chained_to != prev_hash:
+            older = recent.get(chained_to)
+            if older is not None and older < prev_id:
+                span = f"{older + 1}" if older + 1 == prev_id else f"{older + 1}–{prev_id}"
+                report._add(
+                    older + 1,
+                    "inserted",
+                    f"{span} 行目は連鎖の外にあります（後から挿入されています）: {row.id} 行目は"
+                    f" {older} 行目に連鎖しています",
+                    f"row(s) {span} are outside the chain (inserted): row {row.id} is chained "
+                    f"to row {older}",
+                )
+            elif nxt is not None and bytes(nxt.prev_hash) == prev_hash:
+                skip = True
+                report._add(
+                    row.id,
+                    "inserted",
+                    f"{row.id} 行目は連鎖の外にあります（後から挿入されています）: 次の行は"
+                    f" {prev_id} 行目に連鎖しています",
+                    f"row {row.id} is outside the chain (inserted): the next row is chained "
+                    f"to row {prev_id}",
+                )
+            elif nxt is None:
+                report._add(
+                    row.id,
+                    "inserted",
+                    f"{row.id} 行目（最後の行）は {prev_id} 行目に連鎖していません（後から挿入"
+                    f"されたか、{prev_id} 行目が置き換えられています）",
+                    f"row {row.id} (the last) is not chained to row {prev_id}: inserted, or "
+                    f"row {prev_id} was replaced",
+                )
+            else:
+                report._add(
+                    row.id,
+                    "unlinked",
+                    f"{row.id} 行目は {prev_id} 行目に連鎖していません: {prev_id} 行目が置き換え"
+                    f"られたか（改ざん後にハッシュを再計算）、行が削除され番号が詰められています",
+                    f"row {row.id} is not chained to row {prev_id}: row {prev_id} was replaced "
+                    f"(edited and re-hashed), or rows were deleted and the ids renumbered",
+                )
+        if anchor is not None and row.id == anchor[0] and stored != anchor[1]:
+            report._add(
+                row.id,
+                "anchor",
+                f"{row.id} 行目のハッシュが記録済みの値と違います（書き換えられています）",
+                f"row {row.id}: hash differs from the recorded anchor (rewritten)",
+            )
+        if not skip:
+            prev_id, prev_hash = row.id, stored
+            recent[stored] = row.id
+            if len(recent) > _WINDOW:
+                recent.popitem(last=False)
+    if anchor is not None and (report.last_id or 0) < anchor[0]:
+        report._add(
+            anchor[0],
+            "anchor",
+            f"記録済みの {anchor[0]} 行目がありません（末尾が削除されています）",
+            f"anchored row {anchor[0]} is missing (the log was truncated)",
+        )

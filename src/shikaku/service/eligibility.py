@@ -1,0 +1,129 @@
+"""The clinic's question: is this person covered on this day, at what copay, with which
+document? Registry reads (registry.checks) plus pure rules (domain); nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection
+
+from shikaku.domain.certificate import mynacard_usable_on
+from shikaku.domain.copay import CapCategory, cap_category, copay_rate
+from shikaku.domain.documents import Document, DocumentPolicy, accepted_documents
+from shikaku.domain.eligibility import Validity, eligibility_on
+from shikaku.domain.errors import DomainError
+from shikaku.domain.members import Relationship
+from shikaku.registry import checks
+
+
+@dataclass(frozen=True)
+class CheckQuery:
+    insurer_number: str
+    symbol: str
+    number: str
+    branch: str
+    birth_date: date
+    service_date: date
+    consent_cap_info: bool = False
+    facility_has_online_check: bool = True
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    validity: Validity
+    person_id: int | None = None  # for the audit log only, never shown
+    relationship: int | None = None
+    name: str | None = None
+    name_kana: str | None = None
+    eligible_from: date | None = None
+    lost_on: date | None = None
+    loss_reason: str | None = None
+    copay_rate: int | None = None
+    cap_category: CapCategory | None = None
+    accepted_documents: tuple[Document, ...] = ()
+
+
+def check_eligibility(
+    conn: Connection, q: CheckQuery, policy: DocumentPolicy, ecert_grace_months: int = 3
+) -> CheckResult:
+    records = checks.find_records(
+        conn, q.insurer_number, q.symbol, q.number, q.branch, q.birth_date
+    )
+    if not records:
+        return CheckResult(Validity.NOT_FOUND)
+    day = q.service_date
+    answer = eligibility_on([r.periods for r in records], day)
+    if answer.validity is Validity.MULTIPLE:
+        return CheckResult(Validity.MULTIPLE)
+    person = records[0]
+    if answer.validity is Validity.INVALID and checks.covered_elsewhere(
+        conn, person.person_id, day
+    ):
+        answer = eligibility_on([person.periods], day, newer_elsewhere=True)
+    period = answer.period
+    result = CheckResult(
+        validity=answer.validity,
+        person_id=person.person_id,
+        relationship=person.relationship,
+        name=person.name,
+        name_kana=person.name_kana,
+        eligible_from=period.eligible_from if period else None,
+        lost_on=period.lost_on if period else None,
+        loss_reason=answer.loss_reason,
+    )
+    if answer.validity is not Validity.VALID:
+        return result
+    is_insured = person.relationship == Relationship.INSURED
+    insured_id = person.person_id if is_insured else person.insured_id
+    household = checks.household_on(conn, insured_id, day) if insured_id else None
+    insured_birth = household.insured_birth if household else person.birth_date
+    pay = (household.standard_monthly_pay if household else None) or 0
+    try:
+        rate: int | None = copay_rate(
+            person.birth_date,
+            day,
+            insured_birth=insured_birth,
+            insured_standard_monthly_pay=pay,
+            is_insured=is_insured,
+        )
+        category = (
+            cap_category(
+                person.birth_date,
+                day,
+                insured_birth=insured_birth,
+                insured_standard_monthly_pay=pay,
+                is_insured=is_insured,
+                tax_exempt=household.tax_exempt if household else False,
+            )
+            if q.consent_cap_info
+            else None
+        )
+    except DomainError:  # a record the rules refuse (past 75): covered, but no rate to give
+        rate, category = None, None
+    registration = checks.registration_on(conn, person.person_id, day)
+    has_card = registration is not None and mynacard_usable_on(
+        day,
+        registered_on=registration.registered_on,
+        cancelled_on=registration.cancelled_on,
+        ecert_expires_on=registration.ecert_expires_on,
+        grace_months=ecert_grace_months,
+    )
+    documents = accepted_documents(
+        day,
+        eligible=True,
+        facility_has_online_check=q.facility_has_online_check,
+        old_card_expires_on=person.old_card_expires_on,
+        certificate_valid_until=None,  # 資格確認書 records arrive with issue 5
+        has_mynacard=has_card,
+        policy=policy,
+    )
+    return CheckResult(
+        **{
+            **result.__dict__,
+            "copay_rate": rate,
+            "cap_category": category,
+            "accepted_documents": documents,
+        }
+    )

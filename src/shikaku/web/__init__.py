@@ -1,0 +1,1 @@
+"""The web layer: the clinic API (HTTP and FHIR). Thin: it calls service/ and registry/."""

@@ -1,0 +1,131 @@
+"""`POST /v1/eligibility`: the clinic's check, as plain JSON.
+
+Input and output are separate models. A person is found only when every key matches, birth
+date included; otherwise the answer is 4 該当資格なし and nothing else. No digit of a My Number
+is ever part of an answer (the model has no such field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from shikaku.domain.errors import DomainError
+from shikaku.domain.identifiers import validate_insurer_number
+from shikaku.registry.records import parse_branch, parse_number, parse_symbol
+from shikaku.service.eligibility import CheckQuery, CheckResult
+from shikaku.web.auth import Caller, caller
+from shikaku.web.context import audit_and_answer, context_of
+
+router = APIRouter()
+
+
+def _rule(check: Callable[[str], str]) -> Callable[[str], str]:
+    def run(value: str) -> str:
+        try:
+            return check(value)
+        except DomainError as exc:
+            raise ValueError(f"{exc.ja} ({exc.en})") from None
+
+    return run
+
+
+InsurerNumber = Annotated[str, AfterValidator(_rule(validate_insurer_number))]
+Symbol = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_rule(parse_symbol))]
+Number = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_rule(parse_number))]
+Branch = Annotated[str, Field(min_length=1, max_length=4), AfterValidator(_rule(parse_branch))]
+
+
+class EligibilityRequest(BaseModel):
+    """照会: 保険者番号・記号・番号・枝番・生年月日 (all must match) and the day of service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    insurer_number: InsurerNumber = Field(description="保険者番号 (8 or 6 digits, check digit)")
+    symbol: Symbol = Field(description="記号")
+    number: Number = Field(description="番号")
+    branch: Branch = Field(description="枝番 (2 digits)")
+    birth_date: date = Field(description="生年月日")
+    service_date: date = Field(description="受診日 (the day to check)")
+    consent_cap_info: bool = Field(False, description="限度額適用区分の提供に本人が同意")
+    facility_has_online_check: bool = Field(
+        True, description="オンライン資格確認を導入している医療機関か"
+    )
+
+
+class Code(BaseModel):
+    code: str
+    label: str
+
+
+class EligibilityResponse(BaseModel):
+    """回答. Fields other than `validity` are present only for a person who matched."""
+
+    validity: Code = Field(
+        description="1 有効, 2 無効, 3 無効(新しい資格あり), 4 該当資格なし, 5 複数該当"
+    )
+    relationship: Code | None = Field(None, description="1 本人 (被保険者), 2 家族 (被扶養者)")
+    name: str | None = None
+    name_kana: str | None = None
+    eligible_from: date | None = Field(None, description="資格取得年月日")
+    lost_on: date | None = Field(None, description="資格喪失年月日 (first day not covered)")
+    loss_reason: Code | None = Field(
+        None, description="喪失事由 01 死亡 02 生活保護 03 他の医療保険取得 99 その他"
+    )
+    copay_rate: int | None = Field(None, description="負担割合 (percent: 20 or 30)")
+    cap_category: Code | None = Field(None, description="限度額適用区分 (only with consent)")
+    accepted_documents: list[Code] = Field(default_factory=list, description="受診に使える書類")
+
+
+_LOSS = {"01": "死亡", "02": "生活保護", "03": "他の医療保険取得", "99": "その他"}
+
+
+def to_response(r: CheckResult) -> EligibilityResponse:
+    return EligibilityResponse(
+        validity=Code(code=str(int(r.validity)), label=r.validity.label),
+        relationship=(
+            Code(code=str(r.relationship), label="本人" if r.relationship == 1 else "家族")
+            if r.relationship
+            else None
+        ),
+        name=r.name,
+        name_kana=r.name_kana,
+        eligible_from=r.eligible_from,
+        lost_on=r.lost_on,
+        loss_reason=Code(code=r.loss_reason, label=_LOSS.get(r.loss_reason, ""))
+        if r.loss_reason
+        else None,
+        copay_rate=r.copay_rate,
+        cap_category=Code(code=str(r.cap_category), label=r.cap_category.label)
+        if r.cap_category
+        else None,
+        accepted_documents=[Code(code=str(d), label=d.label) for d in r.accepted_documents],
+    )
+
+
+@router.post(
+    "/v1/eligibility",
+    response_model=EligibilityResponse,
+    summary="資格確認 (eligibility check)",
+    description="保険者番号・記号・番号・枝番・生年月日が全て一致した加入者の、受診日時点の資格・負担割合・"
+    "限度額適用区分（同意時）・使える書類を返します。Every read is audited before the answer is sent.",
+    responses={
+        401: {"description": "APIキーが無効"},
+        422: {"description": "入力が不正 (problem+json)"},
+        429: {"description": "レート制限"},
+    },
+)
+def eligibility(
+    body: EligibilityRequest, request: Request, who: Annotated[Caller, Depends(caller)]
+) -> Any:
+    ctx = context_of(request)
+    query = CheckQuery(
+        body.insurer_number, body.symbol, body.number, body.branch, body.birth_date,
+        body.service_date, body.consent_cap_info, body.facility_has_online_check,
+    )  # fmt: skip
+    result = ctx.check(query)
+    return audit_and_answer(ctx, who, "eligibility", result, to_response(result))

@@ -1,0 +1,84 @@
+"""Who is asking: a clinic's API key (hashed at rest), and how often it may ask.
+
+`Authorization: Bearer <key>` or `X-API-Key: <key>`. No key, an unknown or a revoked one: 401.
+Each key gets a token bucket (rate and burst are settings, per worker process): 429 with
+Retry-After when it is empty.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from shikaku.security.apikeys import authenticate
+from shikaku.web.problems import Problem
+
+
+@dataclass(frozen=True)
+class Caller:
+    clinic_id: int
+    institution_code: str
+
+
+class RateLimiter:
+    """Token buckets per key, in this process."""
+
+    def __init__(self, per_second: float, burst: int) -> None:
+        self.rate = per_second
+        self.burst = float(burst)
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: int) -> float:
+        """0 when allowed, else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+
+def _key_from(authorization: str | None, x_api_key: str | None) -> str | None:
+    if x_api_key:
+        return x_api_key.strip()
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+def caller(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key: Annotated[
+        str | None, Header(description="APIキー (or Authorization: Bearer)")
+    ] = None,
+) -> Caller:
+    ctx = request.app.state.ctx
+    key = _key_from(authorization, x_api_key)
+    clinic = authenticate(ctx.engine, key) if key else None
+    if clinic is None:
+        raise Problem(
+            401,
+            "APIキーがないか無効です (missing, unknown or revoked API key)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    wait = ctx.limiter.take(clinic.id)
+    if wait > 0:
+        raise Problem(
+            429,
+            "リクエストが多すぎます。しばらく待ってから再試行してください (rate limit exceeded)",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    return Caller(clinic.id, clinic.institution_code)
+
+
+Authenticated = Annotated[Caller, Depends(caller)]
