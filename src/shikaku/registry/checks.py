@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 
 from shikaku.domain.members import Period
 from shikaku.registry.tables import (
@@ -20,20 +21,6 @@ from shikaku.registry.tables import (
     pay_periods,
     persons,
 )
-
-
-@dataclass(frozen=True)
-class PersonRecord:
-    person_id: int
-    relationship: int
-    insured_id: int | None
-    name: str
-    name_kana: str
-    birth_date: date
-    sex: int
-    old_card_expires_on: date | None
-    has_my_number: bool
-    periods: tuple[tuple[Period, str | None], ...]  # oldest first
 
 
 @dataclass(frozen=True)
@@ -50,105 +37,137 @@ class Registration:
     ecert_expires_on: date | None
 
 
+@dataclass(frozen=True)
+class PersonRecord:
+    person_id: int
+    relationship: int
+    insured_id: int | None
+    name: str
+    name_kana: str
+    birth_date: date
+    sex: int
+    old_card_expires_on: date | None
+    has_my_number: bool
+    periods: tuple[tuple[Period, str | None], ...]  # oldest first
+    household: Household  # the insured person's (the person's own when insured)
+    registration: Registration | None  # the latest マイナ保険証 registration on the day
+
+
+_p, _e = persons.c, eligibility_periods.c
+_other = persons.alias("other")
+
+_insured = func.coalesce(_p.insured_id, _p.id)
+
+
+def _latest_pay(column: Any) -> Any:
+    pay = pay_periods.alias()
+    return (
+        select(pay.c[column])
+        .where(pay.c.person_id == _insured, pay.c.effective_from <= bindparam("day"))
+        .order_by(pay.c.effective_from.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _latest_registration(column: str) -> Any:
+    reg = mynacard_registrations.alias()
+    return (
+        select(reg.c[column])
+        .where(reg.c.person_id == _p.id, reg.c.registered_on <= bindparam("day"))
+        .order_by(reg.c.registered_on.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_insured_person = persons.alias("insured")
+_FIND = (
+    select(
+        _p.id,
+        _p.relationship,
+        _p.insured_id,
+        _p.name,
+        _p.name_kana,
+        _p.birth_date,
+        _p.sex,
+        _p.old_card_expires_on,
+        _p.my_number_bidx.is_not(None).label("has_my_number"),
+        _e.eligible_from,
+        _e.lost_on,
+        _e.loss_reason,
+        select(_insured_person.c.birth_date)
+        .where(_insured_person.c.id == _insured)
+        .scalar_subquery()
+        .label("insured_birth"),
+        _latest_pay("standard_monthly_pay").label("pay"),
+        _latest_pay("tax_exempt").label("tax_exempt"),
+        _latest_registration("registered_on").label("registered_on"),
+        _latest_registration("cancelled_on").label("cancelled_on"),
+        _latest_registration("ecert_expires_on").label("ecert_expires_on"),
+    )
+    .join_from(persons, eligibility_periods, _e.person_id == _p.id, isouter=True)
+    .where(
+        _p.insurer_number == bindparam("insurer"),
+        _p.symbol == bindparam("symbol"),
+        _p.number == bindparam("number"),
+        _p.branch == bindparam("branch"),
+        _p.birth_date == bindparam("birth"),
+    )
+    .order_by(_p.id, _e.eligible_from)
+)
+
+_ELSEWHERE = (
+    select(_other.c.id)
+    .join_from(persons, _other, _p.my_number_bidx == _other.c.my_number_bidx)
+    .join(eligibility_periods, _e.person_id == _other.c.id)
+    .where(
+        _p.id == bindparam("person"),
+        _other.c.id != bindparam("person"),
+        _e.eligible_from <= bindparam("day"),
+        or_(_e.lost_on.is_(None), _e.lost_on > bindparam("day")),
+    )
+    .limit(1)
+)
+
+
 def find_records(
-    conn: Connection, insurer_number: str, symbol: str, number: str, branch: str, birth: date
+    conn: Connection,
+    insurer_number: str,
+    symbol: str,
+    number: str,
+    branch: str,
+    birth: date,
+    day: date,
 ) -> list[PersonRecord]:
     """Every person record matching all keys (at most one: the keys are unique)."""
-    p, e = persons.c, eligibility_periods.c
-    rows = conn.execute(
-        select(
-            p.id,
-            p.relationship,
-            p.insured_id,
-            p.name,
-            p.name_kana,
-            p.birth_date,
-            p.sex,
-            p.old_card_expires_on,
-            p.my_number_bidx.is_not(None).label("has_my_number"),
-            e.eligible_from,
-            e.lost_on,
-            e.loss_reason,
-        )
-        .join_from(persons, eligibility_periods, e.person_id == p.id, isouter=True)
-        .where(
-            p.insurer_number == insurer_number,
-            p.symbol == symbol,
-            p.number == number,
-            p.branch == branch,
-            p.birth_date == birth,
-        )
-        .order_by(p.id, e.eligible_from)
-    ).all()
+    keys = {"insurer": insurer_number, "symbol": symbol, "number": number, "branch": branch}
+    rows = conn.execute(_FIND, {**keys, "birth": birth, "day": day}).all()
     records: list[PersonRecord] = []
-    for row in rows:
-        if not records or records[-1].person_id != row.id:
+    periods: list[tuple[Period, str | None]] = []
+    for i, row in enumerate(rows):
+        if row.eligible_from is not None:
+            periods.append((Period(row.eligible_from, row.lost_on), row.loss_reason))
+        if i + 1 == len(rows) or rows[i + 1].id != row.id:
+            registration = (
+                Registration(row.registered_on, row.cancelled_on, row.ecert_expires_on)
+                if row.registered_on is not None
+                else None
+            )
+            household = Household(
+                row.insured_birth or row.birth_date, row.pay, bool(row.tax_exempt)
+            )
             records.append(
                 PersonRecord(
-                    row.id,
-                    row.relationship,
-                    row.insured_id,
-                    row.name,
-                    row.name_kana,
-                    row.birth_date,
-                    row.sex,
-                    row.old_card_expires_on,
-                    bool(row.has_my_number),
-                    (),
+                    row.id, row.relationship, row.insured_id, row.name, row.name_kana,
+                    row.birth_date, row.sex, row.old_card_expires_on, bool(row.has_my_number),
+                    tuple(periods), household, registration,
                 )
-            )
-        if row.eligible_from is not None:
-            last = records[-1]
-            period = (Period(row.eligible_from, row.lost_on), row.loss_reason)
-            records[-1] = PersonRecord(**{**last.__dict__, "periods": (*last.periods, period)})
+            )  # fmt: skip
+            periods = []
     return records
-
-
-def household_on(conn: Connection, insured_id: int, day: date) -> Household | None:
-    """The insured person's birth date and latest pay period on the day."""
-    p, pay = persons.c, pay_periods.c
-    row = conn.execute(
-        select(p.birth_date, pay.standard_monthly_pay, pay.tax_exempt)
-        .join_from(
-            persons,
-            pay_periods,
-            and_(pay.person_id == p.id, pay.effective_from <= day),
-            isouter=True,
-        )
-        .where(p.id == insured_id)
-        .order_by(pay.effective_from.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return Household(row.birth_date, row.standard_monthly_pay, bool(row.tax_exempt))
-
-
-def registration_on(conn: Connection, person_id: int, day: date) -> Registration | None:
-    r = mynacard_registrations.c
-    row = conn.execute(
-        select(r.registered_on, r.cancelled_on, r.ecert_expires_on)
-        .where(r.person_id == person_id, r.registered_on <= day)
-        .order_by(r.registered_on.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else Registration(*row)
 
 
 def covered_elsewhere(conn: Connection, person_id: int, day: date) -> bool:
     """Another record with this person's My Number covers the day (a newer qualification)."""
-    p, e = persons.c, eligibility_periods.c
-    other = persons.alias("other")
-    query = (
-        select(other.c.id)
-        .join_from(persons, other, and_(p.my_number_bidx == other.c.my_number_bidx))
-        .join(eligibility_periods, e.person_id == other.c.id)
-        .where(
-            p.id == person_id,
-            other.c.id != person_id,
-            e.eligible_from <= day,
-            or_(e.lost_on.is_(None), e.lost_on > day),
-        )
-        .limit(1)
-    )
-    return conn.execute(query).first() is not None
+    return conn.execute(_ELSEWHERE, {"person": person_id, "day": day}).first() is not None

@@ -49,7 +49,7 @@ def check_eligibility(
     conn: Connection, q: CheckQuery, policy: DocumentPolicy, ecert_grace_months: int = 3
 ) -> CheckResult:
     records = checks.find_records(
-        conn, q.insurer_number, q.symbol, q.number, q.branch, q.birth_date
+        conn, q.insurer_number, q.symbol, q.number, q.branch, q.birth_date, q.service_date
     )
     if not records:
         return CheckResult(Validity.NOT_FOUND)
@@ -76,10 +76,9 @@ def check_eligibility(
     if answer.validity is not Validity.VALID:
         return result
     is_insured = person.relationship == Relationship.INSURED
-    insured_id = person.person_id if is_insured else person.insured_id
-    household = checks.household_on(conn, insured_id, day) if insured_id else None
-    insured_birth = household.insured_birth if household else person.birth_date
-    pay = (household.standard_monthly_pay if household else None) or 0
+    household = person.household
+    insured_birth = household.insured_birth
+    pay = household.standard_monthly_pay or 0
     try:
         rate: int | None = copay_rate(
             person.birth_date,
@@ -95,14 +94,14 @@ def check_eligibility(
                 insured_birth=insured_birth,
                 insured_standard_monthly_pay=pay,
                 is_insured=is_insured,
-                tax_exempt=household.tax_exempt if household else False,
+                tax_exempt=household.tax_exempt,
             )
             if q.consent_cap_info
             else None
         )
     except DomainError:  # a record the rules refuse (past 75): covered, but no rate to give
         rate, category = None, None
-    registration = checks.registration_on(conn, person.person_id, day)
+    registration = person.registration
     has_card = registration is not None and mynacard_usable_on(
         day,
         registered_on=registration.registered_on,

@@ -119,7 +119,7 @@ def to_response(r: CheckResult) -> EligibilityResponse:
         429: {"description": "レート制限"},
     },
 )
-def eligibility(
+async def eligibility(
     body: EligibilityRequest, request: Request, who: Annotated[Caller, Depends(caller)]
 ) -> Any:
     ctx = context_of(request)
@@ -128,4 +128,4 @@ def eligibility(
         body.service_date, body.consent_cap_info, body.facility_has_online_check,
     )  # fmt: skip
     result = ctx.check(query)
-    return audit_and_answer(ctx, who, "eligibility", result, to_response(result))
+    return await audit_and_answer(ctx, who, "eligibility", result, to_response(result))

@@ -55,7 +55,7 @@ def _key_from(authorization: str | None, x_api_key: str | None) -> str | None:
     return None
 
 
-def caller(
+async def caller(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[

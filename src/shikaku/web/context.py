@@ -39,7 +39,7 @@ def context_of(request: Request) -> AppContext:
     return ctx
 
 
-def audit_and_answer(
+async def audit_and_answer(
     ctx: AppContext, who: Caller, kind: str, result: CheckResult, answer: Any
 ) -> Any:
     entry = AuditEntry(
@@ -49,5 +49,5 @@ def audit_and_answer(
         result=str(int(result.validity)),
         detail={"validity": int(result.validity)},
     )
-    ctx.audit.submit(entry).result()  # durable before the answer is sent
+    await ctx.audit.write(entry)  # durable before the answer is sent
     return answer

@@ -286,7 +286,7 @@ _REQUEST_EXAMPLE = {
     "Answers a CoverageEligibilityRequest; errors are OperationOutcome.",
     response_class=JSONResponse,
 )
-def coverage_eligibility(
+async def coverage_eligibility(
     request: Request,
     who: Authenticated,
     body: Annotated[dict[str, Any], Body(examples=[_REQUEST_EXAMPLE])],
@@ -317,7 +317,7 @@ def coverage_eligibility(
     query = CheckQuery(*keys, birth, served, consent_cap_info="benefits" in purpose)
     result = ctx.check(query)
     answer = eligibility_response(body, keys, served, result)
-    audit_and_answer(ctx, who, "fhir_eligibility", result, answer)
+    await audit_and_answer(ctx, who, "fhir_eligibility", result, answer)
     return JSONResponse(answer, media_type=FHIR_JSON)
 
 
@@ -328,7 +328,7 @@ def coverage_eligibility(
     "一致した加入者の Coverage を searchset Bundle で返します。Both must match.",
     response_class=JSONResponse,
 )
-def coverage_search(
+async def coverage_search(
     request: Request,
     who: Authenticated,
     identifier: Annotated[str, Query(description="[system|]保険者番号:記号:番号:枝番")],
@@ -357,7 +357,7 @@ def coverage_search(
                 "search": {"mode": "match"},
             }
         ]
-    audit_and_answer(ctx, who, "fhir_coverage", result, bundle)
+    await audit_and_answer(ctx, who, "fhir_coverage", result, bundle)
     return JSONResponse(bundle, media_type=FHIR_JSON)
 
 
@@ -367,7 +367,7 @@ def coverage_search(
     description="このサーバが提供する FHIR の機能 (what this FHIR endpoint supports).",
     response_class=JSONResponse,
 )
-def metadata() -> JSONResponse:
+async def metadata() -> JSONResponse:
     body = {
         "resourceType": "CapabilityStatement",
         "status": "active",
