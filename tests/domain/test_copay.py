@@ -395,3 +395,17 @@ def test_cap_is_monotone_and_many_times_never_higher(
     cap = monthly_cap(category, total, many_times=False, outpatient_only=outpatient)
     assert cap <= monthly_cap(category, total + 1, many_times=False, outpatient_only=outpatient)
     assert monthly_cap(category, total, many_times=True, outpatient_only=outpatient) <= cap
+
+
+def test_monthly_cap_uses_the_table_in_force_that_month() -> None:
+    """A month before a change of the law keeps the old amounts (dated data, not the newest)."""
+    from datetime import date
+
+    from shikaku.domain.copay import CAP_TABLES, monthly_cap, table_on
+
+    first = CAP_TABLES[0]
+    day = date(2019, 1, 15)
+    assert table_on(CAP_TABLES, day) is first or first.effective_from <= day
+    assert monthly_cap("A04", 1_000_000, many_times=False, day=day) == monthly_cap(
+        "A04", 1_000_000, many_times=False, table=table_on(CAP_TABLES, day)
+    )

@@ -286,9 +286,14 @@ def monthly_cap(
     *,
     many_times: bool,
     outpatient_only: bool = False,
-    table: CapTable = DEFAULT_CAPS,
+    table: CapTable | None = None,
+    day: date | None = None,
 ) -> int:
     """自己負担限度額 in yen for one month, from the 医療費 total (10割, yen).
+
+    The amounts are those in force on `day` (a date in the month of care): the caps change
+    by law (DOMAIN.md §6), so a month before a change keeps the old table. Without `day` or
+    `table`, the newest table applies.
 
     The 1 % part is (total − threshold) × 1 %, never negative, rounded half up to the yen.
     `outpatient_only` selects the 外来 (個人) cap where the 区分 has one (一般, 低所得);
@@ -297,6 +302,8 @@ def monthly_cap(
     """
     if total_medical_cost < 0:
         raise DomainError("医療費は0以上です", "total medical cost must not be negative")
+    if table is None:
+        table = table_on(CAP_TABLES, day) if day is not None else DEFAULT_CAPS
     try:
         rule = table.rules[CapCategory(category)]
     except (KeyError, ValueError):
