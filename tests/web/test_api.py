@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 from fastapi.testclient import TestClient
-from shikaku.security.apikeys import revoke_clinic
 from sqlalchemy import Engine, func, select
 
 from shikaku.registry.tables import audit_log
+from shikaku.security.apikeys import revoke_clinic
 from shikaku.settings import load_settings
 from shikaku.web.app import create_app
 from tests.registry.helpers import MY_NUMBERS

@@ -12,9 +12,10 @@ from sqlalchemy import Engine
 from shikaku import __version__
 from shikaku.domain.documents import DocumentPolicy
 from shikaku.registry.db import make_engine, require_current_schema
-from shikaku.security.audit import AuditBatcher, AuditWriter
+from shikaku.security.audit import AuditWriter
 from shikaku.settings import Settings, load_settings
 from shikaku.web import api, fhir, problems
+from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import RateLimiter
 from shikaku.web.context import AppContext
 
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings=settings,
         engine=db,
         document_policy=DocumentPolicy.from_policy(policy),
-        audit=AuditBatcher(AuditWriter(db)),
+        audit=LoopAuditQueue(AuditWriter(db)),
         limiter=RateLimiter(settings.api.rate_limit_per_second, settings.api.rate_limit_burst),
     )
 

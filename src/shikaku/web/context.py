@@ -13,9 +13,10 @@ from fastapi import Request
 from sqlalchemy import Engine
 
 from shikaku.domain.documents import DocumentPolicy
-from shikaku.security.audit import AuditBatcher, AuditEntry
+from shikaku.security.audit import AuditEntry
 from shikaku.service.eligibility import CheckQuery, CheckResult, check_eligibility
 from shikaku.settings import Settings
+from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import Caller, RateLimiter
 
 
@@ -24,7 +25,7 @@ class AppContext:
     settings: Settings
     engine: Engine
     document_policy: DocumentPolicy
-    audit: AuditBatcher
+    audit: LoopAuditQueue
     limiter: RateLimiter
 
     def check(self, query: CheckQuery) -> CheckResult:
