@@ -118,7 +118,13 @@ def wrk(url: str, duration: int, connections: int, script: Path | None) -> dict[
 
 
 def serve_and_measure(
-    name: str, env: dict[str, str], cwd: Path, url: str, duration: int, connections: int
+    name: str,
+    env: dict[str, str],
+    cwd: Path,
+    url: str,
+    duration: int,
+    connections: int,
+    workers: int,
 ) -> list[tuple[Any, ...]]:
     out = run("clinics", "add", "0110113719", "ベンチ診療所", env=env, cwd=cwd)
     key = re.search(r"(sk_[A-Za-z0-9_\-]+)", out).group(1)  # type: ignore[union-attr]
@@ -130,11 +136,12 @@ def serve_and_measure(
     script.write_text(LUA % {"bodies": bodies, "key": key}, encoding="utf-8")
     port = free_port()
     server = subprocess.Popen(
-        [SHIKAKU, "serve", "--port", str(port), "--workers", "1"],
+        [SHIKAKU, "serve", "--port", str(port), "--workers", str(workers)],
         env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
+        time.sleep(1.0 * workers)
         for _ in range(200):
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -160,7 +167,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args()
@@ -200,12 +208,14 @@ def main() -> int:
         for path in (files.employers, files.members):
             log(f"{name}: importing {path.name}")
             run("import", str(path), env=db_env, cwd=cwd)
-        rows += serve_and_measure(name, db_env, cwd, url, args.duration, args.connections)
+        rows += serve_and_measure(
+            name, db_env, cwd, url, args.duration, args.connections, args.workers
+        )
         if pg_db is not None:
             with admin.connect() as conn:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"))
     print(f"\nshikaku api bench: {os.cpu_count()} cores, {args.members:,} members, wrk -t1 "
-          f"-c{args.connections} -d{args.duration}s, one uvicorn worker\n")  # fmt: skip
+          f"-c{args.connections} -d{args.duration}s, {args.workers} uvicorn worker(s)\n")  # fmt: skip
     print(
         "database   | endpoint                  | req/s  | p50 ms | p99 ms | vs baseline | non-2xx | met"
     )
