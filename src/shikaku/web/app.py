@@ -32,9 +32,17 @@ Authenticate with `Authorization: Bearer <key>` or `X-API-Key`. Errors are probl
 """
 
 
+def serving_options(url: str) -> dict[str, Any]:
+    """PostgreSQL plans the lookup (six correlated subqueries) in ~1.3 ms, twice what it takes
+    to run it: server-side prepared statements from the first use keep the plan."""
+    if url.startswith("postgresql"):
+        return {"connect_args": {"prepare_threshold": 1}}
+    return {}
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
-    db = engine or make_engine(settings.database_url)
+    db = engine or make_engine(settings.database_url, **serving_options(settings.database_url))
     policy = settings.policy
     ctx = AppContext(
         settings=settings,
@@ -49,6 +57,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         require_current_schema(db)
         yield
         ctx.audit.close()
+        ctx.close()
 
     app = FastAPI(
         title="shikaku 資格確認 API",

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from shikaku.domain.documents import DocumentPolicy
 from shikaku.security.audit import AuditEntry
@@ -28,11 +29,30 @@ class AppContext:
     audit: LoopAuditQueue
     limiter: RateLimiter
 
+    _reader: Connection | None = None
+
+    def reader(self) -> Connection:
+        """One autocommit connection for the event loop's lookups: every handler's database
+        work runs on the loop thread, and a checkout per request cost more than the lookup
+        (a ping and a rollback: two round trips on PostgreSQL)."""
+        if self._reader is None or self._reader.closed or self._reader.invalidated:
+            self._reader = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._reader
+
     def check(self, query: CheckQuery) -> CheckResult:
-        with self.engine.connect() as conn:
-            return check_eligibility(
-                conn, query, self.document_policy, self.settings.policy.ecert_grace_months
-            )
+        grace = self.settings.policy.ecert_grace_months
+        try:
+            return check_eligibility(self.reader(), query, self.document_policy, grace)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            self._reader = None  # the server went away: one retry on a fresh connection
+            return check_eligibility(self.reader(), query, self.document_policy, grace)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 def context_of(request: Request) -> AppContext:
