@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, or_, select
+from sqlalchemy import Connection, Dialect, bindparam, func, or_, select
 
 from shikaku.domain.members import Period
 from shikaku.registry.tables import (
@@ -131,6 +132,21 @@ _ELSEWHERE = (
 )
 
 
+@lru_cache(maxsize=8)
+def _driver_sql(dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    """_FIND as the driver's own SQL text: a lookup skips SQLAlchemy's per-statement work
+    (measured: most of a lookup's time on the API's hot path)."""
+    compiled = _FIND.compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    fixed = {k: v for k, v in compiled.params.items() if v is not None}  # LIMIT 1 and the like
+    return compiled.string, order, fixed
+
+
+def _day(value: Any) -> Any:
+    """SQLite hands dates back as ISO text when read below SQLAlchemy's types."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def find_records(
     conn: Connection,
     insurer_number: str,
@@ -141,27 +157,34 @@ def find_records(
     day: date,
 ) -> list[PersonRecord]:
     """Every person record matching all keys (at most one: the keys are unique)."""
-    keys = {"insurer": insurer_number, "symbol": symbol, "number": number, "branch": branch}
-    rows = conn.execute(_FIND, {**keys, "birth": birth, "day": day}).all()
+    values: dict[str, Any] = {
+        "insurer": insurer_number, "symbol": symbol, "number": number, "branch": branch,
+        "birth": birth.isoformat(), "day": day.isoformat(),
+    }  # fmt: skip
+    sql, order, fixed = _driver_sql(conn.dialect)
+    values.update(fixed)
+    params: Any = tuple(values[name] for name in order) if order is not None else values
+    rows = conn.exec_driver_sql(sql, params).all()
     records: list[PersonRecord] = []
     periods: list[tuple[Period, str | None]] = []
     for i, row in enumerate(rows):
-        if row.eligible_from is not None:
-            periods.append((Period(row.eligible_from, row.lost_on), row.loss_reason))
-        if i + 1 == len(rows) or rows[i + 1].id != row.id:
+        (pid, relationship, insured_id, name, kana, birth_date, sex, old_card, has_mn,
+         eligible_from, lost_on, reason, insured_birth, pay, exempt, registered, cancelled,
+         ecert) = row  # fmt: skip
+        if eligible_from is not None:
+            periods.append((Period(_day(eligible_from), _day(lost_on)), reason))
+        if i + 1 == len(rows) or rows[i + 1][0] != pid:
             registration = (
-                Registration(row.registered_on, row.cancelled_on, row.ecert_expires_on)
-                if row.registered_on is not None
+                Registration(_day(registered), _day(cancelled), _day(ecert))
+                if registered is not None
                 else None
             )
-            household = Household(
-                row.insured_birth or row.birth_date, row.pay, bool(row.tax_exempt)
-            )
+            born = _day(birth_date)
+            household = Household(_day(insured_birth) or born, pay, bool(exempt))
             records.append(
                 PersonRecord(
-                    row.id, row.relationship, row.insured_id, row.name, row.name_kana,
-                    row.birth_date, row.sex, row.old_card_expires_on, bool(row.has_my_number),
-                    tuple(periods), household, registration,
+                    pid, relationship, insured_id, name, kana, born, sex, _day(old_card),
+                    bool(has_mn), tuple(periods), household, registration,
                 )
             )  # fmt: skip
             periods = []
