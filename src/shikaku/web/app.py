@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings=settings,
         engine=db,
         document_policy=DocumentPolicy.from_policy(policy),
-        audit=LoopAuditQueue(AuditWriter(db)),
+        audit=LoopAuditQueue(AuditWriter(db), delay=settings.api.audit_flush_ms / 1000),
         limiter=RateLimiter(settings.api.rate_limit_per_second, settings.api.rate_limit_burst),
     )
 
