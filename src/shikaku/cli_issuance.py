@@ -72,13 +72,6 @@ def _work_engine(settings: Settings) -> Any:
     return make_engine(str(cfg.engine), cfg.scheduler, cfg.workers)
 
 
-def _unprintable(settings: Settings) -> Any:
-    from shikaku.issuance.work import fonts_for
-
-    r = settings.render
-    return fonts_for((str(r.gothic_font), str(r.mincho_font), str(r.fallback_font))).unprintable
-
-
 def start_and_execute(
     settings: Settings, kind: str, day: date, issued_on: date, after: int | None
 ) -> int:
@@ -117,7 +110,8 @@ def finish_run(settings: Settings, engine: Any, run_id: int) -> None:
                 _extract(settings, engine, run_id)
             work = starting.result()
         except BaseException:
-            starting.add_done_callback(lambda f: f.exception() or f.result().close())
+            if starting.exception() is None:  # waits for the workers, then stops them
+                starting.result().close()
             raise
     try:
         _render(settings, engine, run_id, work)
@@ -133,7 +127,7 @@ def _extract(settings: Settings, engine: Any, run_id: int) -> None:
     vault = load_vault(settings.key_file)
     with progress_bar("抽出中", None) as update:
         summary = extract_run(
-            engine, run_id, vault, _unprintable(settings), settings.issuance.report_dir,
+            engine, run_id, vault, settings.issuance.report_dir,
             lambda n: update(n, n),
         )  # fmt: skip
     out.print(
@@ -306,19 +300,12 @@ def demo_run(
 ) -> int:
     """The demo's runs, idempotent: a done run of the same kind and date is shown, not redone;
     an unfinished one is resumed."""
-    from sqlalchemy import select
+    from shikaku.issuance.runs import latest_run
 
-    from shikaku.registry.tables import runs
-
-    with engine.connect() as conn:
-        existing = conn.execute(
-            select(runs.c.id, runs.c.status)
-            .where(runs.c.kind == kind, runs.c.extraction_date == day)
-            .order_by(runs.c.id.desc())
-        ).first()
+    existing = latest_run(engine, kind, day)
     if existing is None:
         return start_and_execute(settings, kind, day, issued_on, after)
-    run_id = int(existing.id)
+    run_id = existing.id
     if existing.status == "done":
         out.print(f"実行 R{run_id:06d} は作成済みです (already done)")
         _print_where(engine, run_id)

@@ -11,7 +11,6 @@ from shikaku.demo import write_demo_files
 from shikaku.issuance.extract import ExtractionSummary
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.runs import create_run, extract_run
-from shikaku.issuance.work import fonts_for
 from shikaku.registry.importer import ImportOptions, import_file
 from shikaku.registry.tables import run_targets
 from shikaku.security.mynumber import MyNumberVault
@@ -50,11 +49,6 @@ def demo_registry(
     return files.members
 
 
-def unprintable(s: Settings):  # type: ignore[no-untyped-def]
-    r = s.render
-    return fonts_for((str(r.gothic_font), str(r.mincho_font), str(r.fallback_font))).unprintable
-
-
 def start(
     engine: Engine,
     vault: MyNumberVault,
@@ -66,7 +60,7 @@ def start(
     run_id = create_run(
         engine, RunConfig.from_settings(s), s.output_dir, kind, day, date(2024, 9, 9), after
     )
-    summary = extract_run(engine, run_id, vault, unprintable(s), s.issuance.report_dir)
+    summary = extract_run(engine, run_id, vault, s.issuance.report_dir)
     return run_id, summary
 
 

@@ -13,7 +13,7 @@ from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.runs import create_run, execute, extract_run
 from shikaku.issuance.verify import verify_run
 from shikaku.security.mynumber import MyNumberVault
-from tests.issuance.helpers import EXTRACTION, demo_registry, settings, start, unprintable
+from tests.issuance.helpers import EXTRACTION, demo_registry, settings, start
 
 
 def test_a_cluster_by_scheduler_address(
@@ -42,7 +42,7 @@ def test_output_through_an_fsspec_url(engine: Engine, vault: MyNumberVault, tmp_
     run_id = create_run(
         engine, RunConfig.from_settings(s), url, "full", EXTRACTION, date(2024, 9, 9)
     )
-    extract_run(engine, run_id, vault, unprintable(s), s.issuance.report_dir)
+    extract_run(engine, run_id, vault, s.issuance.report_dir)
     execute(engine, run_id, InlineEngine(), task_notices=20)
     fs = fsspec.filesystem("memory")
     root = url.removeprefix("memory://")

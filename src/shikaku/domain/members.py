@@ -17,6 +17,11 @@ class Relationship(IntEnum):
     INSURED = 1  # 被保険者 (本人)
     DEPENDENT = 2  # 被扶養者 (家族)
 
+    @property
+    def label(self) -> str:
+        """What a card, a list or a clinic's screen shows: 本人 or 家族."""
+        return "本人" if self is Relationship.INSURED else "家族"
+
 
 class MyNumberStatus(StrEnum):
     NONE = "none"

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from shikaku.issuance.packing import CONTAINER_COLUMNS
+from shikaku.issuance.results import CONTAINER_COLUMNS
 from shikaku.issuance.work import PartitionDone
 from shikaku.registry.bulk import Bulk
 from shikaku.registry.db import write_transaction

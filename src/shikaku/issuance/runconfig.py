@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from shikaku.domain.window import Rect
+from shikaku.render.fonts import FontPaths
 from shikaku.render.model import Issuer
 from shikaku.settings import Settings
 
@@ -87,5 +88,5 @@ class RunConfig:
         )
 
     @property
-    def font_paths(self) -> tuple[Path, Path, Path]:
-        return Path(self.gothic_font), Path(self.mincho_font), Path(self.fallback_font)
+    def font_paths(self) -> FontPaths:
+        return FontPaths(Path(self.gothic_font), Path(self.mincho_font), Path(self.fallback_font))

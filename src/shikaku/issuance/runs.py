@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from shikaku.domain.errors import DomainError
 from shikaku.issuance.engine import Engine as WorkEngine
-from shikaku.issuance.extract import ExtractionSummary, Unprintable, extract
+from shikaku.issuance.extract import ExtractionSummary, extract
 from shikaku.issuance.jobs import plan_jobs, run_label
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.record import record_done
@@ -26,6 +26,7 @@ from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.work import TMP_MARK, output_fs, render_job
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import run_partitions, run_targets, runs
+from shikaku.render.fonts import FontSet
 from shikaku.security.mynumber import MyNumberVault
 
 Progress = Callable[[int], None]
@@ -190,11 +191,12 @@ def extract_run(
     engine: Engine,
     run_id: int,
     vault: MyNumberVault,
-    unprintable: Unprintable,
     report_dir: Path,
     progress: Progress | None = None,
 ) -> ExtractionSummary:
+    """Extract against the fonts the run will embed (its frozen config), nothing else."""
     _run, config = load_config(engine, run_id)
+    unprintable = FontSet.load(config.font_paths).unprintable
     return extract(engine, run_id, config, vault, unprintable, report_dir, progress)
 
 
@@ -247,6 +249,18 @@ def list_runs(engine: Engine, run_id: int | None = None) -> list[RunInfo]:
         )
         for r in rows
     ]
+
+
+def latest_run(engine: Engine, kind: str, extraction_date: date) -> RunInfo | None:
+    """The newest run of this kind and date, if any (the demo reuses or resumes it)."""
+    with engine.connect() as conn:
+        run_id = conn.execute(
+            select(runs.c.id)
+            .where(runs.c.kind == kind, runs.c.extraction_date == extraction_date)
+            .order_by(runs.c.id.desc())
+            .limit(1)
+        ).scalar()
+    return None if run_id is None else list_runs(engine, int(run_id))[0]
 
 
 def held_targets(engine: Engine, run_id: int) -> list[tuple[str, str, str, str]]:

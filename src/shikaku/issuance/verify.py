@@ -76,24 +76,26 @@ class _Digest:
         return self._hash.hexdigest()
 
 
-def _file_digest(fs: Any, path: str) -> str:
+def _digest(f: Any) -> tuple[str, int]:
+    """SHA-256 and size of an open file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
+    size = 0
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _file_digest(fs: Any, path: str) -> str:
     with fs.open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return _digest(f)[0]
 
 
 def _file_pages(fs: Any, path: str) -> tuple[str, int, int]:
-    digest = hashlib.sha256()
-    size = 0
     with fs.open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
+        sha, size = _digest(f)
         f.seek(0)
-        pages = len(PdfReader(f).pages)
-    return digest.hexdigest(), size, pages
+        return sha, size, len(PdfReader(f).pages)
 
 
 def _page_texts(fs: Any, path: str) -> list[str]:

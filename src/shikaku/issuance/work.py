@@ -13,15 +13,13 @@ import os
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import fsspec
 
 from shikaku.issuance.jobs import Job, load_partitions
-from shikaku.issuance.packing import container_rows, piece_rows
+from shikaku.issuance.results import container_rows, piece_rows
 from shikaku.issuance.runconfig import RunConfig
-from shikaku.render.fonts import FontPaths, FontSet
 from shikaku.render.model import MailingBatch, RenderResult
 
 TMP_MARK = ".tmp-"
@@ -49,24 +47,12 @@ def database_for(url: str) -> Any:
     return make_engine(url)
 
 
-@lru_cache(maxsize=4)
-def fonts_for(paths: tuple[str, str, str]) -> FontSet:
-    gothic, mincho, fallback = paths
-    return FontSet.load(FontPaths(Path(gothic), Path(mincho), Path(fallback)))
-
-
 def renderer_for(config: RunConfig) -> Any:
     """The worker process's renderer for this run's frozen settings (built once)."""
     from shikaku.render.documents import renderer_for as build
 
-    gothic, mincho, fallback = config.font_paths
     corner: Any = config.card_corner
-    return build(
-        config.issuer,
-        config.window_rect,
-        corner,
-        font_paths=FontPaths(gothic, mincho, fallback),
-    )
+    return build(config.issuer, config.window_rect, corner, font_paths=config.font_paths)
 
 
 def output_fs(url: str) -> tuple[Any, str]:

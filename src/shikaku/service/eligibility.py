@@ -4,7 +4,7 @@ document? Registry reads (registry.checks) plus pure rules (domain); nothing els
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import Connection
@@ -118,11 +118,4 @@ def check_eligibility(
         has_mynacard=has_card,
         policy=policy,
     )
-    return CheckResult(
-        **{
-            **result.__dict__,
-            "copay_rate": rate,
-            "cap_category": category,
-            "accepted_documents": documents,
-        }
-    )
+    return replace(result, copay_rate=rate, cap_category=category, accepted_documents=documents)

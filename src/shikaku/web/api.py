@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number
+from shikaku.domain.members import LOSS_REASONS, Relationship
 from shikaku.registry.records import parse_branch, parse_number, parse_symbol
 from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.web.auth import Caller, caller
@@ -81,14 +82,11 @@ class EligibilityResponse(BaseModel):
     accepted_documents: list[Code] = Field(default_factory=list, description="受診に使える書類")
 
 
-_LOSS = {"01": "死亡", "02": "生活保護", "03": "他の医療保険取得", "99": "その他"}
-
-
 def to_response(r: CheckResult) -> EligibilityResponse:
     return EligibilityResponse(
         validity=Code(code=str(int(r.validity)), label=r.validity.label),
         relationship=(
-            Code(code=str(r.relationship), label="本人" if r.relationship == 1 else "家族")
+            Code(code=str(r.relationship), label=Relationship(r.relationship).label)
             if r.relationship
             else None
         ),
@@ -96,7 +94,7 @@ def to_response(r: CheckResult) -> EligibilityResponse:
         name_kana=r.name_kana,
         eligible_from=r.eligible_from,
         lost_on=r.lost_on,
-        loss_reason=Code(code=r.loss_reason, label=_LOSS.get(r.loss_reason, ""))
+        loss_reason=Code(code=r.loss_reason, label=LOSS_REASONS.get(r.loss_reason, ""))
         if r.loss_reason
         else None,
         copay_rate=r.copay_rate,

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from shikaku.domain.eligibility import Validity
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number
+from shikaku.domain.members import Relationship
 from shikaku.registry.records import parse_branch, parse_number, parse_symbol
 from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.web.auth import Authenticated
@@ -168,7 +169,7 @@ def _coverage_resource(keys: tuple[str, str, str, str], r: CheckResult, rid: str
                 {
                     "system": RELATIONSHIP_SYSTEM,
                     "code": "self" if r.relationship == 1 else "other",
-                    "display": "本人" if r.relationship == 1 else "家族",
+                    "display": Relationship(r.relationship or 2).label,
                 }
             ]
         },

@@ -8,6 +8,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Final
 
+from shikaku.domain.members import Relationship
 from shikaku.domain.normalize import format_wareki
 from shikaku.domain.window import Rect
 from shikaku.render.canvas import Canvas, Slot
@@ -22,7 +23,7 @@ ASCENT: Final = 0.88  # IPAex ascender / descender, in em
 DESCENT: Final = 0.12
 PT_MM: Final = 25.4 / 72  # mm per point
 
-RELATIONSHIP: Final = {1: "本人", 2: "家族"}
+RELATIONSHIP: Final = {int(r): r.label for r in Relationship}  # a dict: the hot path
 SEX: Final = {1: "男", 2: "女"}
 MY_NUMBER_MASK: Final = "マイナンバー（下4桁）: ＊＊＊＊ ＊＊＊＊ "
 CONTAINER_KIND: Final = {"box": "箱", "envelope": "封筒", "letter": "封書"}
