@@ -11,6 +11,8 @@ from datetime import date
 from shikaku.domain.barcode import encode
 from shikaku.domain.window import Rect, window_on_sheet
 from shikaku.render.model import (
+    Certificate,
+    CertificateReason,
     Container,
     Employer,
     Household,
@@ -176,3 +178,92 @@ def home_batch() -> MailingBatch:
         area="100",
         notices=tuple(notices),
     )
+
+
+# --------------------------------------------------------------------------- 資格確認書
+
+
+def certificate(
+    piece: int,
+    name: str,
+    kana: str,
+    *,
+    number: str = "1234567",
+    branch: str = "00",
+    relationship: int = 1,
+    insured_name: str | None = None,
+    sex: int | None = 2,
+    birth: date = date(1985, 4, 1),
+    reason: CertificateReason = "not_registered",
+    effective_from: date | None = None,
+    copay_rate: int | None = None,
+    cap_category: str | None = None,
+    supersedes: bool = False,
+) -> Certificate:
+    return Certificate(
+        control=f"{RUN}-P000012-{piece:04d}",
+        symbol=EMPLOYER.symbol,
+        number=number,
+        branch=branch,
+        relationship=relationship,
+        name=name,
+        name_kana=kana,
+        birth_date=birth,
+        sex=sex,
+        insured_name=insured_name or name,
+        issued_on=date(2024, 12, 2),
+        valid_until=date(2029, 12, 1),
+        reason=reason,
+        delivery="employer",
+        effective_from=effective_from,
+        copay_rate=copay_rate,
+        cap_category=cap_category,
+        supersedes=supersedes,
+    )
+
+
+def certificate_households() -> tuple[Household, ...]:
+    """Two households: 協会 (under 70, one with 区分ウ on request) and 𠮷田 (70-74)."""
+    hanako = certificate(1, "協会 花子", "キョウカイ ハナコ", cap_category="区分ウ")
+    masako = certificate(
+        2, "協会 正子", "キョウカイ マサコ", branch="01", relationship=2,
+        insured_name="協会 花子", birth=date(2019, 6, 2), reason="no_mynacard",
+    )  # fmt: skip
+    taro = certificate(
+        3, "𠮷田 太郎", "ヨシダ タロウ", number="1234568", sex=1, birth=date(1952, 5, 10),
+        reason="ecert_expired", effective_from=date(2022, 6, 1), copay_rate=30,
+    )  # fmt: skip
+    takako = certificate(
+        4, "𠮷田 髙子", "ヨシダ タカコ", number="1234568", branch="01", relationship=2,
+        insured_name="𠮷田 太郎", sex=None, birth=date(1953, 3, 3), reason="lost",
+        effective_from=date(2023, 4, 1), copay_rate=30, cap_category="現役並みⅠ",
+        supersedes=True,
+    )  # fmt: skip
+    return (Household((hanako, masako)), Household((taro, takako)))
+
+
+def certificate_parcel(households_: tuple[Household, ...] | None = None) -> Parcel:
+    """A parcel of certificates: a box with pieces 1-3 and an envelope with 4 (or fewer)."""
+    return parcel(certificate_households() if households_ is None else households_)
+
+
+def certificate_batch() -> MailingBatch:
+    """任意継続 members at home, with certificates: the window shows the address."""
+    batch = home_batch()
+    reasons: tuple[CertificateReason, ...] = ("registration_cancelled", "needs_assistance",
+                                             "renewal_expiry")  # fmt: skip
+    pieces = []
+    for i, (n, reason) in enumerate(zip(batch.notices, reasons, strict=True), 1):
+        base = certificate(i, n.name, n.name_kana, number=n.number, reason=reason,
+                           supersedes=reason == "renewal_expiry")  # fmt: skip
+        pieces.append(
+            replace(
+                base,
+                delivery="home",
+                postal_code=n.postal_code,
+                address=n.address,
+                addressee=n.addressee,
+                barcode=n.barcode,
+            )
+        )
+    return replace(batch, notices=tuple(pieces))

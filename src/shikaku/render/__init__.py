@@ -1,4 +1,5 @@
-"""PDF output: notices, 申出書, cover letters, distribution lists and labels (docs/render.md)."""
+"""PDF output: notices, 申出書, certificates (card, carrier letter, card sheets), cover
+letters, distribution lists and labels (docs/render.md)."""
 
 from shikaku.render.documents import Renderer, RenderError, renderer_for
 from shikaku.render.fonts import FontPaths, FontSet

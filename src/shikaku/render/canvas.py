@@ -218,6 +218,40 @@ class Canvas:
         fill_op = b"%s g " % num(fill) if fill is not None else b""
         self.parts.append(b"q %s%s %s %s Q\n" % (fill_op, _style(width, dash, 0.0), box, op))
 
+    def round_rect(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        r: float,
+        *,
+        width: float = 0.25,
+        dash: tuple[float, float] | None = None,
+        gray: float = 0.0,
+    ) -> None:
+        """Outline of a rectangle with rounded corners of radius `r` (a card's outline)."""
+        k = r * 0.5523  # control-point distance of a quarter circle drawn as one Bézier curve
+        right, bottom = x + w, y + h
+
+        def curve(*pts: tuple[float, float]) -> bytes:
+            return b"%s %s %s c" % tuple(at(px, py) for px, py in pts)
+
+        path = b" ".join(
+            [
+                at(x + r, y) + b" m",
+                at(right - r, y) + b" l",
+                curve((right - r + k, y), (right, y + r - k), (right, y + r)),
+                at(right, bottom - r) + b" l",
+                curve((right, bottom - r + k), (right - r + k, bottom), (right - r, bottom)),
+                at(x + r, bottom) + b" l",
+                curve((x + r - k, bottom), (x, bottom - r + k), (x, bottom - r)),
+                at(x, y + r) + b" l",
+                curve((x, y + r - k), (x + r - k, y), (x + r, y)),
+            ]
+        )
+        self.parts.append(b"q %s %s h S Q\n" % (_style(width, dash, gray), path))
+
     def xobject(self, name: bytes) -> None:
         self.parts.append(b"q %s Do Q\n" % name)
 

@@ -1,6 +1,7 @@
 """What the renderer is given: the frozen, printable data of one file (a parcel or a mailing
 batch), already checked against the fonts. Plain values only, so a Dask task can carry them.
 
+A file holds one kind of piece: 資格情報のお知らせ (`Notice`) or 資格確認書 (`Certificate`).
 The issuance layer builds these from the ledger; the renderer never reads the registry.
 """
 
@@ -8,13 +9,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Final, Literal, get_args
 
 from shikaku.domain.barcode import Barcode
 
 MyNumberState = Literal["registered", "none", "needs_check"]
 Delivery = Literal["employer", "home"]
 ContainerKind = Literal["envelope", "box", "letter"]
+DocumentKind = Literal["notice", "certificate"]
+# Setting certificates.card_layout: the card printed on its carrier letter, or n-up on
+# card stock (render_card_sheet) with a 「カード貼付位置」 frame on the letter.
+CardLayoutMode = Literal["carrier", "sheet"]
+# Why a person receives a 資格確認書 (the carrier letter explains it). The automatic ones
+# (職権交付) are domain.certificate.CertificateReason's values where it has them.
+CertificateReason = Literal[
+    "no_mynacard",  # no My Number card
+    "not_registered",  # card not registered for insurance use
+    "ecert_expired",  # e-certificate expired, grace period over
+    "card_returned",  # My Number card returned (返納)
+    "registration_cancelled",  # registration for insurance use cancelled (解除)
+    "lost",  # on application: card lost
+    "renewal",  # on application: card being renewed (更新・再交付中)
+    "needs_assistance",  # on application: 要配慮者 (renewed automatically)
+    "renewal_expiry",  # a new certificate before the current one expires
+]
+CERTIFICATE_REASONS: Final[tuple[CertificateReason, ...]] = get_args(CertificateReason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +79,65 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class Certificate:
+    """One person's 資格確認書 (card, ID-1) and its carrier letter, exactly as printed.
+
+    Dates are printed in 和暦 like the notice's. The 70-74 fields (`effective_from`,
+    `copay_rate`) and `cap_category` are printed only when given: the caller passes the
+    限度額適用区分 only when the person asked for it.
+    """
+
+    control: str  # same format as Notice.control ("R000001-P0000012-0003")
+    symbol: str
+    number: str
+    branch: str
+    relationship: int  # 1 被保険者 (本人), 2 被扶養者 (家族)
+    name: str
+    name_kana: str
+    birth_date: date
+    sex: int | None  # 1 男, 2 女; None: 性別 not printed (label neither)
+    insured_name: str  # the 被保険者 of this person's household (printed for 家族)
+    issued_on: date  # 交付年月日
+    valid_until: date  # 有効期限 (last valid day)
+    reason: CertificateReason  # why it is sent: the carrier letter explains it
+    delivery: Delivery
+    effective_from: date | None = None  # 発効期日: 70-74 only
+    copay_rate: int | None = None  # percent (20, 30): 70-74 only
+    cap_category: str | None = None  # 限度額適用区分 label ("区分ウ"); only when asked for
+    supersedes: bool = False  # a previous certificate is now invalid (destroy / return it)
+    postal_code: str | None = None  # home delivery only: the window shows the address
+    address: str | None = None
+    addressee: str | None = None
+    barcode: Barcode | None = None
+
+    @property
+    def needs_registration_form(self) -> bool:
+        """Never: a certificate goes without マイナンバー登録申出書."""
+        return False
+
+
+# A piece of a file: one individual envelope (employer) or one letter (home).
+Piece = Notice | Certificate
+
+
+def piece_kind(piece: Piece) -> DocumentKind:
+    return "certificate" if isinstance(piece, Certificate) else "notice"
+
+
+def variable_text(piece: Piece) -> tuple[str, ...]:
+    """Every string of a piece that is printed as given (names, address, labels): what
+    the glyph check must pass before a run (`FontSet.unprintable`)."""
+    texts = [piece.name, piece.name_kana, piece.insured_name, piece.symbol, piece.number,
+             piece.branch, piece.control]  # fmt: skip
+    if isinstance(piece, Certificate) and piece.cap_category is not None:
+        texts.append(piece.cap_category)
+    for extra in (piece.postal_code, piece.address, piece.addressee):
+        if extra is not None:
+            texts.append(extra)
+    return tuple(texts)
+
+
+@dataclass(frozen=True, slots=True)
 class Employer:
     symbol: str
     name: str
@@ -82,9 +160,12 @@ class Container:
 
 @dataclass(frozen=True, slots=True)
 class Household:
-    """An insured person's own notice first, then their dependents' by 枝番."""
+    """An insured person's own piece first, then their dependents' by 枝番.
 
-    notices: tuple[Notice, ...]
+    `notices` holds the pieces (historical name): all `Notice` or all `Certificate`.
+    """
+
+    notices: tuple[Piece, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +180,14 @@ class Parcel:
     households: tuple[Household, ...]
     containers: tuple[Container, ...]  # pieces = notices, numbered in household order
 
+    @property
+    def kind(self) -> DocumentKind:
+        """What the parcel carries (its first piece's kind; a file holds one kind)."""
+        for h in self.households:
+            for p in h.notices:
+                return piece_kind(p)
+        return "notice"
+
 
 @dataclass(frozen=True, slots=True)
 class MailingBatch:
@@ -109,7 +198,11 @@ class MailingBatch:
     issued_on: date
     extraction_date: date
     area: str  # leading digits of the postal code shared by the batch
-    notices: tuple[Notice, ...]  # in postal-code order
+    notices: tuple[Piece, ...]  # in postal-code order: all Notice or all Certificate
+
+    @property
+    def kind(self) -> DocumentKind:
+        return piece_kind(self.notices[0]) if self.notices else "notice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +217,10 @@ class RenderResult:
 
     pages: int
     # For a Parcel: one per container (label + its pieces, plus cover letter and list in the
-    # first). For a MailingBatch: one per letter.
+    # first). For a MailingBatch: one per letter. For a card sheet: one per sheet.
     container_pages: tuple[PageRange, ...]
-    piece_pages: tuple[PageRange, ...]  # one per notice (with its 申出書 page when it has one)
+    # One per piece: a notice (with its 申出書 page when it has one) or a certificate's
+    # carrier letter; for a card sheet, the sheet page its card is on.
+    piece_pages: tuple[PageRange, ...]
     sha256: str
     size: int

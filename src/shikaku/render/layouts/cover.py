@@ -1,8 +1,8 @@
 """送付のご案内: the cover letter to the employer, first in container 1.
 
 What is inside and why, the counts, and how to hand the envelopes out (in the spirit of the
-leaflet's 配付のお願い). The letter's text is the template; the addressee, date and counts
-are the page's own text.
+leaflet's 配付のお願い). The letter's text is the template (one per document kind: 資格情報の
+お知らせ or 資格確認書); the addressee, date and counts are the page's own text.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from shikaku.render.layouts.common import (
     postal,
     wareki,
 )
-from shikaku.render.model import Parcel
+from shikaku.render.model import DocumentKind, Parcel
 
-TEMPLATE: Final = b"/TC"
+TEMPLATES: Final[dict[DocumentKind, bytes]] = {"notice": b"/TC", "certificate": b"/CC"}
+TEMPLATE: Final = TEMPLATES["notice"]
 TITLE: Final = "「資格情報のお知らせ」の送付について（ご案内）"
 WORDS: Final = (
     "事業主様・ご担当者様",
     "抽出日（）時点の被保険者様および被扶養者様",
+    "時点の交付対象者（被保険者様・被扶養者様）",
     "被保険者 名、被扶養者 名、計 通（個人ごとの封筒）",
     "箱 個、封筒 通（全 個口、特定記録郵便）",
     "配付一覧 枚、マイナンバー登録申出書 通（封筒内）",
@@ -61,6 +63,25 @@ HAND_OUT: Final = (
     "マイナンバーが確認できていない方には「マイナンバー登録申出書」を同封しています。"
     "ご本人からのご提出にご協力をお願いします。",
 )
+CERTIFICATE_TITLE: Final = "「資格確認書」の送付について（ご案内）"
+CERTIFICATE_BODY: Final = (
+    BODY[0],
+    "　さて、健康保険証の新規発行の終了に伴い、マイナ保険証をお持ちでない方などには、"
+    "医療機関等での受診にお使いいただく「資格確認書」をお送りしています。"
+    "本便では、貴事業所にお勤めの被保険者様とその被扶養者様のうち、資格確認書の交付対象と"
+    "なる方の分を、個人ごとの封筒に封入してお届けします。",
+    BODY[2],
+)
+CERTIFICATE_HAND_OUT: Final = (
+    "個人ごとの封筒は、窓に表示されている「被保険者氏名」の方に、お早めに配付してください"
+    "（受診に必要です）。",
+    HAND_OUT[1],
+    HAND_OUT[2],
+    HAND_OUT[3],
+    HAND_OUT[4],
+    "配付した後に退職等で資格を喪失された方（被扶養者でなくなった方を含みます）の資格確認書は、"
+    "回収のうえ、下記のお問い合わせ先までご返却ください。",
+)
 WINDOW_EXAMPLE: Final = (
     "(記号)12345678 (番号)1234567",
     "(被保険者氏名)協会 花子 様",
@@ -90,14 +111,15 @@ class CoverLayout:
     def __init__(self, ctx: LayoutContext) -> None:
         self.ctx = ctx
 
-    def draw_template(self, c: Canvas) -> None:
+    def draw_template(self, c: Canvas, kind: DocumentKind = "notice") -> None:
         issuer = self.ctx.issuer
         width = RIGHT - MARGIN - (MARGIN - LEFT)
         right = RIGHT - (MARGIN - LEFT)
+        certificate = kind == "certificate"
         c.text(right, 24.0, issuer.name, 10.5, align="right")
-        c.text(105.0, 64.0, TITLE, 14.0, align="center")
+        c.text(105.0, 64.0, CERTIFICATE_TITLE if certificate else TITLE, 14.0, align="center")
         y = BODY_TOP
-        for para in BODY:
+        for para in CERTIFICATE_BODY if certificate else BODY:
             y = c.paragraph(MARGIN, y, width, para, BODY_SIZE, face="mincho", leading=BODY_LEADING)
         c.text(right, y, "敬具", BODY_SIZE, face="mincho", align="right")
         c.text(105.0, y + 6.5, "記", BODY_SIZE + 0.5, face="mincho", align="center")
@@ -115,7 +137,7 @@ class CoverLayout:
         y = SUMMARY_TOP + SUMMARY_ROW * len(SUMMARY_LABELS) + 9.0
         c.text(MARGIN, y, "2. 配付のお願い", 10.5)
         y += 5.5
-        for i, item in enumerate(HAND_OUT):
+        for i, item in enumerate(CERTIFICATE_HAND_OUT if certificate else HAND_OUT):
             y = c.bullet(MARGIN + 1, y, width - 1, item, 9.2, leading=4.5) + 0.6
             if i == 2:
                 y = self._window_example(c, y + 0.5)
@@ -125,15 +147,16 @@ class CoverLayout:
         y += 5.5
         for line in issuer.contact_lines:
             y = c.paragraph(MARGIN + 3, y, width - 3, line, 9.2, leading=4.5)
-        c.paragraph(
-            MARGIN + 3,
-            y,
-            width - 3,
-            f"マイナンバーに関するお問い合わせ: {issuer.my_number_dial_label}"
-            f"（{issuer.my_number_dial}）",
-            9.2,
-            leading=4.5,
-        )
+        if not certificate:
+            c.paragraph(
+                MARGIN + 3,
+                y,
+                width - 3,
+                f"マイナンバーに関するお問い合わせ: {issuer.my_number_dial_label}"
+                f"（{issuer.my_number_dial}）",
+                9.2,
+                leading=4.5,
+            )
         c.text(right, 282.0, "以上", BODY_SIZE, face="mincho", align="right")
 
     def _window_example(self, c: Canvas, y: float) -> float:
@@ -149,7 +172,8 @@ class CoverLayout:
         """The parcel's own text on the letter: addressee, date, counts, references."""
         e = parcel.employer
         right = RIGHT - (MARGIN - LEFT)
-        c.xobject(TEMPLATE)
+        kind = parcel.kind
+        c.xobject(TEMPLATES[kind])
         c.text(right, 17.0, wareki(parcel.issued_on), 10.5, align="right")
         y = 18.0
         c.text(MARGIN, y, postal(e.postal_code), 10.5)
@@ -158,8 +182,11 @@ class CoverLayout:
         c.text(MARGIN, y + 8.3, "事業主様・ご担当者様", 10.5)
 
         x = MARGIN + SUMMARY_LABEL + 3
+        extraction = wareki(parcel.extraction_date)
         values = (
-            f"抽出日（{wareki(parcel.extraction_date)}）時点の被保険者様および被扶養者様",
+            f"抽出日（{extraction}）時点の交付対象者（被保険者様・被扶養者様）"
+            if kind == "certificate"
+            else f"抽出日（{extraction}）時点の被保険者様および被扶養者様",
             f"被保険者 {counts.insured} 名、被扶養者 {counts.dependents} 名、"
             f"計 {counts.total} 通（個人ごとの封筒）",
             _packing(counts),

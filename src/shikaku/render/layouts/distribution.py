@@ -20,10 +20,15 @@ from shikaku.render.layouts.common import (
     baseline,
     wareki,
 )
-from shikaku.render.model import Container, Notice, Parcel
+from shikaku.render.model import Container, DocumentKind, Parcel, Piece
 
-TEMPLATE: Final = b"/TL"
-TITLE: Final = "配付一覧（資格情報のお知らせ）"
+TEMPLATES: Final[dict[DocumentKind, bytes]] = {"notice": b"/TL", "certificate": b"/CL"}
+TEMPLATE: Final = TEMPLATES["notice"]
+TITLES: Final[dict[DocumentKind, str]] = {
+    "notice": "配付一覧（資格情報のお知らせ）",
+    "certificate": "配付一覧（資格確認書）",
+}
+TITLE: Final = TITLES["notice"]
 WORDS: Final = (" / ", "　記号 ", "作成日 ")
 HEAD_TOP: Final = 39.0
 HEAD_HEIGHT: Final = 7.0
@@ -48,10 +53,10 @@ COLUMNS: Final = (
 
 @dataclass(frozen=True, slots=True)
 class ListRow:
-    """One individual envelope: its piece number, the notice, its container."""
+    """One individual envelope: its piece number, the notice or certificate, its container."""
 
     piece: int
-    notice: Notice
+    notice: Piece
     container: Container
     first_of_household: bool
 
@@ -122,8 +127,8 @@ class DistributionLayout:
                 g.line(x, top, x, bottom, width=0.2 if LEFT < x < RIGHT else 0.3)
             self._grid.append(g.content())
 
-    def draw_template(self, c: Canvas) -> None:
-        c.text(LEFT, 17.0, TITLE, 14.0)
+    def draw_template(self, c: Canvas, kind: DocumentKind = "notice") -> None:
+        c.text(LEFT, 17.0, TITLES[kind], 14.0)
         c.paragraph(
             LEFT,
             31.0,
@@ -155,7 +160,7 @@ class DistributionLayout:
         pages: int,
     ) -> None:
         e = parcel.employer
-        c.xobject(TEMPLATE)
+        c.xobject(TEMPLATES[parcel.kind])
         c.text(RIGHT, 17.0, f"{page} / {pages}", 10.0, align="right")
         c.text(LEFT, 24.5, f"{e.name}　記号 {e.symbol}", 9.5, max_width=140.0)
         c.text(RIGHT, 24.5, f"作成日 {wareki(parcel.issued_on)}", 8.5, align="right")

@@ -17,9 +17,14 @@ from shikaku.render.layouts.common import (
     LayoutContext,
     postal,
 )
-from shikaku.render.model import Container, Parcel
+from shikaku.render.model import Container, DocumentKind, Parcel
 
-TEMPLATE: Final = b"/TB"
+TEMPLATES: Final[dict[DocumentKind, bytes]] = {"notice": b"/TB", "certificate": b"/CB"}
+TEMPLATE: Final = TEMPLATES["notice"]
+CONTENTS: Final[dict[DocumentKind, str]] = {
+    "notice": "資格情報のお知らせ在中",
+    "certificate": "資格確認書在中",
+}
 WORDS: Final = (
     "事業主様・ご担当者様",
     " / ",
@@ -44,7 +49,7 @@ class LabelLayout:
         self.ctx = ctx
         self._stamps: dict[float, BarcodeStamp] = {}  # by baseline: one per address height
 
-    def draw_template(self, c: Canvas) -> None:
+    def draw_template(self, c: Canvas, kind: DocumentKind = "notice") -> None:
         issuer = self.ctx.issuer
         c.rect(LEFT, FRAME_TOP, RIGHT - LEFT, FRAME_HEIGHT, width=0.8)
         # 特定記録 mark, top right
@@ -55,7 +60,7 @@ class LabelLayout:
         # sender and contents, along the bottom of the frame
         bottom = FRAME_TOP + FRAME_HEIGHT
         c.line(LEFT + 4, bottom - 32, RIGHT - 4, bottom - 32, width=0.2, gray=0.5)
-        c.text(ADDRESS_X, bottom - 24, "資格情報のお知らせ在中", 13.0)
+        c.text(ADDRESS_X, bottom - 24, CONTENTS[kind], 13.0)
         c.text(ADDRESS_X, bottom - 17.5, "（個人ごとの封筒を封入しています）", 8.5)
         c.text(ADDRESS_X, bottom - 9.5, "差出人", 7.5)
         y = bottom - 9.5
@@ -79,7 +84,7 @@ class LabelLayout:
         self, c: Canvas, parcel: Parcel, container: Container, address: tuple[bytes, float]
     ) -> None:
         e = parcel.employer
-        c.xobject(TEMPLATE)
+        c.xobject(TEMPLATES[parcel.kind])
         c.raw(address[0])
         y = address[1]
         if container.barcode is not None:

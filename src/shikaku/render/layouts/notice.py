@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from shikaku.domain.barcode import GEOMETRY_10PT
 from shikaku.domain.window import Rect
-from shikaku.render.canvas import BarcodeStamp, Canvas, Slot, emit_all
+from shikaku.render.canvas import Canvas, Slot, emit_all
+from shikaku.render.layouts import envelope
 from shikaku.render.layouts.common import (
     LEFT,
     MY_NUMBER_MASK,
-    PT_MM,
     RELATIONSHIP,
     RIGHT,
     SEX,
@@ -28,17 +27,17 @@ from shikaku.render.layouts.common import (
     draw_table,
     fold_marks,
     my_number_last4,
-    postal,
     table_cells,
     value_slot,
     wareki,
 )
+from shikaku.render.layouts.envelope import WindowBlock
 from shikaku.render.model import Notice
-from shikaku.render.text import TextEncoder, wrap
+from shikaku.render.text import TextEncoder
 
 TITLE: Final = "資格情報のお知らせ"
 CARD_TITLE: Final = "健康保険 資格情報のお知らせ"
-WORDS: Final = ("(記号) (番号)", "(被保険者氏名)", "(対象者氏名) 様", "性別", "割", MY_NUMBER_MASK)
+WORDS: Final = (*envelope.WORDS, "性別", "割", MY_NUMBER_MASK)
 
 # Template (Form XObject) resource names used by notice pages.
 EMPLOYER: Final = b"/TN"
@@ -94,13 +93,9 @@ class NoticeLayout:
 
     def __init__(self, ctx: LayoutContext) -> None:
         self.ctx = ctx
-        w = ctx.window
-        self.window = w
-        # The title goes beside the window, on whichever side has more room.
-        if w.left + w.width / 2 <= 105:
-            self.side = Rect(max(w.right + 6, 100.0), 8.0, RIGHT - max(w.right + 6, 100.0), 40.0)
-        else:
-            self.side = Rect(LEFT, 8.0, min(w.left - 6, 110.0) - LEFT, 40.0)
+        self.block = WindowBlock(ctx.window)
+        w = self.window = ctx.window
+        self.side = self.block.side
         self.about_top = max(w.bottom + 8, 55.0)
         left_card = ctx.card_corner == "lower_left"
         self.card = Rect(
@@ -120,35 +115,13 @@ class NoticeLayout:
     # ------------------------------------------------------------------ slots
 
     def _build_slots(self) -> None:
-        w = self.window
-        inner = w.width - 3
-        x = w.left + 1.5
-        # employer parcel: three lines centred vertically in the window
-        size = 11.0
-        em = size * PT_MM
-        leading = min(8.5, (w.height - em - 2) / 2)
-        top = w.top + (w.height - (2 * leading + em)) / 2
-        first = top + 0.88 * em
-        self.win = tuple(Slot(x, first + i * leading, size, max_width=inner) for i in range(3))
-
-        # home delivery: 〒, up to three address lines, addressee, barcode
-        self.home_postal = Slot(x, w.top + 4.3, 10.0, max_width=inner)
-        self.home_address = tuple(
-            Slot(x, w.top + 9.4 + i * 4.8, 10.5, max_width=inner) for i in range(3)
-        )
-        self.home_addressee: list[Slot] = []
-        self.home_barcode: list[BarcodeStamp] = []
-        for lines in (1, 2, 3):
-            y = w.top + 9.4 + (lines - 1) * 4.8 + 6.6
-            self.home_addressee.append(Slot(x, y, 12.0, max_width=inner))
-            stamp = BarcodeStamp(0, 0, GEOMETRY_10PT)
-            left = w.left + (w.width - stamp.width) / 2
-            self.home_barcode.append(BarcodeStamp(left, y + 2.6 + 3.6, GEOMETRY_10PT))
-        self.address_width = inner
-
-        # home delivery: the names block beside the window, under the title
-        s = self.side
-        self.names = tuple(Slot(s.left, 39.0 + i * 4.6, 8.5, max_width=s.width) for i in range(3))
+        b = self.block
+        self.win = b.win
+        self.home_postal = b.home_postal
+        self.home_address = b.home_address
+        self.home_addressee = b.home_addressee
+        self.home_barcode = b.home_barcode
+        self.names = b.names
 
         # the data table (cells come from the same data the template draws)
         cells = table_cells(LEFT, TABLE_TOP, TABLE_ROW, TABLE_ROWS)
@@ -322,16 +295,9 @@ class NoticeLayout:
         ]
         lines: list[str] = []
         if home:
-            lines = self._address_lines(enc, n)
-            parts += self._home_window(enc, n, lines)
-            slots = self.names
-        else:
-            slots = self.win
-        parts += [
-            slots[0].emit_parts(enc, "(記号)", n.symbol, " (番号)", n.number),
-            slots[1].emit_parts(enc, "(被保険者氏名)", n.insured_name, " 様"),
-            slots[2].emit_parts(enc, "(対象者氏名)", n.name, " 様"),
-        ]
+            lines = self.block.address_lines(enc, n)
+            parts += self.block.home_window(enc, n, lines)
+        parts += self.block.names_block(enc, n, home)
         parts += emit_all(
             enc,
             self.fields,
@@ -349,21 +315,6 @@ class NoticeLayout:
         if last4 is not None:
             parts.append(self.my_number.emit_parts(enc, MY_NUMBER_MASK, last4))
         parts.append(b"ET\n")
-        if home and n.barcode is not None:
-            parts.append(self.home_barcode[len(lines) - 1].ops(n.barcode.bars))
+        if home:
+            parts.append(self.block.barcode(n, lines))
         return b"".join(parts)
-
-    def _address_lines(self, enc: TextEncoder, n: Notice) -> list[str]:
-        if not (n.postal_code and n.address and n.addressee):
-            raise ValueError("自宅送付には郵便番号・住所・宛名が必要です (home delivery address)")
-        width = self.address_width / PT_MM * 1000 / 10.5
-        lines = wrap(n.address, width, enc.measure, enc.char_widths)
-        if len(lines) > len(self.home_address):
-            raise ValueError("住所が長く、封筒の窓に収まりません (address does not fit the window)")
-        return lines
-
-    def _home_window(self, enc: TextEncoder, n: Notice, lines: list[str]) -> list[bytes]:
-        out = [self.home_postal.emit(enc, postal(n.postal_code or ""))]
-        out += [slot.emit(enc, line) for slot, line in zip(self.home_address, lines, strict=False)]
-        out.append(self.home_addressee[len(lines) - 1].emit_parts(enc, n.addressee or "", " 様"))
-        return out
