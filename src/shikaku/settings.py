@@ -188,6 +188,8 @@ class ApiSettings(_Section):
     workers: int = Field(1, ge=1, le=64)  # uvicorn worker processes
     rate_limit_per_second: float = Field(20.0, gt=0)  # per API key and worker process
     rate_limit_burst: int = Field(40, ge=1)
+    database_connections: int = Field(4, ge=1, le=64)  # PostgreSQL lookups at once, per worker
+    telemetry: bool = False  # FastAPI's OpenTelemetry spans and metrics (needs a provider)
     audit_flush_ms: float = Field(2.0, ge=0, le=100)  # how long a batch of audit rows gathers
 
 

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from shikaku.registry.tables import audit_log
 from shikaku.security.apikeys import revoke_clinic
@@ -135,3 +135,37 @@ def test_openapi_and_docs(api: Api) -> None:
                 r"[ぁ-んァ-ヶ一-龠]", operation["summary"] + operation.get("description", "")
             )
     assert client.get("/docs").status_code == 200
+
+
+def test_the_server_dropping_connections_costs_no_answer(api: Api) -> None:
+    """Every connection the app holds is killed by the server between two requests: the
+    lookup reconnects and the audit row is still written before the answer."""
+    client, auth, engine = api
+    assert client.post("/v1/eligibility", json=query(), headers=auth).status_code == 200
+    if engine.dialect.name == "postgresql":
+        kill = text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    else:  # SQLite: nothing to kill; the app's own reader is closed under it instead
+        kill = None
+        client.app.state.ctx.reader().connection.dbapi_connection.close()  # type: ignore[attr-defined]
+    if kill is not None:
+        with engine.connect() as conn:
+            assert conn.execute(kill).scalar_one() >= 1
+    before = _audit_rows(engine)
+    for _ in range(2):
+        r = client.post("/v1/eligibility", json=query(), headers=auth)
+        assert r.status_code == 200, r.text
+    assert _audit_rows(engine) >= before + 2
+
+
+def test_openapi_declares_the_keys_and_the_body(api: Api) -> None:
+    client, _auth, _engine = api
+    spec = client.get("/openapi.json").json()
+    assert set(spec["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    post = spec["paths"]["/v1/eligibility"]["post"]
+    assert post["security"] == [{"bearer": []}, {"apiKey": []}]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) >= {"insurer_number", "symbol", "number", "branch"}
+    assert "health" not in str(spec["paths"]["/v1/health"]["get"].get("security", ""))

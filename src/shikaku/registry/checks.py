@@ -1,13 +1,18 @@
-"""What an eligibility check reads: a fixed, small number of statements per lookup.
+"""What an eligibility check reads: one statement per lookup.
 
 The person must match on every key, birth date included (DOMAIN.md §5); nothing is read for
-a lookup that matches nobody. One statement for the person and their periods, one for the
-household's pay on the day, one for the マイナ保険証 registration, and only when no period
-covers the day one more for a newer qualification under the same My Number elsewhere.
+a lookup that matches nobody. The statement returns the person with their periods, and as
+correlated subqueries the household's pay on the day, the マイナ保険証 registration and
+whether another record under the same My Number covers the day (a newer qualification).
+
+It runs as the driver's own SQL text, compiled once per dialect, on the driver's cursor:
+SQLAlchemy's per-statement and result work cost as much as the query. `find_records` is the
+blocking form (SQLite, scripts), `find_records_async` the API's on PostgreSQL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -52,6 +57,7 @@ class PersonRecord:
     periods: tuple[tuple[Period, str | None], ...]  # oldest first
     household: Household  # the insured person's (the person's own when insured)
     registration: Registration | None  # the latest マイナ保険証 registration on the day
+    newer_elsewhere: bool  # another record with this My Number covers the day
 
 
 _p, _e = persons.c, eligibility_periods.c
@@ -82,6 +88,19 @@ def _latest_registration(column: str) -> Any:
     )
 
 
+_elsewhere = eligibility_periods.alias("elsewhere")
+_NEWER_ELSEWHERE = (
+    select(_other.c.id)
+    .join(_elsewhere, _elsewhere.c.person_id == _other.c.id)
+    .where(
+        _other.c.my_number_bidx == _p.my_number_bidx,
+        _other.c.id != _p.id,
+        _elsewhere.c.eligible_from <= bindparam("day"),
+        or_(_elsewhere.c.lost_on.is_(None), _elsewhere.c.lost_on > bindparam("day")),
+    )
+    .exists()
+)
+
 _insured_person = persons.alias("insured")
 _FIND = (
     select(
@@ -106,6 +125,7 @@ _FIND = (
         _latest_registration("registered_on").label("registered_on"),
         _latest_registration("cancelled_on").label("cancelled_on"),
         _latest_registration("ecert_expires_on").label("ecert_expires_on"),
+        _NEWER_ELSEWHERE.label("newer_elsewhere"),
     )
     .join_from(persons, eligibility_periods, _e.person_id == _p.id, isouter=True)
     .where(
@@ -116,19 +136,6 @@ _FIND = (
         _p.birth_date == bindparam("birth"),
     )
     .order_by(_p.id, _e.eligible_from)
-)
-
-_ELSEWHERE = (
-    select(_other.c.id)
-    .join_from(persons, _other, _p.my_number_bidx == _other.c.my_number_bidx)
-    .join(eligibility_periods, _e.person_id == _other.c.id)
-    .where(
-        _p.id == bindparam("person"),
-        _other.c.id != bindparam("person"),
-        _e.eligible_from <= bindparam("day"),
-        or_(_e.lost_on.is_(None), _e.lost_on > bindparam("day")),
-    )
-    .limit(1)
 )
 
 
@@ -147,6 +154,24 @@ def _day(value: Any) -> Any:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
+def _params(
+    dialect: Dialect,
+    insurer_number: str,
+    symbol: str,
+    number: str,
+    branch: str,
+    birth: date,
+    day: date,
+) -> tuple[str, Any]:
+    values: dict[str, Any] = {
+        "insurer": insurer_number, "symbol": symbol, "number": number, "branch": branch,
+        "birth": birth.isoformat(), "day": day.isoformat(),
+    }  # fmt: skip
+    sql, order, fixed = _driver_sql(dialect)
+    values.update(fixed)
+    return sql, tuple(values[name] for name in order) if order is not None else values
+
+
 def find_records(
     conn: Connection,
     insurer_number: str,
@@ -156,21 +181,40 @@ def find_records(
     birth: date,
     day: date,
 ) -> list[PersonRecord]:
-    """Every person record matching all keys (at most one: the keys are unique)."""
-    values: dict[str, Any] = {
-        "insurer": insurer_number, "symbol": symbol, "number": number, "branch": branch,
-        "birth": birth.isoformat(), "day": day.isoformat(),
-    }  # fmt: skip
-    sql, order, fixed = _driver_sql(conn.dialect)
-    values.update(fixed)
-    params: Any = tuple(values[name] for name in order) if order is not None else values
-    rows = conn.exec_driver_sql(sql, params).all()
+    """Every person record matching all keys (at most one: the keys are unique).
+    Errors are the driver's own, not SQLAlchemy's."""
+    sql, params = _params(conn.dialect, insurer_number, symbol, number, branch, birth, day)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return _records(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+async def find_records_async(
+    conn: Any,
+    dialect: Dialect,
+    insurer_number: str,
+    symbol: str,
+    number: str,
+    branch: str,
+    birth: date,
+    day: date,
+) -> list[PersonRecord]:
+    """The same on an asynchronous driver connection (psycopg's AsyncConnection)."""
+    sql, params = _params(dialect, insurer_number, symbol, number, branch, birth, day)
+    cursor = await conn.execute(sql, params)
+    return _records(await cursor.fetchall())
+
+
+def _records(rows: Sequence[Any]) -> list[PersonRecord]:
     records: list[PersonRecord] = []
     periods: list[tuple[Period, str | None]] = []
     for i, row in enumerate(rows):
         (pid, relationship, insured_id, name, kana, birth_date, sex, old_card, has_mn,
          eligible_from, lost_on, reason, insured_birth, pay, exempt, registered, cancelled,
-         ecert) = row  # fmt: skip
+         ecert, elsewhere) = row  # fmt: skip
         if eligible_from is not None:
             periods.append((Period(_day(eligible_from), _day(lost_on)), reason))
         if i + 1 == len(rows) or rows[i + 1][0] != pid:
@@ -184,13 +228,8 @@ def find_records(
             records.append(
                 PersonRecord(
                     pid, relationship, insured_id, name, kana, born, sex, _day(old_card),
-                    bool(has_mn), tuple(periods), household, registration,
+                    bool(has_mn), tuple(periods), household, registration, bool(elsewhere),
                 )
             )  # fmt: skip
             periods = []
     return records
-
-
-def covered_elsewhere(conn: Connection, person_id: int, day: date) -> bool:
-    """Another record with this person's My Number covers the day (a newer qualification)."""
-    return conn.execute(_ELSEWHERE, {"person": person_id, "day": day}).first() is not None

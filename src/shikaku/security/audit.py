@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, select
 
-from shikaku.registry.db import SQLITE_BEGIN, is_sqlite
+from shikaku.registry.db import is_sqlite
 from shikaku.registry.tables import audit_log
 
 __all__ = [
+    "DURABLE_COMMITS",
     "GENESIS",
     "AuditBatcher",
     "AuditEntry",
@@ -161,75 +162,169 @@ def chain_hash(
 # ------------------------------------------------------------------ writing
 
 
-@contextmanager
-def _locked_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that owns the log until it commits, and whose commit is durable.
-
-    SQLite: like registry.db.write_transaction (BEGIN IMMEDIATE takes the write lock), with
-    synchronous=FULL for this commit: the WAL is synced, so a power cut cannot undo it (the
-    engine's NORMAL only protects against a crash of the process).
-    PostgreSQL: an advisory lock held until commit; read committed, so the last row read
-    after it is the newest committed one.
-    """
-    if not is_sqlite(engine):
-        with engine.begin() as conn:
-            conn.execute(text("SET LOCAL synchronous_commit = on"))
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
-            yield conn
-        return
-    with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        before = raw.execute("PRAGMA synchronous").fetchone()[0]
-        raw.execute("PRAGMA synchronous=FULL")  # outside a transaction
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            raw.execute(f"PRAGMA synchronous={int(before)}")
+DURABLE_COMMITS = ("SET synchronous_commit = on",)  # PostgreSQL session of a log writer
+_COLUMNS = (
+    "id",
+    "at",
+    "clinic_id",
+    "kind",
+    "person_id",
+    "result",
+    "detail",
+    "prev_hash",
+    "row_hash",
+)
 
 
 class AuditWriter:
-    """Appends batches to the chain; safe across threads and processes (see the module)."""
+    """Appends batches to the chain; safe across threads and processes (see the module).
 
-    def __init__(self, engine: Engine) -> None:
+    Each batch is four statements on the driver's own connection (no ORM, no SQL compiled per
+    batch): the API's answers wait for it. With `keep_connection`, one connection is held for
+    the writer's life (the API's queue; call `close`); otherwise each batch checks one out.
+    """
+
+    def __init__(self, engine: Engine, *, keep_connection: bool = False) -> None:
         self.engine = engine
+        self.keep_connection = keep_connection
+        self._held: Connection | None = None
+        self._lock = threading.Lock()
+        self._sqlite = is_sqlite(engine)
+        mark = "?" if self._sqlite else "%s"
+        self._last_sql = "SELECT id, row_hash FROM audit_log ORDER BY id DESC LIMIT 1"
+        self._insert_sql = (
+            f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(_COLUMNS))})"
+        )
+        dialect = engine.dialect
+        self._bind_at = audit_log.c.at.type.dialect_impl(dialect).bind_processor(dialect)
 
     def append(self, entries: Sequence[AuditEntry]) -> list[int]:
         """Write `entries` in one transaction, committed when this returns; their ids."""
         if not entries:
             return []
+        with self._lock, self._connection() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            try:
+                return self._append(raw, entries)
+            except BaseException:
+                raw.rollback()
+                if self._held is not None:  # the connection may be broken: start afresh
+                    self._release()
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._release()
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        if not self.keep_connection:
+            with self.engine.connect() as conn:
+                self._prepare(conn)
+                try:
+                    yield conn
+                finally:
+                    self._unprepare(conn)
+            return
+        if self._held is None or self._held.closed or self._held.invalidated:
+            self._held = self.engine.connect()
+            self._prepare(self._held)
+        yield self._held
+
+    def _release(self) -> None:
+        if self._held is not None:
+            try:
+                self._unprepare(self._held)
+            finally:
+                self._held.close()
+                self._held = None
+
+    def _prepare(self, conn: Connection) -> None:
+        """Durable commits on this connection: SQLite synchronous=FULL (the WAL is synced, so a
+        power cut cannot undo a commit; the engine's NORMAL only survives a crash of the
+        process); PostgreSQL synchronous_commit=on."""
+        conn.rollback()  # no transaction of SQLAlchemy's own is left open on it
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        if self._sqlite:
+            raw.execute("PRAGMA synchronous=FULL")  # outside a transaction
+        else:
+            for statement in DURABLE_COMMITS:
+                raw.execute(statement)
+            raw.commit()
+
+    def _unprepare(self, conn: Connection) -> None:
+        raw = conn.connection.dbapi_connection
+        if raw is None or conn.invalidated:
+            return
+        if self._sqlite:
+            raw.execute("PRAGMA synchronous=NORMAL")
+        else:
+            raw.execute("RESET synchronous_commit")
+            raw.commit()
+
+    def _append(self, raw: Any, entries: Sequence[AuditEntry]) -> list[int]:
+        """The log's lock first (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
+        advisory lock; read committed, so the last row read after it is the newest committed
+        one), then the chain continues from the last row."""
         now = _utcnow()
-        with _locked_transaction(self.engine) as conn:
-            last = conn.execute(
-                select(audit_log.c.id, audit_log.c.row_hash)
-                .order_by(audit_log.c.id.desc())
-                .limit(1)
-            ).first()
-            next_id, prev = (1, GENESIS) if last is None else (last.id + 1, bytes(last.row_hash))
-            rows: list[dict[str, Any]] = []
-            for i, e in enumerate(entries):
-                at = e.at or now
-                row_id = next_id + i
-                row_hash = chain_hash(
-                    prev, row_id, at, e.clinic_id, e.kind, e.person_id, e.result, e.detail_json
-                )
-                rows.append(
-                    {
-                        "id": row_id,
-                        "at": at,
-                        "clinic_id": e.clinic_id,
-                        "kind": e.kind,
-                        "person_id": e.person_id,
-                        "result": e.result,
-                        "detail": e.detail_json,
-                        "prev_hash": prev,
-                        "row_hash": row_hash,
-                    }
-                )
-                prev = row_hash
-            conn.execute(insert(audit_log), rows)
-        return list(range(next_id, next_id + len(rows)))
+        if self._sqlite:
+            raw.execute("BEGIN IMMEDIATE")
+        else:
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+        rows = self._chain(raw.execute(self._last_sql).fetchone(), entries, now)
+        raw.cursor().executemany(self._insert_sql, rows)
+        if self._sqlite:
+            raw.execute("COMMIT")
+        else:
+            raw.commit()
+        return [row[0] for row in rows]
+
+    async def append_async(self, conn: Any, entries: Sequence[AuditEntry]) -> list[int]:
+        """`append` on an asynchronous PostgreSQL connection (psycopg's AsyncConnection, in
+        autocommit mode with synchronous_commit=on): the web's event loop keeps serving
+        while the server commits."""
+        if not entries:
+            return []
+        now = _utcnow()
+        # Two round trips: lock and read the head, then insert and commit (pipelined).
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+            head = await conn.execute(self._last_sql)
+        try:
+            rows = self._chain(await head.fetchone(), entries, now)
+            async with conn.pipeline(), conn.cursor() as cursor:
+                await cursor.executemany(self._insert_sql, rows)
+                await conn.execute("COMMIT")
+        except BaseException:
+            if not conn.broken:
+                await conn.execute("ROLLBACK")
+            raise
+        return [row[0] for row in rows]
+
+    def _chain(
+        self, last: Any, entries: Sequence[AuditEntry], now: datetime
+    ) -> list[tuple[Any, ...]]:
+        """The rows to insert after `last` (id, row_hash of the newest row, or None)."""
+        next_id, prev = (1, GENESIS) if last is None else (last[0] + 1, bytes(last[1]))
+        bind_at = self._bind_at
+        rows: list[tuple[Any, ...]] = []
+        for i, e in enumerate(entries):
+            at = e.at or now
+            row_id = next_id + i
+            row_hash = chain_hash(
+                prev, row_id, at, e.clinic_id, e.kind, e.person_id, e.result, e.detail_json
+            )
+            stored_at = bind_at(at) if bind_at is not None else at
+            rows.append(
+                (row_id, stored_at, e.clinic_id, e.kind, e.person_id, e.result, e.detail_json,
+                 prev, row_hash)
+            )  # fmt: skip
+            prev = row_hash
+        return rows
 
 
 _STOP = object()

@@ -4,6 +4,7 @@ document? Registry reads (registry.checks) plus pure rules (domain); nothing els
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -51,6 +52,16 @@ def check_eligibility(
     records = checks.find_records(
         conn, q.insurer_number, q.symbol, q.number, q.branch, q.birth_date, q.service_date
     )
+    return answer(records, q, policy, ecert_grace_months)
+
+
+def answer(
+    records: Sequence[checks.PersonRecord],
+    q: CheckQuery,
+    policy: DocumentPolicy,
+    ecert_grace_months: int = 3,
+) -> CheckResult:
+    """The rules applied to what the registry holds for the query's keys."""
     if not records:
         return CheckResult(Validity.NOT_FOUND)
     day = q.service_date
@@ -58,9 +69,7 @@ def check_eligibility(
     if answer.validity is Validity.MULTIPLE:
         return CheckResult(Validity.MULTIPLE)
     person = records[0]
-    if answer.validity is Validity.INVALID and checks.covered_elsewhere(
-        conn, person.person_id, day
-    ):
+    if answer.validity is Validity.INVALID and person.newer_elsewhere:
         answer = eligibility_on([person.periods], day, newer_elsewhere=True)
     period = answer.period
     result = CheckResult(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shikaku.domain.errors import DomainError
@@ -19,8 +19,9 @@ from shikaku.domain.identifiers import validate_insurer_number
 from shikaku.domain.members import LOSS_REASONS, Relationship
 from shikaku.registry.records import parse_branch, parse_number, parse_symbol
 from shikaku.service.eligibility import CheckQuery, CheckResult
-from shikaku.web.auth import Caller, caller
-from shikaku.web.context import audit_and_answer, context_of
+from shikaku.web.auth import KEY_REQUIRED, Caller, caller
+from shikaku.web.body import body_schema, json_body
+from shikaku.web.context import audit, context_of
 
 router = APIRouter()
 
@@ -111,19 +112,20 @@ def to_response(r: CheckResult) -> EligibilityResponse:
     summary="資格確認 (eligibility check)",
     description="保険者番号・記号・番号・枝番・生年月日が全て一致した加入者の、受診日時点の資格・負担割合・"
     "限度額適用区分（同意時）・使える書類を返します。Every read is audited before the answer is sent.",
+    openapi_extra={**body_schema(EligibilityRequest), **KEY_REQUIRED},
     responses={
         401: {"description": "APIキーが無効"},
         422: {"description": "入力が不正 (problem+json)"},
         429: {"description": "レート制限"},
     },
 )
-async def eligibility(
-    body: EligibilityRequest, request: Request, who: Annotated[Caller, Depends(caller)]
-) -> Any:
+async def eligibility(request: Request, who: Annotated[Caller, Depends(caller)]) -> Response:
+    body = await json_body(request, EligibilityRequest)
     ctx = context_of(request)
     query = CheckQuery(
         body.insurer_number, body.symbol, body.number, body.branch, body.birth_date,
         body.service_date, body.consent_cap_info, body.facility_has_online_check,
     )  # fmt: skip
-    result = ctx.check(query)
-    return await audit_and_answer(ctx, who, "eligibility", result, to_response(result))
+    result = await ctx.check(query)
+    await audit(ctx, who, "eligibility", result)
+    return Response(to_response(result).model_dump_json(), media_type="application/json")

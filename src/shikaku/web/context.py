@@ -6,19 +6,24 @@ The audit row of a read is durable before its answer leaves: handlers return thr
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from shikaku.domain.documents import DocumentPolicy
+from shikaku.registry.checks import find_records_async
 from shikaku.security.audit import AuditEntry
-from shikaku.service.eligibility import CheckQuery, CheckResult, check_eligibility
+from shikaku.service.eligibility import CheckQuery, CheckResult, answer, check_eligibility
 from shikaku.settings import Settings
 from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import Caller, RateLimiter
+from shikaku.web.pgpool import LOST, AsyncPool
+from shikaku.web.problems import Problem
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,6 +33,8 @@ class AppContext:
     document_policy: DocumentPolicy
     audit: LoopAuditQueue
     limiter: RateLimiter
+
+    readers: AsyncPool | None = None  # PostgreSQL: see web.pgpool
 
     _reader: Connection | None = None
 
@@ -39,15 +46,47 @@ class AppContext:
             self._reader = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return self._reader
 
-    def check(self, query: CheckQuery) -> CheckResult:
+    async def check(self, query: CheckQuery) -> CheckResult:
+        """One lookup: on PostgreSQL through the asynchronous readers, so the loop serves
+        other requests during the round trip; on SQLite directly. A connection the server
+        dropped is replaced and the lookup tried once more."""
         grace = self.settings.policy.ecert_grace_months
+        if self.readers is None:
+            try:
+                return check_eligibility(self.reader(), query, self.document_policy, grace)
+            except Exception as exc:
+                if not self._lost_connection(exc):
+                    raise
+                self.close()
+                return check_eligibility(self.reader(), query, self.document_policy, grace)
+        keys = (query.insurer_number, query.symbol, query.number, query.branch)
+        for attempt in (1, 2):
+            try:
+                async with self.readers.connection() as conn:
+                    records = await find_records_async(
+                        conn, self.engine.dialect, *keys, query.birth_date, query.service_date
+                    )
+                break
+            except LOST:
+                if attempt == 2:
+                    raise
+        return answer(records, query, self.document_policy, grace)
+
+    def _lost_connection(self, exc: Exception) -> bool:
+        """SQLAlchemy's verdict; for the driver's own errors (the lookup runs on the driver's
+        cursor), whether the connection still answers a ping."""
+        if isinstance(exc, DBAPIError):
+            return bool(exc.connection_invalidated)
+        driver = self.engine.dialect.loaded_dbapi
+        if not isinstance(exc, driver.Error):
+            return False
+        raw = self._reader.connection.dbapi_connection if self._reader is not None else None
+        if raw is None:
+            return True
         try:
-            return check_eligibility(self.reader(), query, self.document_policy, grace)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            self._reader = None  # the server went away: one retry on a fresh connection
-            return check_eligibility(self.reader(), query, self.document_policy, grace)
+            return not self.engine.dialect.do_ping(raw)
+        except Exception:
+            return True
 
     def close(self) -> None:
         if self._reader is not None:
@@ -60,9 +99,8 @@ def context_of(request: Request) -> AppContext:
     return ctx
 
 
-async def audit_and_answer(
-    ctx: AppContext, who: Caller, kind: str, result: CheckResult, answer: Any
-) -> Any:
+async def audit(ctx: AppContext, who: Caller, kind: str, result: CheckResult) -> None:
+    """Returns once the read's audit row is durable: only then may the answer be sent."""
     entry = AuditEntry(
         clinic_id=who.clinic_id,
         kind=kind,
@@ -70,5 +108,13 @@ async def audit_and_answer(
         result=str(int(result.validity)),
         detail={"validity": int(result.validity)},
     )
-    await ctx.audit.write(entry)  # durable before the answer is sent
-    return answer
+    try:
+        await ctx.audit.write(entry)
+    except Exception:
+        logger.exception("audit row not written; the answer is withheld")
+        raise Problem(
+            503,
+            "監査ログに記録できないため回答できません。しばらくして再試行してください "
+            "(the audit log is unavailable: no answer without its audit row)",
+            headers={"Retry-After": "1"},
+        ) from None

@@ -19,8 +19,8 @@ from shikaku.domain.identifiers import validate_insurer_number
 from shikaku.domain.members import Relationship
 from shikaku.registry.records import parse_branch, parse_number, parse_symbol
 from shikaku.service.eligibility import CheckQuery, CheckResult
-from shikaku.web.auth import Authenticated
-from shikaku.web.context import audit_and_answer, context_of
+from shikaku.web.auth import KEY_REQUIRED, Authenticated
+from shikaku.web.context import audit, context_of
 
 router = APIRouter(prefix="/fhir")
 
@@ -286,6 +286,7 @@ _REQUEST_EXAMPLE = {
     "と患者の生年月日で照会し、CoverageEligibilityResponse を返します。"
     "Answers a CoverageEligibilityRequest; errors are OperationOutcome.",
     response_class=JSONResponse,
+    openapi_extra=KEY_REQUIRED,
 )
 async def coverage_eligibility(
     request: Request,
@@ -316,9 +317,9 @@ async def coverage_eligibility(
         return outcome(exc.status, exc.expression, exc.message, exc.code)
     purpose = body.get("purpose") or []
     query = CheckQuery(*keys, birth, served, consent_cap_info="benefits" in purpose)
-    result = ctx.check(query)
+    result = await ctx.check(query)
     answer = eligibility_response(body, keys, served, result)
-    await audit_and_answer(ctx, who, "fhir_eligibility", result, answer)
+    await audit(ctx, who, "fhir_eligibility", result)
     return JSONResponse(answer, media_type=FHIR_JSON)
 
 
@@ -328,6 +329,7 @@ async def coverage_eligibility(
     description="identifier=保険者番号:記号:番号:枝番（system 付きでも可）と birthdate（生年月日）が"
     "一致した加入者の Coverage を searchset Bundle で返します。Both must match.",
     response_class=JSONResponse,
+    openapi_extra=KEY_REQUIRED,
 )
 async def coverage_search(
     request: Request,
@@ -344,7 +346,7 @@ async def coverage_search(
         day = _date(date_, "date") if date_ else date.today()
     except FhirError as exc:
         return outcome(exc.status, exc.expression, exc.message, exc.code)
-    result = ctx.check(CheckQuery(*keys, birth, day))
+    result = await ctx.check(CheckQuery(*keys, birth, day))
     found = result.validity not in (Validity.NOT_FOUND, Validity.MULTIPLE)
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
@@ -358,7 +360,7 @@ async def coverage_search(
                 "search": {"mode": "match"},
             }
         ]
-    await audit_and_answer(ctx, who, "fhir_coverage", result, bundle)
+    await audit(ctx, who, "fhir_coverage", result)
     return JSONResponse(bundle, media_type=FHIR_JSON)
 
 

@@ -17,6 +17,7 @@ _TITLES = {
     405: "Method Not Allowed / このメソッドは使えません",
     422: "Unprocessable Content / 入力が不正です",
     429: "Too Many Requests / リクエストが多すぎます",
+    503: "Service Unavailable / 一時的に回答できません",
 }
 
 
