@@ -3,12 +3,15 @@
 
     .venv/bin/python bench/issue_bench.py            # 100k and 1M members, ~15 minutes
     .venv/bin/python bench/issue_bench.py --quick    # 10k and 50k, a smoke run
+    .venv/bin/python bench/issue_bench.py --certificates-only [--quick]   # certificate rows
 
 One table goes to stdout, progress to stderr. Everything runs on the same synthetic data
 (demo generator, seed 42) imported into fresh SQLite databases:
 - end-to-end: `shikaku issue notices` in a child process (extraction, rendering, recording,
   manifest) with a LocalCluster of 1 and of 2 workers; notices/s and per core;
 - render-only: the 100k run's parcels rendered in this process into memory, one core;
+- certificates: `shikaku issue certificates --as-of 2025-12-02` end to end on the small data
+  (2 workers), and that run's files rendered again in this process (one core): cards/s;
 - peak RSS of the whole process tree (driver + Dask workers) at 100k and 1M members;
 - baselines on a 1,000-notice sample of the same run: (a) reportlab drawing the whole page
   every time, one PDF per person; (b) the notice as an HTML template through WeasyPrint.
@@ -126,6 +129,35 @@ def e2e(folder: Path, env: dict[str, str], workers: int) -> dict[str, Any]:
     return {"run_id": run_id, "seconds": seconds, "notices": notices, "peak": peak}
 
 
+def e2e_certificates(folder: Path, env: dict[str, str], workers: int) -> dict[str, Any]:
+    shikaku = str(ROOT / ".venv" / "bin" / "shikaku")
+    log(f"{folder.name}: issue certificates, {workers} worker(s)")
+    seconds, peak, out = run_watched(
+        [shikaku, "issue", "certificates", "--as-of", "2025-12-02", "--issued-on",
+         "2025-12-02", "--workers", str(workers)],
+        env,
+        folder,
+    )  # fmt: skip
+    run_id = int(out.split("実行 R", 1)[1][:6])
+    cards = _targets(folder, run_id)
+    log(f"  {cards:,} certificates in {seconds:.1f} s, peak RSS {peak / MIB:.0f} MiB")
+    return {"run_id": run_id, "seconds": seconds, "cards": cards, "peak": peak}
+
+
+def certificate_rows(folder: Path, env: dict[str, str], small: int) -> list[tuple[Any, ...]]:
+    cert = e2e_certificates(folder, env, 2)
+    log("certificates render-only, one core")
+    c_seconds, c_cards, c_pages, _ = render_only(folder, cert["run_id"])
+    e2e_rate = cert["cards"] / cert["seconds"]
+    return [
+        ("certificates end-to-end, 2 workers", f"{label(small)} members",
+         f"{e2e_rate:,.0f} cards/s", f"{cert['cards']:,} cards, {cert['seconds']:.1f} s", "",
+         None),
+        ("certificates render-only, 1 core", f"{c_cards:,} cards",
+         f"{c_cards / c_seconds:,.0f} cards/s", f"{c_pages / c_seconds:,.0f} pages/s", "", None),
+    ]  # fmt: skip
+
+
 def _targets(folder: Path, run_id: int) -> int:
     import sqlite3
 
@@ -158,7 +190,11 @@ def render_only(folder: Path, run_id: int) -> tuple[float, int, int, list[Any]]:
             sample.extend(n for h in d.households for n in h.notices)
         if len(sample) >= SAMPLE:
             break
-    renderer.render_parcel(next(d for d in docs if isinstance(d, Parcel)), io.BytesIO())  # warm
+    warm = docs[0]  # parse fonts, draw templates
+    if isinstance(warm, Parcel):
+        renderer.render_parcel(warm, io.BytesIO())
+    else:
+        renderer.render_batch(warm, io.BytesIO())
     notices = pages = 0
     start = time.perf_counter()
     for d in docs:
@@ -219,6 +255,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10k and 50k members")
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp dir)")
+    parser.add_argument(
+        "--certificates-only", action="store_true", help="only the 資格確認書 rows (small data)"
+    )
     args = parser.parse_args()
     small, large = (10_000, 50_000) if args.quick else (100_000, 1_000_000)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="shikaku-issue-bench-"))
@@ -230,12 +269,16 @@ def main() -> int:
     cores = os.cpu_count() or 1
 
     folder = prepare(workdir, small, env)
+    if args.certificates_only:
+        _table(certificate_rows(folder, env, small), cores)
+        return _done(args, workdir)
     one = e2e(folder, env, 1)
     two = e2e(folder, env, 2)
     log("render-only, one core")
     r_seconds, r_notices, r_pages, sample = render_only(folder, two["run_id"])
     ours_sample = ours_on_sample(folder, two["run_id"], sample)
     base_a, base_b = baselines(sample, workdir)
+    cert_rows = certificate_rows(folder, env, small)
     big = prepare(workdir, large, env)
     large_run = e2e(big, env, 2)
 
@@ -267,7 +310,13 @@ def main() -> int:
         ("peak RSS (driver + workers)", f"{label(large)} members",
          f"{large_run['peak'] / MIB:,.0f} MiB", f"{growth:+.0%} vs {label(small)}",
          f"≤ +{TARGET_RSS_GROWTH:.0%}", growth <= TARGET_RSS_GROWTH),
+        *cert_rows,
     ]  # fmt: skip
+    _table(rows, cores)
+    return _done(args, workdir)
+
+
+def _table(rows: list[tuple[Any, ...]], cores: int) -> None:
     print(f"\nshikaku issue bench: {cores} cores, SQLite, LocalCluster, seed {SEED}\n")
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     head = ("measure", "data", "ours", "also", "target")
@@ -278,6 +327,9 @@ def main() -> int:
     for r in rows:
         met = "" if r[5] is None else ("yes" if r[5] else "NO")
         print(" | ".join(str(v).ljust(w) for v, w in zip(r[:5], widths, strict=True)) + f" | {met}")
+
+
+def _done(args: Any, workdir: Path) -> int:
     print(f"\ndata and runs kept in {workdir}" if args.workdir else "")
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from shikaku import __version__
 from shikaku.cli_clinics import audit_app, clinics_app
-from shikaku.cli_issuance import issue_app, runs_app
+from shikaku.cli_issuance import certificates_app, issue_app, runs_app
 from shikaku.cli_serve import serve
 from shikaku.console import DatabaseUrl, err, log, out
 from shikaku.console import database as _engine
@@ -51,6 +51,7 @@ app.add_typer(imports_app, name="imports")
 app.add_typer(settings_app, name="settings")
 app.add_typer(issue_app, name="issue")
 app.add_typer(runs_app, name="runs")
+app.add_typer(certificates_app, name="certificates")
 app.command("serve")(serve)
 app.add_typer(clinics_app, name="clinics")
 app.add_typer(audit_app, name="audit")
@@ -328,7 +329,7 @@ def demo(
     members: Annotated[int, typer.Option(help="加入者数")] = 10_000,
     seed: Annotated[int, typer.Option(help="乱数の種")] = 1,
 ) -> None:
-    """デモ一式: 暗号鍵・DB → 合成データの取込 → 全件発行 → 加入・変更の取込 → 追加発行."""
+    """デモ一式: 暗号鍵・DB → 合成データの取込 → 全件発行 → 加入・変更の取込 → 追加発行 → 資格確認書."""
     from shikaku.cli_issuance import demo_run
     from shikaku.demo.changes import write_demo_changes
     from shikaku.registry.db import upgrade
@@ -361,6 +362,8 @@ def demo(
     summaries.append(run_import(changes.path, FileKind.MEMBERS, None, None, None, settings, engine))
     out.print("\n[bold]追加発行 (follow-up run, 締切 2024-11-29)[/bold]")
     demo_run(settings, engine, "follow_up", DEMO_CUT_OFF, DEMO_FOLLOW_UP_MAILED, full)
+    out.print("\n[bold]資格確認書の発行 (certificate run, 基準日 2025-12-02)[/bold]")
+    demo_run(settings, engine, "certificates", DEMO_CERTIFICATES, DEMO_CERTIFICATES, None)
     out.print("\n[bold]完了 (done)[/bold]")
     out.print(
         f"  レジストリ (registry): {engine.url.database and Path(engine.url.database).resolve()}"
@@ -376,6 +379,9 @@ DEMO_EXTRACTION = date(2024, 6, 7)  # the seed's 抽出日
 DEMO_MAILED = date(2024, 9, 9)
 DEMO_CUT_OFF = date(2024, 11, 29)
 DEMO_FOLLOW_UP_MAILED = date(2025, 1, 22)
+DEMO_CERTIFICATES = date(
+    2025, 12, 2
+)  # the day after old cards stop: 資格確認書 to all who need one
 
 
 @app.callback()

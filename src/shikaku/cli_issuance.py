@@ -21,8 +21,14 @@ from shikaku.domain.normalize import parse_date
 from shikaku.settings import Settings
 
 issue_app = typer.Typer(
-    help="資格情報のお知らせの発行 (issuance runs: full and follow-up).", no_args_is_help=True
+    help="資格情報のお知らせ・資格確認書の発行 (issuance runs: notices and certificates).",
+    no_args_is_help=True,
 )
+certificates_app = typer.Typer(
+    help="資格確認書の申請・返却 (certificates: apply, outstanding returns, returned).",
+    no_args_is_help=True,
+)
+_KIND_JA = {"full": "全件", "follow_up": "追加", "certificates": "資格確認書", "renewals": "更新"}
 runs_app = typer.Typer(
     help="発行実行の一覧・詳細・再開・検証 (runs: list, show, resume, verify).",
     no_args_is_help=True,
@@ -73,7 +79,12 @@ def _work_engine(settings: Settings) -> Any:
 
 
 def start_and_execute(
-    settings: Settings, kind: str, day: date, issued_on: date, after: int | None
+    settings: Settings,
+    kind: str,
+    day: date,
+    issued_on: date,
+    after: int | None,
+    expiring_before: date | None = None,
 ) -> int:
     """Create, extract and render a run; print where everything is. Returns the run id."""
     from shikaku.issuance.runconfig import RunConfig
@@ -84,10 +95,8 @@ def start_and_execute(
     require_current_schema(engine)
     config = RunConfig.from_settings(settings)
     output = settings.issuance.output_url or settings.output_dir
-    run_id = create_run(engine, config, output, kind, day, issued_on, after)
-    out.print(
-        f"実行 R{run_id:06d} を開始しました（{'全件' if kind == 'full' else '追加'}、基準日 {day}）"
-    )
+    run_id = create_run(engine, config, output, kind, day, issued_on, after, expiring_before)
+    out.print(f"実行 R{run_id:06d} を開始しました（{_KIND_JA[kind]}、基準日 {day}）")
     finish_run(settings, engine, run_id)
     return run_id
 
@@ -134,6 +143,11 @@ def _extract(settings: Settings, engine: Any, run_id: int) -> None:
         f"  抽出: 資格あり {summary.eligible:,} → 対象 {summary.targets:,}"
         f"（保留 {len(summary.held):,}・除外 {summary.excluded:,}・変更なし {summary.unchanged:,}）"
     )
+    if summary.not_needed or summary.holding or summary.returns:
+        out.print(
+            f"  資格確認書: 不要 {summary.not_needed:,}・有効な確認書あり {summary.holding:,}・"
+            f"返却依頼 {summary.returns:,}"
+        )
     out.print(f"  区画: 事業所あて {summary.parcels:,}・自宅あて {summary.batches:,}")
     if summary.held_report:
         out.print(f"  保留一覧 (held report): {summary.held_report.resolve()}")
@@ -169,6 +183,8 @@ def _print_where(engine: Any, run_id: int) -> None:
     out.print(f"[bold]実行 {info.label} 完了[/bold] (done)")
     out.print(f"  出力先 (parcels): {info.output_url}/parcels, {info.output_url}/letters")
     out.print(f"  マニフェスト (manifest): {info.output_url}/manifest.csv, manifest.json")
+    if info.kind in ("certificates", "renewals"):
+        out.print(f"  返却依頼 (return requests): {info.output_url}/returns.csv")
 
 
 @issue_app.command("notices")
@@ -207,6 +223,123 @@ def issue_follow_up(
     )
 
 
+@issue_app.command("certificates")
+def issue_certificates(
+    as_of: Annotated[
+        str, typer.Option(help="基準日: この日に資格があり、資格確認書が必要で有効なものがない人")
+    ],
+    issued_on: IssuedOn = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """資格確認書の発行: 基準日に資格確認書が必要（マイナ保険証なし・申請あり）で、有効な確認書を持たない人."""
+    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
+    day = _date(as_of)
+    start_and_execute(
+        settings, "certificates", day, _date(issued_on) if issued_on else date.today(), None
+    )
+
+
+@issue_app.command("renewals")
+def issue_renewals(
+    expiring_before: Annotated[str, typer.Option(help="この日より前に有効期限が来る確認書を更新")],
+    as_of: Annotated[
+        str | None, typer.Option(help="基準日（資格と必要性の判定日; 既定: 作成日）")
+    ] = None,
+    issued_on: IssuedOn = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """資格確認書の更新: 有効期限が近い確認書の持ち主のうち、なお必要な人（要配慮者は自動で）."""
+    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
+    issued = _date(issued_on) if issued_on else date.today()
+    day = _date(as_of) if as_of else issued
+    start_and_execute(settings, "renewals", day, issued, None, _date(expiring_before))
+
+
+_APPLY_REASONS = {"lost": "lost", "renewal": "renewal", "needs-assistance": "needs_assistance"}
+
+
+@certificates_app.command("apply")
+def certificates_apply(
+    person: Annotated[str, typer.Argument(help="加入者: 記号-番号-枝番 (例 12345678-1234567-00)")],
+    reason: Annotated[
+        str, typer.Option(help="lost（紛失）・renewal（更新中）・needs-assistance（要配慮者）")
+    ],
+    on: Annotated[str | None, typer.Option(help="申請日 (既定: 今日)")] = None,
+    cap: Annotated[bool, typer.Option(help="限度額適用区分の記載を希望")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """資格確認書の申請を記録します。次の `issue certificates` で交付されます."""
+    from shikaku.issuance.certificates import apply, find_person
+
+    if reason not in _APPLY_REASONS:
+        raise typer.BadParameter(f"理由は lost・renewal・needs-assistance のいずれかです: {reason}")
+    settings = settings_from(database_url)
+    engine = database(settings)
+    try:
+        pid = find_person(engine, person, settings.insurer.number)
+        app_id = apply(engine, pid, _APPLY_REASONS[reason], _date(on) if on else date.today(), cap)
+    except DomainError as exc:
+        err.print(f"[red]{exc.ja}[/red] ({exc.en})")
+        raise typer.Exit(2) from None
+    out.print(f"申請 {app_id} を記録しました: {person}（{reason}）")
+
+
+@certificates_app.command("outstanding")
+def certificates_outstanding(
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV (UTF-8) で標準出力へ")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """返却を依頼し、まだ返却されていない資格確認書の一覧."""
+    import csv
+    import sys
+
+    from rich.table import Table
+
+    from shikaku.issuance.certificates import outstanding
+
+    rows = outstanding(database(settings_from(database_url)))
+    header = ("資格確認書番号", "記号", "番号", "枝番", "氏名", "有効期限", "資格喪失日",
+              "返却依頼日", "依頼先")  # fmt: skip
+    values = [
+        (str(o.certificate_id), o.symbol, o.number, o.branch, o.name, str(o.valid_until),
+         str(o.lost_on), str(o.requested_on), "自宅" if o.delivery == "home" else "事業所")
+        for o in rows
+    ]  # fmt: skip
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(values)
+        return
+    table = Table(*header)
+    for v in values:
+        table.add_row(*v)
+    out.print(table)
+    out.print(f"未返却 {len(rows):,} 件 (outstanding)")
+
+
+@certificates_app.command("returned")
+def certificates_returned(
+    certificate_id: Annotated[int, typer.Argument(help="資格確認書番号 (outstanding の一覧)")],
+    on: Annotated[str, typer.Option(help="返却を受けた日")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """資格確認書の返却を記録します（その日から無効）."""
+    from shikaku.issuance.certificates import mark_returned
+
+    try:
+        mark_returned(database(settings_from(database_url)), certificate_id, _date(on))
+    except DomainError as exc:
+        err.print(f"[red]{exc.ja}[/red] ({exc.en})")
+        raise typer.Exit(2) from None
+    out.print(f"資格確認書 {certificate_id} の返却を記録しました（{on}）")
+
+
 @runs_app.command("list")
 def runs_list(database_url: DatabaseUrl = None) -> None:
     """発行実行の一覧（新しい順）."""
@@ -216,7 +349,11 @@ def runs_list(database_url: DatabaseUrl = None) -> None:
 
     table = Table("実行", "種別", "基準日", "状態", "対象", "保留", "区画 (済/全)", "作成")
     for r in list_runs(database(settings_from(database_url))):
-        kind = "全件" if r.kind == "full" else f"追加 (R{r.after_run_id:06d} の後)"
+        kind = _KIND_JA.get(r.kind, r.kind)
+        if r.kind == "follow_up":
+            kind = f"追加 (R{r.after_run_id:06d} の後)"
+        elif r.kind == "renewals" and r.expiring_before:
+            kind = f"更新 ({r.expiring_before} より前に期限)"
         table.add_row(
             r.label, kind, str(r.extraction_date), r.status, f"{r.targets:,}", f"{r.held:,}",
             f"{r.partitions_done:,}/{r.partitions:,}", r.created_at.strftime("%Y-%m-%d %H:%M"),
@@ -235,7 +372,9 @@ def runs_show(run: RunArg, database_url: DatabaseUrl = None) -> None:
         err.print(f"[red]実行 {run} はありません[/red]")
         raise typer.Exit(1)
     r = infos[0]
-    out.print(f"実行 {r.label}（{r.kind}）基準日 {r.extraction_date}・作成日 {r.issued_on}")
+    out.print(
+        f"実行 {r.label}（{_KIND_JA.get(r.kind, r.kind)}）基準日 {r.extraction_date}・作成日 {r.issued_on}"
+    )
     out.print(f"  状態 {r.status}・対象 {r.targets:,}・保留 {r.held:,}")
     out.print(f"  区画 {r.partitions_done:,}/{r.partitions:,} 完了・出力先 {r.output_url}")
     for symbol, number, branch, reason in held_targets(engine, r.id)[:50]:

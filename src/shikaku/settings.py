@@ -172,6 +172,24 @@ class IssuanceSettings(_Section):
         return self
 
 
+class CertificateDelivery(StrEnum):
+    HOME = "home"
+    EMPLOYER = "employer"
+
+
+class CardLayout(StrEnum):
+    CARRIER = "carrier"
+    SHEET = "sheet"
+
+
+class CertificateSettings(_Section):
+    """資格確認書 runs (docs/certificates.md): how they travel and how the card is printed."""
+
+    delivery: CertificateDelivery = CertificateDelivery.HOME  # the 2025 practice: mailed home
+    card_layout: CardLayout = CardLayout.CARRIER  # card on its A4 letter, or n-up card sheets
+    cards_per_sheet: int = Field(10, ge=1, le=10)  # sheet layout: cards per A4 sheet
+
+
 class RenderSettings(_Section):
     """The fonts embedded in every document (Debian fonts-ipaexfont-*, fonts-ipamj-mincho)."""
 
@@ -203,6 +221,7 @@ class Settings(_Section):
     mail: Mail = Mail()
     importer: ImportSettings = Field(ImportSettings(), alias="import")
     issuance: IssuanceSettings = IssuanceSettings()
+    certificates: CertificateSettings = CertificateSettings()
     render: RenderSettings = RenderSettings()
     api: ApiSettings = ApiSettings()
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
 from shikaku.demo import write_demo_files
+from shikaku.issuance.engine import InlineEngine
 from shikaku.issuance.extract import ExtractionSummary
 from shikaku.issuance.runconfig import RunConfig
-from shikaku.issuance.runs import create_run, extract_run
+from shikaku.issuance.runs import create_run, execute, extract_run
 from shikaku.registry.importer import ImportOptions, import_file
 from shikaku.registry.tables import run_targets
 from shikaku.security.mynumber import MyNumberVault
@@ -18,6 +20,7 @@ from shikaku.settings import Settings, load_settings
 
 EXTRACTION = date(2024, 6, 7)
 CUT_OFF = date(2024, 11, 29)
+DAY = date(2025, 12, 2)  # a 資格確認書 run's day: the old cards have expired
 
 
 def settings(tmp_path: Path, **over: object) -> Settings:
@@ -71,3 +74,21 @@ def ready_keys(engine: Engine, run_id: int) -> set[tuple[str, str, str]]:
             select(t.symbol, t.number, t.branch).where(t.run_id == run_id, t.status == "ready")
         )
         return {(a, b, c) for a, b, c in rows}
+
+
+def cert_run(
+    engine: Engine,
+    vault: MyNumberVault,
+    s: Settings,
+    kind: str = "certificates",
+    day: date = DAY,
+    expiring_before: date | None = None,
+    work: Any = None,
+) -> int:
+    run_id = create_run(
+        engine, RunConfig.from_settings(s), s.output_dir, kind, day, day,
+        expiring_before=expiring_before,
+    )  # fmt: skip
+    extract_run(engine, run_id, vault, s.issuance.report_dir)
+    execute(engine, run_id, work or InlineEngine(), task_notices=40)
+    return run_id

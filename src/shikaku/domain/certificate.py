@@ -8,10 +8,11 @@ the number of years come from settings). A member leaves on the 75th birthday fo
 from __future__ import annotations
 
 from calendar import monthrange
+from collections.abc import Iterable
 from datetime import date, timedelta
 from enum import StrEnum
 
-from shikaku.domain.ages import late_elderly_on, reaches_age_on
+from shikaku.domain.ages import elderly_from, is_elderly_on, late_elderly_on, reaches_age_on
 from shikaku.domain.errors import DomainError
 from shikaku.domain.members import (
     MYNACARD_CANCELLED_BEFORE_REGISTERED,
@@ -84,22 +85,50 @@ def certificate_valid_until(
 
 
 class CertificateReason(StrEnum):
-    """Why a 資格確認書 goes out without application; `label` is what staff read."""
+    """Why a person is sent a 資格確認書: the single list of reasons (the ledger, the registry
+    and the carrier letter use these values); `label` is what staff read.
 
+    Automatic (職権交付): NO_MYNACARD … REGISTRATION_CANCELLED. On application: LOST, RENEWAL,
+    NEEDS_ASSISTANCE (要配慮者, then renewed without a new application). RENEWAL_EXPIRY: a new
+    certificate before the current one expires (a renewal run). The order is the order of the
+    carrier letter's reason templates: append, never reorder.
+    """
+
+    NO_MYNACARD = "no_mynacard"
     NOT_REGISTERED = "not_registered"
-    REGISTRATION_CANCELLED = "registration_cancelled"
     ECERT_EXPIRED = "ecert_expired"
+    CARD_RETURNED = "card_returned"
+    REGISTRATION_CANCELLED = "registration_cancelled"
+    LOST = "lost"
+    RENEWAL = "renewal"
+    NEEDS_ASSISTANCE = "needs_assistance"
+    RENEWAL_EXPIRY = "renewal_expiry"
 
     @property
     def label(self) -> str:
         return _REASON_LABELS[self]
 
+    @property
+    def on_application(self) -> bool:
+        return self in APPLICATION_REASONS
+
 
 _REASON_LABELS = {
+    CertificateReason.NO_MYNACARD: "マイナンバーカードなし",
     CertificateReason.NOT_REGISTERED: "マイナ保険証の利用登録なし",
-    CertificateReason.REGISTRATION_CANCELLED: "マイナ保険証の利用登録解除",
     CertificateReason.ECERT_EXPIRED: "電子証明書の有効期限切れ（猶予期間経過）",
+    CertificateReason.CARD_RETURNED: "マイナンバーカード返納",
+    CertificateReason.REGISTRATION_CANCELLED: "マイナ保険証の利用登録解除",
+    CertificateReason.LOST: "申請: マイナンバーカード紛失",
+    CertificateReason.RENEWAL: "申請: マイナンバーカード更新・再交付中",
+    CertificateReason.NEEDS_ASSISTANCE: "申請: 要配慮者",
+    CertificateReason.RENEWAL_EXPIRY: "有効期限到来による更新",
 }
+
+# What a member may apply for (`shikaku certificates apply --reason`).
+APPLICATION_REASONS = frozenset(
+    {CertificateReason.LOST, CertificateReason.RENEWAL, CertificateReason.NEEDS_ASSISTANCE}
+)
 
 
 def ecert_usable_until(ecert_expires_on: date, grace_months: int) -> date:
@@ -171,3 +200,74 @@ def mynacard_usable_on(
         )
         is None
     )
+
+
+def certificate_due(
+    day: date,
+    *,
+    registered_on: date | None,
+    cancelled_on: date | None,
+    ecert_expires_on: date | None,
+    grace_months: int = 3,
+    applications: Iterable[CertificateReason] = (),
+    needs_assistance: bool = False,
+) -> CertificateReason | None:
+    """Why this member needs a 資格確認書 on `day`, all cases together, or None.
+
+    `applications`: the member's open applications (not yet answered by a certificate);
+    `needs_assistance`: the member applied as 要配慮者 at some time (open or answered), which
+    lasts: they get one, and its renewals, whatever their マイナ保険証 (DOMAIN.md §3).
+    Precedence: 要配慮者, then an open lost / renewal application (the card is not in the
+    member's hands, so the マイナ保険証 cannot be shown), then the automatic reasons of
+    `certificate_needed`. Without any of these, a member with a usable マイナ保険証 gets
+    none: holding both is not allowed in principle.
+    """
+    wanted = set(applications)
+    for reason in wanted:
+        if reason not in APPLICATION_REASONS:
+            raise DomainError(
+                f"{reason} は申請の理由ではありません（紛失・更新中・要配慮者）",
+                f"{reason} is not an application reason",
+            )
+    if needs_assistance or CertificateReason.NEEDS_ASSISTANCE in wanted:
+        return CertificateReason.NEEDS_ASSISTANCE
+    for reason in (CertificateReason.LOST, CertificateReason.RENEWAL):
+        if reason in wanted:
+            return reason
+    return certificate_needed(
+        day,
+        registered_on=registered_on,
+        cancelled_on=cancelled_on,
+        ecert_expires_on=ecert_expires_on,
+        grace_months=grace_months,
+    )
+
+
+def holds_valid_certificate(
+    day: date, *, valid_until: date, superseded_on: date | None, returned_on: date | None
+) -> bool:
+    """A certificate issued on or before `day` is still valid on `day`: not past its
+    有効期限, not superseded by a newer one on or before the day, not returned (a returned
+    certificate is void from the day it came back)."""
+    if day > valid_until:
+        return False
+    if superseded_on is not None and superseded_on <= day:
+        return False
+    return returned_on is None or returned_on > day
+
+
+def return_due(valid_until: date, lost_on: date) -> bool:
+    """A certificate must come back when eligibility ends (資格喪失日 `lost_on`, the first day
+    not covered) on or before its 有効期限."""
+    return lost_on <= valid_until
+
+
+def certificate_effective_from(
+    birth_date: date, eligible_from: date, issued_on: date
+) -> date | None:
+    """発効期日 printed for a 高齢受給者 (70-74 on the issue day): the first day the 70-74
+    負担割合 applies to this member, i.e. the later of `elderly_from` and 資格取得日; None for
+    anyone else (the field is not printed)."""
+    if not is_elderly_on(birth_date, issued_on):
+        return None
+    return max(elderly_from(birth_date), eligible_from)

@@ -46,7 +46,8 @@ TARGET_COLUMNS = (
     "run_id", "partition_no", "piece_no", "person_id", "status", "held_reason", "employer_id",
     "symbol", "number", "branch", "relationship", "name", "name_kana", "birth_date", "sex",
     "eligible_from", "copay_rate", "my_number_state", "my_number_last4", "insured_name",
-    "delivery", "postal_code", "address", "content_hash", "change_hash",
+    "delivery", "postal_code", "address", "content_hash", "change_hash", "cert_reason",
+    "valid_until", "effective_from", "cap_category", "supersedes",
 )  # fmt: skip
 _WRITE_BATCH = 5000
 
@@ -65,6 +66,9 @@ class ExtractionSummary:
     eligible: int = 0
     excluded: int = 0  # by category (日雇特例 …)
     unchanged: int = 0  # follow-up: already served, nothing printed changed
+    not_needed: int = 0  # certificate runs: a usable マイナ保険証, or no renewal due
+    holding: int = 0  # certificate runs: holds a valid certificate already
+    returns: int = 0  # certificate runs: return requests recorded at this extraction
     targets: int = 0  # ready to print
     held: list[Held] = field(default_factory=list)
     parcels: int = 0
@@ -296,10 +300,13 @@ def _target_row(
         t.employer_id, t.symbol, t.number, t.branch, t.relationship, t.name, t.name_kana,
         t.birth_date.isoformat(), t.sex, t.eligible_from.isoformat(), t.copay_rate,
         t.my_number_state, t.my_number_last4, t.insured_name, t.delivery, t.postal_code,
-        t.address, t.content_hash(), change,
+        t.address, t.content_hash(), change, t.cert_reason,
+        t.valid_until.isoformat() if t.valid_until else None,
+        t.effective_from.isoformat() if t.effective_from else None, t.cap_category, t.supersedes,
     )  # fmt: skip
 
 
+CERTIFICATE_KINDS = ("certificates", "renewals")  # run kinds that issue 資格確認書
 HELD_PARTITION = 0  # held targets: never rendered, numbered in the order they were met
 
 
@@ -331,6 +338,13 @@ def extract(
         follow_up = run.kind == "follow_up"
         day = run.extraction_date
         extractor = Extractor(conn, config, vault, unprintable, day, follow_up)
+        planner = None
+        if run.kind in CERTIFICATE_KINDS:
+            from shikaku.issuance.certificates import CertificatePlanner, request_returns
+
+            summary.returns = request_returns(conn, run)
+            planner = CertificatePlanner(conn, run, config, vault)
+            chain = []
         bulk = Bulk(conn)
         pending: list[tuple[Any, ...]] = []
         partition_rows: list[tuple[Any, ...]] = []
@@ -354,8 +368,15 @@ def extract(
             if first.category and first.category in extractor.excluded:
                 summary.excluded += len(rows)
                 continue
+            if planner is not None:
+                rows = planner.prepare(rows)
             parcel_pieces = 0
             for target, change, reason in extractor.targets(rows, summary):
+                if planner is not None:
+                    decided = planner.decide(target, reason, summary)
+                    if decided is None:
+                        continue
+                    target, reason = decided
                 if reason is not None:
                     summary.held.append(Held(target.symbol, target.number, target.branch, reason))
                     pending.append(

@@ -18,16 +18,19 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from shikaku.domain.barcode import barcode_for
+from shikaku.domain.certificate import CertificateReason
 from shikaku.domain.packing import pack_households
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.registry.tables import run_partitions, run_targets, runs
 from shikaku.render.model import (
+    Certificate,
     Container,
     Employer,
     Household,
     MailingBatch,
     Notice,
     Parcel,
+    Piece,
 )
 
 Document = Parcel | MailingBatch
@@ -67,8 +70,44 @@ def control_code(run_id: int, partition: int, piece: int) -> str:
 _TARGET_FIELDS = (
     "partition_no", "piece_no", "person_id", "symbol", "number", "branch", "relationship",
     "name", "name_kana", "birth_date", "sex", "eligible_from", "copay_rate", "my_number_state",
-    "my_number_last4", "insured_name", "delivery", "postal_code", "address",
+    "my_number_last4", "insured_name", "delivery", "postal_code", "address", "cert_reason",
+    "valid_until", "effective_from", "cap_category", "supersedes",
 )  # fmt: skip
+
+
+def _certificate(run_id: int, issued_on: date, row: Any) -> Certificate:
+    home = row.delivery == "home"
+    elderly = row.effective_from is not None
+    return Certificate(
+        control=control_code(run_id, row.partition_no, row.piece_no),
+        symbol=row.symbol,
+        number=row.number,
+        branch=row.branch,
+        relationship=row.relationship,
+        name=row.name,
+        name_kana=row.name_kana,
+        birth_date=row.birth_date,
+        sex=row.sex,
+        insured_name=row.insured_name,
+        issued_on=issued_on,
+        valid_until=row.valid_until,
+        reason=CertificateReason(row.cert_reason),
+        delivery=row.delivery,
+        effective_from=row.effective_from,
+        copay_rate=row.copay_rate if elderly else None,
+        cap_category=row.cap_category,
+        supersedes=bool(row.supersedes),
+        postal_code=row.postal_code if home else None,
+        address=row.address if home else None,
+        addressee=row.insured_name if home else None,
+        barcode=barcode_for(row.postal_code, row.address) if home else None,
+    )
+
+
+def _piece(run_id: int, issued_on: date, row: Any) -> Piece:
+    if row.cert_reason is not None:
+        return _certificate(run_id, issued_on, row)
+    return _notice(run_id, row)
 
 
 def _notice(run_id: int, row: Any) -> Notice:
@@ -104,7 +143,7 @@ def _parcel(
     rows: list[Any],
     config: RunConfig,
 ) -> PartitionWork:
-    notices = [_notice(run_id, r) for r in rows]
+    notices = [_piece(run_id, issued_on, r) for r in rows]
     households: list[Household] = []
     for _number, members in groupby(notices, key=lambda n: (n.symbol, n.number)):
         households.append(Household(tuple(members)))
@@ -140,7 +179,7 @@ def _parcel(
 def _batch(
     run_id: int, issued_on: date, extraction_date: date, part: Any, rows: list[Any]
 ) -> PartitionWork:
-    notices = tuple(_notice(run_id, r) for r in rows)
+    notices = tuple(_piece(run_id, issued_on, r) for r in rows)
     batch = MailingBatch(
         run_label=run_label(run_id),
         partition=part.partition_no,

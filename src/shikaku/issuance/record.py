@@ -1,7 +1,7 @@
 """The driver side: a rendered partition becomes done, with its containers and page ranges.
 
 One transaction per finished job: the partitions' status, their containers and each target's
-pages and container move together, so after a crash a partition is either done with all its
+pages and container move together (and, for a certificate run, the `certificates` rows), so after a crash a partition is either done with all its
 records or pending and rendered again (to the same bytes).
 """
 
@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from shikaku.issuance.certificates import record_certificates
+from shikaku.issuance.extract import CERTIFICATE_KINDS
 from shikaku.issuance.results import CONTAINER_COLUMNS
 from shikaku.issuance.work import PartitionDone
 from shikaku.registry.bulk import Bulk
 from shikaku.registry.db import write_transaction
-from shikaku.registry.tables import run_containers, run_partitions, run_targets
+from shikaku.registry.tables import run_containers, run_partitions, run_targets, runs
 
 
 def record_done(engine: Engine, run_id: int, finished: Sequence[PartitionDone]) -> None:
@@ -27,7 +29,13 @@ def record_done(engine: Engine, run_id: int, finished: Sequence[PartitionDone]) 
         parts: list[tuple[Any, ...]] = []
         for done in finished:
             r = done.result
-            parts.append(("done", r.sha256, r.size, r.pages, run_id, done.partition_no))
+            sheet = done.sheet
+            parts.append(
+                (
+                    "done", r.sha256, r.size, r.pages, sheet and sheet.sha256,
+                    sheet and sheet.size, sheet and sheet.pages, run_id, done.partition_no,
+                )
+            )  # fmt: skip
             containers.extend(done.containers)
             targets.extend(
                 (first, last, container, run_id, done.partition_no, piece)
@@ -42,7 +50,10 @@ def record_done(engine: Engine, run_id: int, finished: Sequence[PartitionDone]) 
         )
         bulk.update(
             run_partitions,
-            ("status", "sha256", "size", "pages"),
+            ("status", "sha256", "size", "pages", "sheet_sha256", "sheet_size", "sheet_pages"),
             parts,
             ("run_id", "partition_no"),
         )
+        kind = conn.execute(select(runs.c.kind).where(runs.c.id == run_id)).scalar_one()
+        if kind in CERTIFICATE_KINDS:  # issued now, exactly once, with the partitions' status
+            record_certificates(conn, run_id, [d.partition_no for d in finished])

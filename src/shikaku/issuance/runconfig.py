@@ -36,6 +36,13 @@ class RunConfig:
     gothic_font: str
     mincho_font: str
     fallback_font: str
+    # 資格確認書 runs (defaults: what a run frozen before certificates existed would use)
+    certificate_delivery: str = "home"
+    card_layout: str = "carrier"
+    cards_per_sheet: int = 10
+    validity_rule: str = "years_capped_at_75"
+    validity_years: int = 5
+    ecert_grace_months: int = 3
 
     @classmethod
     def from_settings(cls, s: Settings) -> RunConfig:
@@ -59,6 +66,12 @@ class RunConfig:
             gothic_font=str(s.render.gothic_font),
             mincho_font=str(s.render.mincho_font),
             fallback_font=str(s.render.fallback_font),
+            certificate_delivery=str(s.certificates.delivery),
+            card_layout=str(s.certificates.card_layout),
+            cards_per_sheet=s.certificates.cards_per_sheet,
+            validity_rule=str(s.policy.certificate_validity_rule),
+            validity_years=s.policy.certificate_validity_years,
+            ecert_grace_months=s.policy.ecert_grace_months,
         )
 
     def to_json(self) -> str:

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from shikaku.domain.errors import DomainError
+from shikaku.issuance.certificates import RETURNS_CSV, write_returns_list
 from shikaku.issuance.engine import Engine as WorkEngine
-from shikaku.issuance.extract import ExtractionSummary, extract
+from shikaku.issuance.extract import CERTIFICATE_KINDS, ExtractionSummary, extract
 from shikaku.issuance.jobs import plan_jobs, run_label
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.record import record_done
@@ -52,6 +53,7 @@ def create_run(
     extraction_date: date,
     issued_on: date,
     after_run_id: int | None = None,
+    expiring_before: date | None = None,
 ) -> int:
     with write_transaction(engine) as conn:
         if after_run_id is not None:
@@ -68,6 +70,7 @@ def create_run(
             .values(
                 kind=kind,
                 after_run_id=after_run_id,
+                expiring_before=expiring_before,
                 extraction_date=extraction_date,
                 issued_on=issued_on,
                 status="extracting",
@@ -140,6 +143,8 @@ def execute(
         summary.pages += sum(d.result.pages for d in done_list)
         if progress is not None:
             progress(notices)
+    if run.kind in CERTIFICATE_KINDS:
+        write_returns(engine, run_id)
     write_manifest(engine, run_id, config, pack_progress)
     summary.manifest_csv = f"{run.output_url}/{MANIFEST_CSV}"
     summary.manifest_json = f"{run.output_url}/{MANIFEST_JSON}"
@@ -152,6 +157,18 @@ def database_url(engine: Engine) -> str:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         url = url.set(database=str(Path(url.database).resolve()))
     return url.render_as_string(hide_password=False)
+
+
+def write_returns(engine: Engine, run_id: int) -> None:
+    """A certificate run's return requests (returns.csv), rebuilt from the ledger."""
+    with engine.connect() as conn:
+        url = conn.execute(select(runs.c.output_url).where(runs.c.id == run_id)).scalar_one()
+        fs, root = output_fs(url)
+        fs.makedirs(root, exist_ok=True)
+        tmp = f"{root}/{RETURNS_CSV}{TMP_MARK}returns"
+        with fs.open(tmp, "wb") as sink:
+            write_returns_list(conn, run_id, sink)
+    fs.mv(tmp, f"{root}/{RETURNS_CSV}")
 
 
 def write_manifest(
@@ -216,6 +233,7 @@ class RunInfo:
     output_url: str
     created_at: datetime
     finished_at: datetime | None
+    expiring_before: date | None = None
 
 
 def list_runs(engine: Engine, run_id: int | None = None) -> list[RunInfo]:
@@ -246,6 +264,7 @@ def list_runs(engine: Engine, run_id: int | None = None) -> list[RunInfo]:
             r.output_url,
             r.created_at,
             r.finished_at,
+            r.expiring_before,
         )
         for r in rows
     ]

@@ -36,6 +36,12 @@ class Target:
     delivery: str
     postal_code: str | None
     address: str | None
+    # 資格確認書 only (None for a notice)
+    cert_reason: str | None = None
+    valid_until: date | None = None
+    effective_from: date | None = None
+    cap_category: str | None = None
+    supersedes: bool | None = None
 
     def content_hash(self) -> bytes:
         """Every printed value (all fields but the person id), in field order."""
@@ -46,6 +52,11 @@ class Target:
             f"\x1f{self.my_number_state}\x1f{_s(self.my_number_last4)}\x1f{self.insured_name}"
             f"\x1f{self.delivery}\x1f{_s(self.postal_code)}\x1f{_s(self.address)}"
         )
+        if self.cert_reason is not None:
+            text += (
+                f"\x1e{self.cert_reason}\x1f{_s(self.valid_until)}\x1f{_s(self.effective_from)}"
+                f"\x1f{_s(self.cap_category)}\x1f{_s(self.supersedes)}"
+            )
         return hashlib.sha256(text.encode("utf-8")).digest()
 
     def change_hash(self) -> bytes:

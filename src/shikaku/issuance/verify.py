@@ -18,12 +18,18 @@ from typing import Any
 from pypdf import PdfReader
 from sqlalchemy import Engine, func, select
 
-from shikaku.issuance.extract import HELD_PARTITION
+from shikaku.issuance.certificates import (
+    RETURNS_CSV,
+    issued_count,
+    issued_mismatches,
+    write_returns_list,
+)
+from shikaku.issuance.extract import CERTIFICATE_KINDS, HELD_PARTITION
 from shikaku.issuance.jobs import control_code
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.runs import load_config
 from shikaku.issuance.targets import Target
-from shikaku.issuance.work import output_fs
+from shikaku.issuance.work import output_fs, sheet_file_name
 from shikaku.registry.tables import run_containers, run_partitions, run_targets
 
 Progress = Callable[[int], None]
@@ -40,6 +46,8 @@ class VerifyReport:
     files: int = 0
     pages: int = 0
     held: int = 0
+    certificates: int = 0  # certificate runs: issued (certificates rows)
+    card_sheets: int = 0  # certificate runs in sheet layout: n-up card files checked
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
 
@@ -58,7 +66,8 @@ def _target_of(row: Any) -> Target:
         row.person_id, row.employer_id, row.symbol, row.number, row.branch, row.relationship,
         row.name, row.name_kana, row.birth_date, row.sex, row.eligible_from, row.copay_rate,
         row.my_number_state, row.my_number_last4, row.insured_name, row.delivery,
-        row.postal_code, row.address,
+        row.postal_code, row.address, row.cert_reason, row.valid_until, row.effective_from,
+        row.cap_category, row.supersedes,
     )  # fmt: skip
 
 
@@ -161,6 +170,12 @@ def verify_run(
             conn, run_id, config.barcode_discount_min_letters,
             expected[MANIFEST_CSV], expected[MANIFEST_JSON],
         )  # fmt: skip
+        if run.kind in CERTIFICATE_KINDS:
+            expected[RETURNS_CSV] = _Digest()
+            write_returns_list(conn, run_id, expected[RETURNS_CSV])  # type: ignore[arg-type]
+            for problem in issued_mismatches(conn, run_id):
+                report.fail(problem)
+            report.certificates = issued_count(conn, run_id)
     for name, digest in expected.items():
         path = f"{root}/{name}"
         if not fs.exists(path):
@@ -208,6 +223,15 @@ def _check_partition(
         report.fail(f"{name}: ファイルのハッシュが台帳と一致しません")
     if pages != part.pages:
         report.fail(f"{name}: 頁数 {pages} が台帳の {part.pages} と一致しません")
+    if part.sheet_sha256 is not None:
+        sheet_path = f"{root}/{sheet_file_name(part.file_name)}"
+        if not fs.exists(sheet_path):
+            report.fail(f"{name}: カード面付けファイルがありません")
+        else:
+            report.card_sheets += 1
+            s_sha, s_size, s_pages = _file_pages(fs, sheet_path)
+            if (s_sha, s_size, s_pages) != (part.sheet_sha256, part.sheet_size, part.sheet_pages):
+                report.fail(f"{name}: カード面付けファイルが台帳と一致しません")
     # Containers tile the pieces and the pages, in order, exactly once.
     next_piece, next_page = 1, 1
     by_container: dict[int, Any] = {}

@@ -34,6 +34,7 @@ class PartitionDone:
     result: RenderResult
     containers: tuple[tuple[Any, ...], ...]  # run_containers rows
     pieces: tuple[tuple[int, int, int], ...]  # per piece: first page, last page, container
+    sheet: RenderResult | None = None  # certificates in sheet layout: the n-up card file
 
     @property
     def notices(self) -> int:
@@ -52,7 +53,34 @@ def renderer_for(config: RunConfig) -> Any:
     from shikaku.render.documents import renderer_for as build
 
     corner: Any = config.card_corner
-    return build(config.issuer, config.window_rect, corner, font_paths=config.font_paths)
+    layout: Any = config.card_layout
+    return build(
+        config.issuer,
+        config.window_rect,
+        corner,
+        font_paths=config.font_paths,
+        card_layout=layout,
+        cards_per_sheet=config.cards_per_sheet,
+    )
+
+
+def sheet_file_name(file_name: str) -> str:
+    """The n-up card file that goes with a certificate partition's letters."""
+    return file_name.removesuffix(".pdf") + "-cards.pdf"
+
+
+def _write(fs: Any, path: str, draw: Any) -> Any:
+    tmp = f"{path}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    with fs.open(tmp, "wb") as out:
+        result = draw(out)
+    fs.mv(tmp, path)
+    return result
+
+
+def _pieces(document: Any) -> list[Any]:
+    if isinstance(document, MailingBatch):
+        return list(document.notices)
+    return [p for h in document.households for p in h.notices]
 
 
 def output_fs(url: str) -> tuple[Any, str]:
@@ -73,13 +101,19 @@ def render_job(job: Job) -> list[PartitionDone]:
         if folder not in made:
             fs.makedirs(folder, exist_ok=True)
             made.add(folder)
-        tmp = f"{path}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        with fs.open(tmp, "wb") as out:
-            if isinstance(work.document, MailingBatch):
-                result = renderer.render_batch(work.document, out)
-            else:
-                result = renderer.render_parcel(work.document, out)
-        fs.mv(tmp, path)
+        doc = work.document
+        if isinstance(doc, MailingBatch):
+            result = _write(fs, path, lambda out, d=doc: renderer.render_batch(d, out))
+        else:
+            result = _write(fs, path, lambda out, d=doc: renderer.render_parcel(d, out))
+        sheet = None
+        if job.config.card_layout == "sheet" and doc.kind == "certificate":
+            cards = _pieces(doc)
+            sheet = _write(
+                fs,
+                f"{root}/{sheet_file_name(work.file_name)}",
+                lambda out, c=cards: renderer.render_card_sheet(c, out),
+            )
         done.append(
             PartitionDone(
                 work.partition_no,
@@ -87,6 +121,7 @@ def render_job(job: Job) -> list[PartitionDone]:
                 result,
                 tuple(container_rows(job.run_id, work, result)),
                 piece_rows(work, result),
+                sheet,
             )
         )
     return done

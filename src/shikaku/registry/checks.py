@@ -2,12 +2,13 @@
 
 The person must match on every key, birth date included (DOMAIN.md §5); nothing is read for
 a lookup that matches nobody. The statement returns the person with their periods, and as
-correlated subqueries the household's pay on the day, the マイナ保険証 registration and
-whether another record under the same My Number covers the day (a newer qualification).
+correlated subqueries the household's pay on the day, the マイナ保険証 registration, the
+newest 資格確認書 and whether another record under the same My Number covers the day (a newer
+qualification).
 
 It runs as the driver's own SQL text, compiled once per dialect, on the driver's cursor:
 SQLAlchemy's per-statement and result work cost as much as the query. `find_records` is the
-blocking form (SQLite, scripts), `find_records_async` the API's on PostgreSQL.
+blocking form (SQLite, scripts), `find_records_async` the API's on PostgreSQL (asyncpg).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from shikaku.domain.members import Period
 from shikaku.registry.tables import (
+    certificates,
     eligibility_periods,
     mynacard_registrations,
     pay_periods,
@@ -44,6 +47,13 @@ class Registration:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    valid_until: date
+    superseded_on: date | None
+    returned_on: date | None
+
+
+@dataclass(frozen=True)
 class PersonRecord:
     person_id: int
     relationship: int
@@ -58,6 +68,7 @@ class PersonRecord:
     household: Household  # the insured person's (the person's own when insured)
     registration: Registration | None  # the latest マイナ保険証 registration on the day
     newer_elsewhere: bool  # another record with this My Number covers the day
+    certificate: Certificate | None  # the newest 資格確認書 issued on or before the day
 
 
 _p, _e = persons.c, eligibility_periods.c
@@ -83,6 +94,18 @@ def _latest_registration(column: str) -> Any:
         select(reg.c[column])
         .where(reg.c.person_id == _p.id, reg.c.registered_on <= bindparam("day"))
         .order_by(reg.c.registered_on.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _latest_certificate(column: str) -> Any:
+    """The newest 資格確認書 issued on or before the day (the domain decides if it is valid)."""
+    cert = certificates.alias()
+    return (
+        select(cert.c[column])
+        .where(cert.c.person_id == _p.id, cert.c.issued_on <= bindparam("day"))
+        .order_by(cert.c.issued_on.desc(), cert.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -126,6 +149,9 @@ _FIND = (
         _latest_registration("cancelled_on").label("cancelled_on"),
         _latest_registration("ecert_expires_on").label("ecert_expires_on"),
         _NEWER_ELSEWHERE.label("newer_elsewhere"),
+        _latest_certificate("valid_until").label("certificate_valid_until"),
+        _latest_certificate("superseded_on").label("certificate_superseded_on"),
+        _latest_certificate("returned_on").label("certificate_returned_on"),
     )
     .join_from(persons, eligibility_periods, _e.person_id == _p.id, isouter=True)
     .where(
@@ -149,6 +175,9 @@ def _driver_sql(dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str
     return compiled.string, order, fixed
 
 
+_ASYNCPG = PGDialect_asyncpg()  # only compiles: $n parameters, in order
+
+
 def _day(value: Any) -> Any:
     """SQLite hands dates back as ISO text when read below SQLAlchemy's types."""
     return date.fromisoformat(value) if isinstance(value, str) else value
@@ -163,9 +192,10 @@ def _params(
     birth: date,
     day: date,
 ) -> tuple[str, Any]:
+    iso = dialect.name == "sqlite"  # sqlite3 takes dates as ISO text; the others as dates
     values: dict[str, Any] = {
         "insurer": insurer_number, "symbol": symbol, "number": number, "branch": branch,
-        "birth": birth.isoformat(), "day": day.isoformat(),
+        "birth": birth.isoformat() if iso else birth, "day": day.isoformat() if iso else day,
     }  # fmt: skip
     sql, order, fixed = _driver_sql(dialect)
     values.update(fixed)
@@ -194,7 +224,6 @@ def find_records(
 
 async def find_records_async(
     conn: Any,
-    dialect: Dialect,
     insurer_number: str,
     symbol: str,
     number: str,
@@ -202,10 +231,9 @@ async def find_records_async(
     birth: date,
     day: date,
 ) -> list[PersonRecord]:
-    """The same on an asynchronous driver connection (psycopg's AsyncConnection)."""
-    sql, params = _params(dialect, insurer_number, symbol, number, branch, birth, day)
-    cursor = await conn.execute(sql, params)
-    return _records(await cursor.fetchall())
+    """The same on an asyncpg connection (the API's, on PostgreSQL: web.pgpool)."""
+    sql, params = _params(_ASYNCPG, insurer_number, symbol, number, branch, birth, day)
+    return _records(await conn.fetch(sql, *params))
 
 
 def _records(rows: Sequence[Any]) -> list[PersonRecord]:
@@ -214,7 +242,7 @@ def _records(rows: Sequence[Any]) -> list[PersonRecord]:
     for i, row in enumerate(rows):
         (pid, relationship, insured_id, name, kana, birth_date, sex, old_card, has_mn,
          eligible_from, lost_on, reason, insured_birth, pay, exempt, registered, cancelled,
-         ecert, elsewhere) = row  # fmt: skip
+         ecert, elsewhere, cert_until, cert_superseded, cert_returned) = row  # fmt: skip
         if eligible_from is not None:
             periods.append((Period(_day(eligible_from), _day(lost_on)), reason))
         if i + 1 == len(rows) or rows[i + 1][0] != pid:
@@ -223,12 +251,18 @@ def _records(rows: Sequence[Any]) -> list[PersonRecord]:
                 if registered is not None
                 else None
             )
+            certificate = (
+                Certificate(_day(cert_until), _day(cert_superseded), _day(cert_returned))
+                if cert_until is not None
+                else None
+            )
             born = _day(birth_date)
             household = Household(_day(insured_birth) or born, pay, bool(exempt))
             records.append(
                 PersonRecord(
                     pid, relationship, insured_id, name, kana, born, sex, _day(old_card),
                     bool(has_mn), tuple(periods), household, registration, bool(elsewhere),
+                    certificate,
                 )
             )  # fmt: skip
             periods = []

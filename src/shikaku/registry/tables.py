@@ -157,7 +157,8 @@ runs = Table(
     "runs",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("kind", String(12), nullable=False),  # full / follow_up
+    # full / follow_up (資格情報のお知らせ); certificates / renewals (資格確認書)
+    Column("kind", String(12), nullable=False),
     Column("after_run_id", ForeignKey("runs.id")),  # a follow-up's predecessor
     Column("extraction_date", Date, nullable=False),  # 抽出日, or a follow-up's cut-off
     Column("issued_on", Date, nullable=False),  # 作成日 printed on the documents
@@ -169,7 +170,8 @@ runs = Table(
     Column("targets", BigInteger, nullable=False, default=0),
     Column("held", BigInteger, nullable=False, default=0),
     Column("partitions", BigInteger, nullable=False, default=0),
-    CheckConstraint("kind IN ('full', 'follow_up')", name="kind"),
+    Column("expiring_before", Date),  # a renewal run: certificates expiring before this day
+    CheckConstraint("kind IN ('full', 'follow_up', 'certificates', 'renewals')", name="kind"),
     CheckConstraint("status IN ('extracting', 'extracted', 'done')", name="status"),
 )
 
@@ -193,6 +195,10 @@ run_partitions = Table(
     Column("sha256", String(64)),
     Column("size", BigInteger),
     Column("pages", Integer),
+    # certificates.card_layout = "sheet": the partition's cards n-up (file_name, "-cards.pdf")
+    Column("sheet_sha256", String(64)),
+    Column("sheet_size", BigInteger),
+    Column("sheet_pages", Integer),
     CheckConstraint("kind IN ('parcel', 'batch')", name="kind"),
     CheckConstraint("status IN ('pending', 'done')", name="status"),
     sqlite_with_rowid=False,
@@ -231,6 +237,12 @@ run_targets = Table(
     Column("page_first", Integer),  # set when its partition is rendered
     Column("page_last", Integer),
     Column("container_no", Integer),
+    # 資格確認書 runs only (null for notices): what the certificate prints besides the above.
+    Column("cert_reason", String(24)),  # domain CertificateReason
+    Column("valid_until", Date),  # 有効期限
+    Column("effective_from", Date),  # 発効期日 (70-74)
+    Column("cap_category", String(16)),  # 限度額適用区分 label, only when asked for
+    Column("supersedes", Boolean),  # the person holds an earlier certificate, now void
     # A person is targeted once per run; a follow-up looks earlier runs up by person.
     UniqueConstraint("run_id", "person_id"),
     CheckConstraint("status IN ('ready', 'held')", name="status"),
@@ -256,6 +268,62 @@ run_containers = Table(
     Column("barcode_data", Text),  # Barcode.data: digits, "-", [CC1]…
     CheckConstraint("kind IN ('envelope', 'box', 'letter')", name="kind"),
     sqlite_with_rowid=False,
+)
+
+
+# ---------------------------------------------------------------- 資格確認書 (certificates)
+# A certificate exists once its run's partition is recorded done (issuance/record.py, in the
+# same transaction): one per person and run, so a resume can never issue it twice.
+# "Valid on day D" = issued_on <= D <= valid_until, superseded_on null or > D, returned_on
+# null or > D (domain.certificate.holds_valid_certificate).
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    Column("run_id", ForeignKey("runs.id"), nullable=False),
+    Column("partition_no", Integer, nullable=False),  # with run_id: the run_targets row
+    Column("piece_no", Integer, nullable=False),
+    Column("issued_on", Date, nullable=False),  # 交付年月日
+    Column("valid_until", Date, nullable=False),  # 有効期限 (inclusive)
+    Column("effective_from", Date),  # 発効期日 (70-74 only)
+    Column("reason", String(24), nullable=False),  # domain CertificateReason
+    Column("cap_requested", Boolean, nullable=False, default=False),  # 限度額適用区分 printed
+    Column("superseded_by", ForeignKey("certificates.id")),  # the newer certificate
+    Column("superseded_on", Date),  # its 交付年月日: this one is void from that day
+    Column("returned_on", Date),  # came back to the insurer (void from that day)
+    UniqueConstraint("run_id", "person_id"),
+    Index("ix_certificates_person_id_valid_until", "person_id", "valid_until"),
+)
+
+# Applications (申請): lost card, renewal in progress, 要配慮者. Open until a certificate
+# answers it (closed_by); a 要配慮者 application keeps the person renewed afterwards.
+certificate_applications = Table(
+    "certificate_applications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    Column("reason", String(24), nullable=False),  # lost / renewal / needs_assistance
+    Column("applied_on", Date, nullable=False),
+    Column("cap_requested", Boolean, nullable=False, default=False),  # 限度額適用区分 asked for
+    Column("closed_by", ForeignKey("certificates.id")),
+    CheckConstraint("reason IN ('lost', 'renewal', 'needs_assistance')", name="reason"),
+    Index("ix_certificate_applications_person_id", "person_id"),
+)
+
+# Return requests: eligibility ended (lost_on) on or before the certificate's 有効期限.
+# Recorded at the start of every certificate run (idempotent: one per certificate); listed
+# in that run's returns.csv (notified_run_id). The return itself is certificates.returned_on.
+certificate_returns = Table(
+    "certificate_returns",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("certificate_id", ForeignKey("certificates.id"), nullable=False),
+    Column("lost_on", Date, nullable=False),  # 資格喪失日 that makes it due
+    Column("requested_on", Date, nullable=False),  # the run's 作成日
+    Column("notified_run_id", ForeignKey("runs.id")),  # the run whose returns list carries it
+    UniqueConstraint("certificate_id"),
 )
 
 

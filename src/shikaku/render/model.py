@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, Literal, get_args
+from typing import Final, Literal
 
 from shikaku.domain.barcode import Barcode
+from shikaku.domain.certificate import CertificateReason as CertificateReason
 
 MyNumberState = Literal["registered", "none", "needs_check"]
 Delivery = Literal["employer", "home"]
@@ -20,20 +21,9 @@ DocumentKind = Literal["notice", "certificate"]
 # Setting certificates.card_layout: the card printed on its carrier letter, or n-up on
 # card stock (render_card_sheet) with a 「カード貼付位置」 frame on the letter.
 CardLayoutMode = Literal["carrier", "sheet"]
-# Why a person receives a 資格確認書 (the carrier letter explains it). The automatic ones
-# (職権交付) are domain.certificate.CertificateReason's values where it has them.
-CertificateReason = Literal[
-    "no_mynacard",  # no My Number card
-    "not_registered",  # card not registered for insurance use
-    "ecert_expired",  # e-certificate expired, grace period over
-    "card_returned",  # My Number card returned (返納)
-    "registration_cancelled",  # registration for insurance use cancelled (解除)
-    "lost",  # on application: card lost
-    "renewal",  # on application: card being renewed (更新・再交付中)
-    "needs_assistance",  # on application: 要配慮者 (renewed automatically)
-    "renewal_expiry",  # a new certificate before the current one expires
-]
-CERTIFICATE_REASONS: Final[tuple[CertificateReason, ...]] = get_args(CertificateReason)
+# Why a person receives a 資格確認書 (the carrier letter explains it): the domain's list,
+# the single source of the values (domain.certificate.CertificateReason).
+CERTIFICATE_REASONS: Final[tuple[CertificateReason, ...]] = tuple(CertificateReason)
 
 
 @dataclass(frozen=True, slots=True)

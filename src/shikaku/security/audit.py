@@ -163,6 +163,12 @@ def chain_hash(
 
 
 DURABLE_COMMITS = ("SET synchronous_commit = on",)  # PostgreSQL session of a log writer
+# PostgreSQL (asyncpg): a whole batch as one prepared statement, one array per column.
+_PG_INSERT_COLUMNS = (
+    "INSERT INTO audit_log (id, at, clinic_id, kind, person_id, result, detail, prev_hash, "
+    "row_hash) SELECT * FROM unnest($1::bigint[], $2::timestamp[], $3::bigint[], "
+    "$4::varchar[], $5::bigint[], $6::varchar[], $7::text[], $8::bytea[], $9::bytea[])"
+)
 _COLUMNS = (
     "id",
     "at",
@@ -283,26 +289,18 @@ class AuditWriter:
         return [row[0] for row in rows]
 
     async def append_async(self, conn: Any, entries: Sequence[AuditEntry]) -> list[int]:
-        """`append` on an asynchronous PostgreSQL connection (psycopg's AsyncConnection, in
-        autocommit mode with synchronous_commit=on): the web's event loop keeps serving
-        while the server commits."""
+        """`append` on an asyncpg connection (the API's on PostgreSQL, whose sessions have
+        synchronous_commit=on: see DURABLE_COMMITS): the web's event loop keeps serving while
+        the server commits. The batch is one statement, one array per column."""
         if not entries:
             return []
         now = _utcnow()
-        # Two round trips: lock and read the head, then insert and commit (pipelined).
-        async with conn.pipeline():
-            await conn.execute("BEGIN")
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
-            head = await conn.execute(self._last_sql)
-        try:
-            rows = self._chain(await head.fetchone(), entries, now)
-            async with conn.pipeline(), conn.cursor() as cursor:
-                await cursor.executemany(self._insert_sql, rows)
-                await conn.execute("COMMIT")
-        except BaseException:
-            if not conn.broken:
-                await conn.execute("ROLLBACK")
-            raise
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", PG_LOCK_KEY)
+            rows = self._chain(await conn.fetchrow(self._last_sql), entries, now)
+            await conn.execute(
+                _PG_INSERT_COLUMNS, *(list(column) for column in zip(*rows, strict=True))
+            )
         return [row[0] for row in rows]
 
     def _chain(

@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlalchemy import Connection
 
-from shikaku.domain.certificate import mynacard_usable_on
+from shikaku.domain.certificate import holds_valid_certificate, mynacard_usable_on
 from shikaku.domain.copay import CapCategory, cap_category, copay_rate
 from shikaku.domain.documents import Document, DocumentPolicy, accepted_documents
 from shikaku.domain.eligibility import Validity, eligibility_on
@@ -123,8 +123,21 @@ def answer(
         eligible=True,
         facility_has_online_check=q.facility_has_online_check,
         old_card_expires_on=person.old_card_expires_on,
-        certificate_valid_until=None,  # 資格確認書 records arrive with issue 5
+        certificate_valid_until=_certificate_until(person.certificate, day),
         has_mynacard=has_card,
         policy=policy,
     )
     return replace(result, copay_rate=rate, cap_category=category, accepted_documents=documents)
+
+
+def _certificate_until(certificate: checks.Certificate | None, day: date) -> date | None:
+    """The 有効期限 of the person's 資格確認書 if it is valid on the day (issued, not
+    superseded, not returned), else None: only then is it an accepted document."""
+    if certificate is None or not holds_valid_certificate(
+        day,
+        valid_until=certificate.valid_until,
+        superseded_on=certificate.superseded_on,
+        returned_on=certificate.returned_on,
+    ):
+        return None
+    return certificate.valid_until

@@ -8,7 +8,8 @@ next one, so a batch grows with the load.
 SQLite commits on the loop's thread: a writer thread traded the GIL with the loop on every
 statement and stalled it (measured: lookups 3-4× slower). PostgreSQL commits on an
 asynchronous connection (web.pgpool), so the loop serves other requests during the round
-trips and the server's flush.
+trips and the server's flush; a connection the server dropped is replaced and the batch
+written once more.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 
 from shikaku.security.audit import AuditEntry, AuditWriter
-from shikaku.web.pgpool import LOST, AsyncPool
+from shikaku.web.pgpool import AsyncPool
 
 _Waiter = tuple[AuditEntry, "asyncio.Future[int]"]
 
@@ -81,24 +82,19 @@ class LoopAuditQueue:
             self._committing = False
 
     async def _append_async(self, entries: list[AuditEntry]) -> list[int]:
-        """Once more on a new connection if the server dropped this one. Should the lost
-        connection have committed after all, those rows are logged twice: a read is never
-        answered unlogged, at worst logged twice."""
+        """On a new connection once more if the server dropped this one (web.pgpool). Should
+        the lost connection have committed after all, those rows are logged twice: a read is
+        never answered unlogged, at worst logged twice."""
         assert self.connections is not None
-        for attempt in (1, 2):
-            try:
-                async with self.connections.connection() as conn:
-                    return await self.writer.append_async(conn, entries)
-            except LOST:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return await self.connections.run(lambda conn: self.writer.append_async(conn, entries))
 
     async def close(self) -> None:
         """Commit whatever is still queued (at shutdown, after the last request)."""
-        if self._pending and self.connections is not None:
+        if self.connections is not None:
             await self._commit_async(self._take())
-        self._flush()
+        else:
+            self._flush()
+        self.writer.close()
 
 
 def _settle(batch: list[_Waiter], ids: list[int] | None, exc: Exception | None) -> None:

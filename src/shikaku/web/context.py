@@ -20,7 +20,7 @@ from shikaku.service.eligibility import CheckQuery, CheckResult, answer, check_e
 from shikaku.settings import Settings
 from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import Caller, RateLimiter
-from shikaku.web.pgpool import LOST, AsyncPool
+from shikaku.web.pgpool import AsyncPool
 from shikaku.web.problems import Problem
 
 logger = logging.getLogger(__name__)
@@ -60,16 +60,9 @@ class AppContext:
                 self.close()
                 return check_eligibility(self.reader(), query, self.document_policy, grace)
         keys = (query.insurer_number, query.symbol, query.number, query.branch)
-        for attempt in (1, 2):
-            try:
-                async with self.readers.connection() as conn:
-                    records = await find_records_async(
-                        conn, self.engine.dialect, *keys, query.birth_date, query.service_date
-                    )
-                break
-            except LOST:
-                if attempt == 2:
-                    raise
+        records = await self.readers.run(
+            lambda conn: find_records_async(conn, *keys, query.birth_date, query.service_date)
+        )
         return answer(records, query, self.document_policy, grace)
 
     def _lost_connection(self, exc: Exception) -> bool:

@@ -84,7 +84,7 @@ INTRO: Final = (
     "提示するものです。"
 )
 # One or two lines each (the second sentence starts a line of its own).
-REASONS: Final[dict[CertificateReason, str]] = {
+REASONS: Final[dict[str, str]] = {  # keyed by CertificateReason values
     "no_mynacard": "マイナンバーカードをお持ちでない方には、受診にお使いいただけるよう、"
     "資格確認書をお送りしています。",
     "not_registered": "マイナンバーカードの健康保険証としての利用登録（マイナ保険証の登録）が"

@@ -1,0 +1,570 @@
+"""資格確認書 runs on the issuance engine: who gets one, recording what was issued, taking back.
+
+A certificate run (`certificates`: everyone eligible on the day who needs one and holds no
+valid one; `renewals`: holders of a certificate expiring before a day who still need one)
+is a run like the notices': the same extraction stream, partitions, engine, resume and
+verify. What differs is decided here:
+
+- `CertificatePlanner` turns each eligible person's target into a certificate target (reason,
+  有効期限, 発効期日, 限度額適用区分 when asked for, whether it supersedes one) or drops it.
+- `record_certificates` writes the `certificates` rows of partitions that are recorded done,
+  in the same transaction as their status (issuance/record.py): issued exactly once; the
+  earlier certificate of each person is superseded, their open applications are closed.
+- `request_returns` runs at the start of every certificate extraction (same transaction):
+  a certificate whose holder lost eligibility on or before its 有効期限 gets one return
+  request; idempotent (one request per certificate, ever).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, BinaryIO
+
+from sqlalchemy import Connection, Engine, and_, func, select
+
+from shikaku.domain.certificate import (
+    CertificateReason,
+    certificate_due,
+    certificate_effective_from,
+    certificate_valid_until,
+    return_due,
+)
+from shikaku.domain.copay import cap_category
+from shikaku.domain.errors import DomainError
+from shikaku.domain.members import Relationship
+from shikaku.issuance.runconfig import RunConfig
+from shikaku.issuance.targets import Target
+from shikaku.registry.bulk import Bulk
+from shikaku.registry.db import write_transaction
+from shikaku.registry.tables import (
+    certificate_applications,
+    certificate_returns,
+    certificates,
+    eligibility_periods,
+    employers,
+    mynacard_registrations,
+    pay_periods,
+    persons,
+    run_targets,
+    runs,
+)
+from shikaku.security.mynumber import MyNumberVault
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _Current:
+    """A person's latest certificate (not superseded, not returned)."""
+
+    id: int
+    valid_until: date
+    cap_requested: bool
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def current_certificates(conn: Connection) -> dict[int, _Current]:
+    c = certificates.c
+    rows = conn.execute(
+        select(c.person_id, c.id, c.valid_until, c.cap_requested).where(
+            c.superseded_by.is_(None), c.returned_on.is_(None)
+        )
+    )
+    return {pid: _Current(cid, until, bool(cap)) for pid, cid, until, cap in rows}
+
+
+class CertificatePlanner:
+    """Decides, person by person, whether a certificate run prints one and with what."""
+
+    def __init__(self, conn: Connection, run: Any, config: RunConfig, vault: MyNumberVault) -> None:
+        self.conn = conn
+        self.kind: str = run.kind
+        self.day: date = run.extraction_date
+        self.issued_on: date = run.issued_on
+        self.expiring_before: date | None = run.expiring_before
+        self.config = config
+        m = mynacard_registrations.c
+        self.registration: dict[int, tuple[date, date | None, date | None]] = {}
+        for pid, reg, cancelled, ecert in conn.execute(
+            select(m.person_id, m.registered_on, m.cancelled_on, m.ecert_expires_on)
+            .where(m.registered_on <= self.day)
+            .order_by(m.person_id, m.registered_on)
+        ):
+            self.registration[pid] = (reg, cancelled, ecert)  # the latest wins
+        a = certificate_applications.c
+        self.open_apps: dict[int, set[CertificateReason]] = {}
+        self.assist: set[int] = set()
+        self.cap_asked: set[int] = set()
+        for pid, reason, closed, cap in conn.execute(
+            select(a.person_id, a.reason, a.closed_by, a.cap_requested).where(
+                a.applied_on <= self.day
+            )
+        ):
+            if reason == CertificateReason.NEEDS_ASSISTANCE:
+                self.assist.add(pid)
+            if closed is None:
+                self.open_apps.setdefault(pid, set()).add(CertificateReason(reason))
+                if cap:
+                    self.cap_asked.add(pid)
+        self.current = current_certificates(conn)
+
+    def prepare(self, rows: list[Any]) -> list[Any]:
+        """Certificates never print a My Number digit: nothing is decrypted. Delivered home
+        unless the setting says via employer (任意継続 always home); a member with no home
+        address on file (nor their insured person) goes through the employer instead."""
+        addressed = {r.person_id for r in rows if r.postal_code and r.address}
+        for r in rows:
+            r.my_number_ct = None
+            r.my_number_status = "none"
+            home = r.person_id in addressed or r.insured_id in addressed
+            if self.config.certificate_delivery == "home" and home:
+                r.delivery = "home"
+        return rows
+
+    def reason_for(self, person_id: int) -> CertificateReason | None:
+        reg, cancelled, ecert = self.registration.get(person_id, (None, None, None))
+        return certificate_due(
+            self.day,
+            registered_on=reg,
+            cancelled_on=cancelled,
+            ecert_expires_on=ecert,
+            grace_months=self.config.ecert_grace_months,
+            applications=self.open_apps.get(person_id, ()),
+            needs_assistance=person_id in self.assist,
+        )
+
+    def decide(
+        self, target: Target, held: str | None, summary: Any
+    ) -> tuple[Target, str | None] | None:
+        pid = target.person_id
+        try:
+            reason = self.reason_for(pid)
+        except DomainError as exc:
+            return target, held or f"規則: {exc.ja}"
+        current = self.current.get(pid)
+        if reason is None:
+            summary.not_needed += 1
+            return None
+        if self.kind == "renewals":
+            assert self.expiring_before is not None
+            if current is None or current.valid_until >= self.expiring_before:
+                summary.not_needed += 1
+                return None
+            reason = CertificateReason.RENEWAL_EXPIRY
+        elif (
+            current is not None
+            and current.valid_until >= self.day
+            and not self.open_apps.get(pid)  # holds one; only an application replaces it
+        ):
+            summary.holding += 1
+            return None
+        try:
+            until = certificate_valid_until(
+                self.issued_on,
+                target.birth_date,
+                rule=self.config.validity_rule,
+                years=self.config.validity_years,
+            )
+        except DomainError as exc:
+            return target, held or f"規則: {exc.ja}"
+        effective = certificate_effective_from(
+            target.birth_date, target.eligible_from, self.issued_on
+        )
+        cap = None
+        if pid in self.cap_asked or (current is not None and current.cap_requested):
+            cap = self._cap_label(target)
+        return (
+            dataclasses.replace(
+                target,
+                my_number_state="none",
+                my_number_last4=None,
+                cert_reason=str(reason),
+                valid_until=until,
+                effective_from=effective,
+                cap_category=cap,
+                supersedes=current is not None and current.valid_until >= self.issued_on,
+            ),
+            held,
+        )
+
+    def _cap_label(self, target: Target) -> str | None:
+        """限度額適用区分 on the issue day (tax status is not on file: by pay alone)."""
+        p = persons.c
+        insured_id = self.conn.execute(
+            select(p.insured_id).where(p.id == target.person_id)
+        ).scalar()
+        insured = target.person_id if target.relationship == Relationship.INSURED else insured_id
+        if insured is None:
+            return None
+        birth = self.conn.execute(select(p.birth_date).where(p.id == insured)).scalar()
+        pp = pay_periods.c
+        pay = self.conn.execute(
+            select(pp.standard_monthly_pay)
+            .where(pp.person_id == insured, pp.effective_from <= self.issued_on)
+            .order_by(pp.effective_from.desc())
+            .limit(1)
+        ).scalar()
+        if birth is None or pay is None:
+            return None
+        try:
+            category = cap_category(
+                target.birth_date,
+                self.issued_on,
+                insured_birth=birth,
+                insured_standard_monthly_pay=int(pay),
+                is_insured=target.relationship == Relationship.INSURED,
+            )
+        except DomainError:
+            return None
+        label = category.label
+        return label if label.startswith(("現役", "一般", "低所得")) else f"区分{label}"
+
+
+# --------------------------------------------------------------------------- recording
+
+
+def record_certificates(conn: Connection, run_id: int, partitions: Sequence[int]) -> int:
+    """The certificates of these partitions (just recorded done) exist from now: insert them,
+    supersede each person's earlier one, close their open applications. Same transaction as
+    the partitions' status. Returns how many were issued."""
+    run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+    t = run_targets.c
+    issued: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted(partitions)):
+        for r in conn.execute(
+            select(
+                t.person_id, t.partition_no, t.piece_no, t.valid_until, t.effective_from,
+                t.cert_reason, t.cap_category,
+            )
+            .where(t.run_id == run_id, t.partition_no.in_(chunk), t.status == "ready")
+            .order_by(t.partition_no, t.piece_no)
+        ):  # fmt: skip
+            issued.append(
+                (
+                    r.person_id, run_id, r.partition_no, r.piece_no, run.issued_on.isoformat(),
+                    r.valid_until.isoformat(), _iso(r.effective_from), r.cert_reason,
+                    r.cap_category is not None,
+                )
+            )  # fmt: skip
+    if not issued:
+        return 0
+    Bulk(conn).insert(
+        certificates,
+        ("person_id", "run_id", "partition_no", "piece_no", "issued_on", "valid_until",
+         "effective_from", "reason", "cap_requested"),
+        issued,
+    )  # fmt: skip
+    c, a = certificates.c, certificate_applications.c
+    person_ids = sorted({row[0] for row in issued})
+    new_ids: dict[int, int] = {}
+    for chunk in _chunks(person_ids):
+        for pid, cid in conn.execute(
+            select(c.person_id, c.id).where(c.run_id == run_id, c.person_id.in_(chunk))
+        ):
+            new_ids[pid] = cid
+    supersede: list[tuple[Any, ...]] = []
+    close: list[tuple[Any, ...]] = []
+    for chunk in _chunks(person_ids):
+        for pid, old in conn.execute(
+            select(c.person_id, c.id).where(
+                c.person_id.in_(chunk), c.superseded_by.is_(None), c.run_id != run_id
+            )
+        ):
+            supersede.append((new_ids[pid], run.issued_on.isoformat(), old))
+        for pid, app in conn.execute(
+            select(a.person_id, a.id).where(
+                a.person_id.in_(chunk), a.closed_by.is_(None), a.applied_on <= run.issued_on
+            )
+        ):
+            close.append((new_ids[pid], app))
+    bulk = Bulk(conn)
+    bulk.update(certificates, ("superseded_by", "superseded_on"), supersede, ("id",))
+    bulk.update(certificate_applications, ("closed_by",), close, ("id",))
+    return len(issued)
+
+
+# --------------------------------------------------------------------------- taking back
+
+
+def request_returns(conn: Connection, run: Any) -> int:
+    """Record a return request for every certificate (latest, not returned, none requested
+    yet) whose holder is not eligible on the run's day and lost eligibility on or before its
+    有効期限. Idempotent: a certificate gets one request ever (unique)."""
+    c, r, e = certificates.c, certificate_returns.c, eligibility_periods.c
+    day: date = run.extraction_date
+    candidates = conn.execute(
+        select(c.id, c.person_id, c.valid_until)
+        .outerjoin(certificate_returns, r.certificate_id == c.id)
+        .where(c.superseded_by.is_(None), c.returned_on.is_(None), r.id.is_(None))
+        .order_by(c.id)
+    ).all()
+    if not candidates:
+        return 0
+    periods: dict[int, list[tuple[date, date | None]]] = {}
+    ids = sorted({pid for _cid, pid, _until in candidates})
+    for chunk in _chunks(ids):
+        for pid, start, lost in conn.execute(
+            select(e.person_id, e.eligible_from, e.lost_on).where(e.person_id.in_(chunk))
+        ):
+            periods.setdefault(pid, []).append((start, lost))
+    rows: list[tuple[Any, ...]] = []
+    for cid, pid, until in candidates:
+        spans = periods.get(pid, [])
+        if any(start <= day and (lost is None or lost > day) for start, lost in spans):
+            continue  # still eligible
+        ended = [lost for _start, lost in spans if lost is not None and lost <= day]
+        if ended and return_due(until, max(ended)):
+            rows.append((cid, max(ended).isoformat(), run.issued_on.isoformat(), run.id))
+    Bulk(conn).insert(
+        certificate_returns, ("certificate_id", "lost_on", "requested_on", "notified_run_id"), rows
+    )
+    return len(rows)
+
+
+RETURNS_CSV = "returns.csv"
+RETURNS_HEADER = (
+    "返却依頼番号", "資格確認書番号", "送付", "事業所記号", "事業所名", "記号", "番号", "枝番",
+    "氏名", "交付年月日", "有効期限", "資格喪失日", "郵便番号", "住所",
+)  # fmt: skip
+
+
+def write_returns_list(conn: Connection, run_id: int, sink: BinaryIO) -> int:
+    """The run's return requests (資格確認書の返却のお願い), for employers' parcels and home
+    mail: employer-delivered members grouped by employer, then home ones by postal code.
+    Deterministic (no timestamps), UTF-8 with BOM."""
+    r, c, p, m = certificate_returns.c, certificates.c, persons.c, employers.c
+    rows = conn.execute(
+        select(
+            r.id,
+            c.id.label("cert_id"),
+            m.delivery,
+            m.symbol.label("emp_symbol"),
+            m.name.label("emp_name"),
+            p.symbol,
+            p.number,
+            p.branch,
+            p.name,
+            c.issued_on,
+            c.valid_until,
+            r.lost_on,
+            p.postal_code,
+            p.address,
+        )
+        .join_from(certificate_returns, certificates, c.id == r.certificate_id)
+        .join(persons, p.id == c.person_id)
+        .join(employers, m.id == p.employer_id)
+        .where(r.notified_run_id == run_id)
+    ).all()
+    config_home = conn.execute(select(runs.c.settings_json).where(runs.c.id == run_id)).scalar()
+    home_all = RunConfig.from_json(config_home).certificate_delivery == "home"
+
+    def home(row: Any) -> bool:
+        return home_all or row.delivery == "home"
+
+    rows.sort(key=lambda x: (home(x), x.postal_code or "" if home(x) else x.emp_symbol,
+                             x.symbol, x.number, x.branch))  # fmt: skip
+    lines = ["\ufeff"]
+    buf = _Lines(lines)
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(RETURNS_HEADER)
+    for x in rows:
+        h = home(x)
+        writer.writerow(
+            (
+                x.id, x.cert_id, "自宅" if h else "事業所経由", x.emp_symbol, x.emp_name,
+                x.symbol, x.number, x.branch, x.name, x.issued_on, x.valid_until, x.lost_on,
+                (x.postal_code or "") if h else "", (x.address or "") if h else "",
+            )
+        )  # fmt: skip
+    sink.write("".join(lines).encode("utf-8"))
+    return len(rows)
+
+
+class _Lines:
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+
+# --------------------------------------------------------------------------- operations
+
+
+class CertificateError(DomainError):
+    """A certificate operation cannot be done (unknown person or certificate, bad reason)."""
+
+
+def find_person(engine: Engine, key: str, insurer_number: str) -> int:
+    """A member by 記号-番号-枝番 (as `runs show` prints them)."""
+    parts = key.strip().split("-")
+    if len(parts) != 3 or not all(parts):
+        raise CertificateError(
+            f"加入者は 記号-番号-枝番 の形で指定します: {key!r}",
+            "a member is given as symbol-number-branch",
+        )
+    symbol, number, branch = parts
+    p = persons.c
+    with engine.connect() as conn:
+        pid = conn.execute(
+            select(p.id).where(
+                p.insurer_number == insurer_number,
+                p.symbol == symbol,
+                p.number == number,
+                p.branch == branch,
+            )
+        ).scalar()
+    if pid is None:
+        raise CertificateError(f"加入者 {key} はいません", f"no member {key}")
+    return int(pid)
+
+
+def apply(
+    engine: Engine, person_id: int, reason: str, applied_on: date, cap_requested: bool = False
+) -> int:
+    """Record an application; the next `issue certificates` run answers it."""
+    try:
+        why = CertificateReason(reason)
+    except ValueError:
+        why = None
+    if why is None or not why.on_application:
+        raise CertificateError(
+            f"申請の理由は lost・renewal・needs-assistance のいずれかです: {reason}",
+            f"bad application reason {reason}",
+        )
+    with write_transaction(engine) as conn:
+        return int(
+            conn.execute(
+                certificate_applications.insert()
+                .values(
+                    person_id=person_id,
+                    reason=str(why),
+                    applied_on=applied_on,
+                    cap_requested=cap_requested,
+                )
+                .returning(certificate_applications.c.id)
+            ).scalar_one()
+        )
+
+
+@dataclass(frozen=True)
+class Outstanding:
+    certificate_id: int
+    symbol: str
+    number: str
+    branch: str
+    name: str
+    valid_until: date
+    lost_on: date
+    requested_on: date
+    delivery: str  # where the request went: employer / home
+
+
+def outstanding(engine: Engine) -> list[Outstanding]:
+    """Certificates whose return was requested and which have not come back yet."""
+    r, c, p = certificate_returns.c, certificates.c, persons.c
+    with engine.connect() as conn:
+        settings = {
+            rid: text for rid, text in conn.execute(select(runs.c.id, runs.c.settings_json))
+        }  # a few rows
+        rows = conn.execute(
+            select(
+                c.id,
+                p.symbol,
+                p.number,
+                p.branch,
+                p.name,
+                c.valid_until,
+                r.lost_on,
+                r.requested_on,
+                r.notified_run_id,
+                employers.c.delivery,
+            )
+            .join_from(certificate_returns, certificates, c.id == r.certificate_id)
+            .join(persons, p.id == c.person_id)
+            .join(employers, employers.c.id == p.employer_id)
+            .where(c.returned_on.is_(None))
+            .order_by(p.symbol, p.number, p.branch, c.id)
+        ).all()
+    out = []
+    for x in rows:
+        home = x.delivery == "home" or (
+            x.notified_run_id in settings
+            and RunConfig.from_json(settings[x.notified_run_id]).certificate_delivery == "home"
+        )
+        out.append(
+            Outstanding(
+                x.id, x.symbol, x.number, x.branch, x.name, x.valid_until, x.lost_on,
+                x.requested_on, "home" if home else "employer",
+            )
+        )  # fmt: skip
+    return out
+
+
+def mark_returned(engine: Engine, certificate_id: int, on: date) -> None:
+    """The certificate came back on `on` (void from that day). Refused if unknown or
+    already recorded as returned."""
+    c = certificates.c
+    with write_transaction(engine) as conn:
+        row = conn.execute(
+            select(c.returned_on, c.issued_on).where(c.id == certificate_id)
+        ).one_or_none()
+        if row is None:
+            raise CertificateError(
+                f"資格確認書 {certificate_id} はありません", f"no certificate {certificate_id}"
+            )
+        if row.returned_on is not None:
+            raise CertificateError(
+                f"資格確認書 {certificate_id} は {row.returned_on} に返却済みです",
+                f"certificate {certificate_id} was returned already",
+            )
+        if on < row.issued_on:
+            raise CertificateError("返却日が交付年月日より前です", "returned before issued")
+        conn.execute(certificates.update().where(c.id == certificate_id).values(returned_on=on))
+
+
+def issued_count(conn: Connection, run_id: int) -> int:
+    c = certificates.c
+    return int(conn.execute(select(func.count()).where(c.run_id == run_id)).scalar_one())
+
+
+def issued_mismatches(conn: Connection, run_id: int) -> list[str]:
+    """verify: each ready target of a done partition is exactly one certificate with its
+    printed 有効期限, and no certificate exists without its target."""
+    c, t = certificates.c, run_targets.c
+    problems = []
+    joined = conn.execute(
+        select(t.partition_no, t.piece_no, t.valid_until, c.id, c.valid_until.label("cv"))
+        .outerjoin(
+            certificates,
+            and_(c.run_id == t.run_id, c.person_id == t.person_id),
+        )
+        .where(t.run_id == run_id, t.status == "ready")
+    )
+    for row in joined:
+        if row.id is None:
+            problems.append(f"区画 {row.partition_no} 通番 {row.piece_no}: 交付の記録がありません")
+        elif row.cv != row.valid_until:
+            problems.append(f"区画 {row.partition_no} 通番 {row.piece_no}: 有効期限が違います")
+    stray = conn.execute(
+        select(func.count())
+        .select_from(certificates)
+        .outerjoin(run_targets, and_(t.run_id == c.run_id, t.person_id == c.person_id))
+        .where(c.run_id == run_id, t.person_id.is_(None))
+    ).scalar_one()
+    if stray:
+        problems.append(f"対象者のいない交付記録が {stray} 件あります")
+    return problems
