@@ -194,6 +194,8 @@ def main() -> int:
         cwd.mkdir(exist_ok=True)
         db_env = dict(env)
         if pg_db is None:
+            for stale in cwd.glob("shikaku.db*"):  # a reused --workdir starts afresh
+                stale.unlink()
             url = f"sqlite:///{cwd / 'shikaku.db'}"
         else:
             from sqlalchemy import create_engine, text
