@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
@@ -21,7 +23,14 @@ from shikaku.issuance.certificates import (
 from shikaku.issuance.engine import InlineEngine
 from shikaku.issuance.jobs import Job
 from shikaku.issuance.runconfig import RunConfig
-from shikaku.issuance.runs import create_run, database_url, execute, extract_run, load_config
+from shikaku.issuance.runs import (
+    create_run,
+    database_url,
+    execute,
+    extract_run,
+    load_config,
+    write_returns,
+)
 from shikaku.issuance.verify import verify_run
 from shikaku.issuance.work import render_job
 from shikaku.registry.db import write_transaction
@@ -30,6 +39,7 @@ from shikaku.registry.tables import (
     certificate_returns,
     certificates,
     eligibility_periods,
+    employers,
     persons,
     run_partitions,
     run_targets,
@@ -210,9 +220,18 @@ def test_return_request_after_a_leave(
 ) -> None:
     engine, s, run_id = first
     c, e = certificates.c, eligibility_periods.c
+    t = run_targets.c
     with engine.connect() as conn:
-        cert = conn.execute(
-            select(c.id, c.person_id).where(c.run_id == run_id).order_by(c.id)
+        cert = conn.execute(  # a certificate that was mailed home
+            select(c.id, c.person_id)
+            .join(
+                run_targets,
+                (t.run_id == c.run_id)
+                & (t.partition_no == c.partition_no)
+                & (t.piece_no == c.piece_no),
+            )
+            .where(c.run_id == run_id, t.delivery == "home")
+            .order_by(c.id)
         ).first()
     assert cert is not None
     left_on = date(2026, 3, 1)
@@ -235,9 +254,71 @@ def test_return_request_after_a_leave(
     assert rows[0][:3] == ["返却依頼番号", "資格確認書番号", "送付"] and len(rows) == 2
     assert rows[1][1] == str(cert.id) and rows[1][2] == "自宅"
     assert verify_run(engine, later).ok and verify_run(engine, again).ok
+    # the letter: mailed home, the address in the window
+    pdf = out / "returns.pdf"
+    text = pdf_text(pdf)
+    assert len(PdfReader(pdf).pages) == 1
+    name, postal_code, lost = rows[1][8], rows[1][12], "令和8年3月1日"
+    assert nospace(name) in text and lost in text and "返却" in text
+    assert f"〒{postal_code[:3]}-{postal_code[3:]}" in text
+    assert not (Path(load_config(engine, again)[0].output_url) / "returns.pdf").exists()
+    # same ledger, same bytes; verify sees a flipped byte
+    before = pdf.read_bytes()
+    write_returns(engine, later)
+    assert pdf.read_bytes() == before
+    data = bytearray(before)
+    data[len(data) // 2] ^= 1
+    pdf.write_bytes(bytes(data))
+    report = verify_run(engine, later)
+    assert not report.ok and any("returns.pdf" in p for p in report.problems)
+    pdf.write_bytes(before)
+    assert verify_run(engine, later).ok
     assert [o.certificate_id for o in outstanding(engine)] == [cert.id]
     mark_returned(engine, cert.id, date(2026, 4, 20))
     assert outstanding(engine) == []
+
+
+def test_return_letter_to_an_employer_lists_its_former_members(
+    engine: Engine, vault: MyNumberVault, tmp_path: Path
+) -> None:
+    demo_registry(engine, vault, tmp_path, members=150)
+    s = settings(tmp_path, certificates={"delivery": "employer"})
+    run_id = cert_run(engine, vault, s)
+    c, p, e = certificates.c, persons.c, eligibility_periods.c
+    with engine.connect() as conn:
+        # two holders of one employer
+        held = conn.execute(
+            select(c.person_id, p.employer_id, p.name)
+            .join(persons, p.id == c.person_id)
+            .where(c.run_id == run_id)
+            .order_by(p.employer_id, c.id)
+        ).all()
+    by_employer: dict[int, list[Any]] = {}
+    for row in held:
+        by_employer.setdefault(row.employer_id, []).append(row)
+    employer_id, leavers = next((k, v[:2]) for k, v in by_employer.items() if len(v) >= 2)
+    with write_transaction(engine) as conn:
+        for row in leavers:
+            conn.execute(
+                eligibility_periods.update()
+                .where(e.person_id == row.person_id, e.lost_on.is_(None))
+                .values(lost_on=date(2026, 3, 1))
+            )
+        emp_name = conn.execute(
+            select(employers.c.name).where(employers.c.id == employer_id)
+        ).scalar_one()
+    later = cert_run(engine, vault, s, day=date(2026, 4, 1))
+    out = Path(load_config(engine, later)[0].output_url)
+    pdf = out / "returns.pdf"
+    assert len(PdfReader(pdf).pages) == 1  # one letter for the employer
+    text = pdf_text(pdf)
+    assert nospace(emp_name) in text and "事業主様・ご担当者様" in text
+    assert all(nospace(row.name) in text for row in leavers)
+    assert "令和8年3月1日" in text and "返却" in text and "計2名" in text
+    with (out / "returns.csv").open(encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))[1:]
+    assert [r[2] for r in rows] == ["事業所経由"] * 2
+    assert verify_run(engine, later).ok
 
 
 class FailingEngine:
@@ -293,3 +374,15 @@ def test_employer_delivery_and_card_sheets(
     data[len(data) // 2] ^= 1
     parcels[0].write_bytes(bytes(data))
     assert not verify_run(engine, run_id).ok
+
+
+def pdf_text(path: Path) -> str:
+    """The PDF's text without whitespace (pdftotext)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) is not installed")
+    out = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True)
+    return nospace(out.stdout.decode("utf-8"))
+
+
+def nospace(s: str) -> str:
+    return "".join(s.split())

@@ -21,6 +21,8 @@ from shikaku.render.model import (
     MyNumberState,
     Notice,
     Parcel,
+    ReturnItem,
+    ReturnLetter,
 )
 
 ISSUER = Issuer(
@@ -267,3 +269,51 @@ def certificate_batch() -> MailingBatch:
             )
         )
     return replace(batch, notices=tuple(pieces))
+
+
+# --------------------------------------------------------------------------- 返却のお願い
+
+
+def return_item(i: int, name: str, *, lost_on: date = date(2026, 3, 1)) -> ReturnItem:
+    return ReturnItem(
+        symbol=EMPLOYER.symbol,
+        number=f"{3000 + i:07d}",
+        branch="00" if i % 3 else "01",
+        name=name,
+        issued_on=date(2025, 12, 2),
+        valid_until=date(2030, 12, 1),
+        lost_on=lost_on,
+    )
+
+
+def return_home_letter() -> ReturnLetter:
+    """A former member at home: the window shows the address and the barcode."""
+    n = home_batch().notices[1]
+    return ReturnLetter(
+        control=f"{RUN}-返却-000042",
+        delivery="home",
+        issued_on=date(2026, 4, 1),
+        items=(replace(return_item(1, "髙橋 𠮷子"), number=n.number),),
+        postal_code=n.postal_code,
+        address=n.address,
+        addressee="髙橋 𠮷子",
+        barcode=n.barcode,
+    )
+
+
+def return_employer_letter(people: int = 3) -> ReturnLetter:
+    """An employer's letter listing `people` former employees (several pages if many)."""
+    names = ["協会 花子", "𠮷田 太郎", "髙橋 一郎"]
+    items = tuple(
+        return_item(i, names[i - 1] if i <= len(names) else f"退職 {i:03d}",
+                    lost_on=date(2026, 1 + i % 3, 1))
+        for i in range(1, people + 1)
+    )  # fmt: skip
+    return ReturnLetter(
+        control=f"{RUN}-返却-事業所{EMPLOYER.symbol}",
+        delivery="employer",
+        issued_on=date(2026, 4, 1),
+        items=items,
+        employer=EMPLOYER,
+        barcode=encode(EMPLOYER.postal_code, "1丁目3-2 郵便プラザ503室"),
+    )

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import groupby
 from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
+from shikaku.domain.barcode import barcode_for
 from shikaku.domain.certificate import (
     CertificateReason,
     certificate_due,
@@ -36,6 +38,7 @@ from shikaku.domain.certificate import (
 from shikaku.domain.copay import cap_category
 from shikaku.domain.errors import DomainError
 from shikaku.domain.members import Relationship
+from shikaku.issuance.jobs import run_label
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.targets import Target
 from shikaku.registry.bulk import Bulk
@@ -52,6 +55,7 @@ from shikaku.registry.tables import (
     run_targets,
     runs,
 )
+from shikaku.render.model import Employer, ReturnItem, ReturnLetter, return_letter_text
 from shikaku.security.mynumber import MyNumberVault
 
 _CHUNK = 500
@@ -340,47 +344,88 @@ RETURNS_HEADER = (
 )  # fmt: skip
 
 
-def write_returns_list(conn: Connection, run_id: int, sink: BinaryIO) -> int:
-    """The run's return requests (資格確認書の返却のお願い), for employers' parcels and home
-    mail: employer-delivered members grouped by employer, then home ones by postal code.
-    Deterministic (no timestamps), UTF-8 with BOM."""
-    r, c, p, m = certificate_returns.c, certificates.c, persons.c, employers.c
+RETURNS_PDF = "returns.pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnRow:
+    """One return request as listed (returns.csv) and printed (returns.pdf)."""
+
+    id: int  # 返却依頼番号
+    cert_id: int
+    home: bool  # mailed to the holder; else through the employer
+    emp_symbol: str
+    emp_name: str
+    emp_postal_code: str
+    emp_address: str
+    symbol: str
+    number: str
+    branch: str
+    name: str
+    issued_on: date
+    valid_until: date
+    lost_on: date
+    postal_code: str | None
+    address: str | None
+
+
+def return_rows(conn: Connection, run_id: int) -> list[ReturnRow]:
+    """The run's return requests in list order: those going through an employer by 事業所記号,
+    then the home ones by postal code (then 記号・番号・枝番). Home when the run delivers
+    certificates home (or the employer's members are mailed home) and an address is known:
+    the holder's own on file, else the one the certificate was mailed to (for a dependent,
+    the insured person's); otherwise through the employer."""
+    r, c, p, m, t = (certificate_returns.c, certificates.c, persons.c, employers.c,
+                     run_targets.c)  # fmt: skip
     rows = conn.execute(
         select(
-            r.id,
-            c.id.label("cert_id"),
-            m.delivery,
-            m.symbol.label("emp_symbol"),
-            m.name.label("emp_name"),
-            p.symbol,
-            p.number,
-            p.branch,
-            p.name,
-            c.issued_on,
-            c.valid_until,
-            r.lost_on,
-            p.postal_code,
-            p.address,
+            r.id, c.id.label("cert_id"), m.delivery, m.symbol.label("emp_symbol"),
+            m.name.label("emp_name"), m.postal_code.label("emp_postal_code"),
+            m.address.label("emp_address"), p.symbol, p.number, p.branch, p.name, c.issued_on,
+            c.valid_until, r.lost_on, p.postal_code, p.address,
+            t.postal_code.label("sent_postal_code"), t.address.label("sent_address"),
         )
         .join_from(certificate_returns, certificates, c.id == r.certificate_id)
         .join(persons, p.id == c.person_id)
         .join(employers, m.id == p.employer_id)
+        .outerjoin(
+            run_targets,
+            and_(t.run_id == c.run_id, t.partition_no == c.partition_no,
+                 t.piece_no == c.piece_no),
+        )
         .where(r.notified_run_id == run_id)
-    ).all()
+    ).all()  # fmt: skip
     config_home = conn.execute(select(runs.c.settings_json).where(runs.c.id == run_id)).scalar()
     home_all = RunConfig.from_json(config_home).certificate_delivery == "home"
+    out = []
+    for x in rows:
+        postal, address = x.postal_code, x.address
+        if not (postal and address):
+            postal, address = x.sent_postal_code, x.sent_address
+        out.append(
+            ReturnRow(
+                x.id, x.cert_id, bool((home_all or x.delivery == "home") and postal and address),
+                x.emp_symbol, x.emp_name, x.emp_postal_code or "", x.emp_address or "",
+                x.symbol, x.number, x.branch, x.name, x.issued_on, x.valid_until, x.lost_on,
+                postal, address,
+            )
+        )  # fmt: skip
+    out.sort(key=lambda x: (x.home, (x.postal_code or "") if x.home else x.emp_symbol,
+                            x.symbol, x.number, x.branch))  # fmt: skip
+    return out
 
-    def home(row: Any) -> bool:
-        return home_all or row.delivery == "home"
 
-    rows.sort(key=lambda x: (home(x), x.postal_code or "" if home(x) else x.emp_symbol,
-                             x.symbol, x.number, x.branch))  # fmt: skip
+def write_returns_list(conn: Connection, run_id: int, sink: BinaryIO) -> int:
+    """The run's return requests (資格確認書の返却のお願い), for employers' parcels and home
+    mail: employer-delivered members grouped by employer, then home ones by postal code.
+    Deterministic (no timestamps), UTF-8 with BOM."""
+    rows = return_rows(conn, run_id)
     lines = ["\ufeff"]
     buf = _Lines(lines)
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(RETURNS_HEADER)
     for x in rows:
-        h = home(x)
+        h = x.home
         writer.writerow(
             (
                 x.id, x.cert_id, "自宅" if h else "事業所経由", x.emp_symbol, x.emp_name,
@@ -390,6 +435,68 @@ def write_returns_list(conn: Connection, run_id: int, sink: BinaryIO) -> int:
         )  # fmt: skip
     sink.write("".join(lines).encode("utf-8"))
     return len(rows)
+
+
+def return_letters(
+    rows: Sequence[ReturnRow], run_id: int, issued_on: date, unprintable: Callable[[str], str]
+) -> list[ReturnLetter]:
+    """returns.pdf's letters from the rows of returns.csv, in the same order: one per
+    employer (every request going through it, in list order), then one per home request.
+
+    What the run's fonts cannot print is left out (the request stays in returns.csv): an
+    item whose name cannot be printed, an employer letter whose employer cannot, a home
+    letter whose name or address cannot."""
+    label = run_label(run_id)
+    letters: list[ReturnLetter] = []
+
+    def item(x: ReturnRow) -> ReturnItem:
+        return ReturnItem(x.symbol, x.number, x.branch, x.name, x.issued_on, x.valid_until,
+                          x.lost_on)  # fmt: skip
+
+    employer_rows = [x for x in rows if not x.home]
+    for symbol, group in groupby(employer_rows, key=lambda x: x.emp_symbol):
+        members = list(group)
+        first = members[0]
+        employer = Employer(symbol, first.emp_name, first.emp_postal_code, first.emp_address,
+                            None)  # fmt: skip
+        letter = ReturnLetter(
+            control=f"{label}-返却-事業所{symbol}",
+            delivery="employer",
+            issued_on=issued_on,
+            items=tuple(item(x) for x in members),
+            employer=employer,
+            barcode=barcode_for(employer.postal_code, employer.address),
+        )
+        printable = tuple(
+            i for i in letter.items if not unprintable(i.name + i.symbol + i.number + i.branch)
+        )
+        letter = dataclasses.replace(letter, items=printable)
+        if printable and not unprintable("".join(return_letter_text(letter))):
+            letters.append(letter)
+    for x in rows:
+        if not x.home:
+            continue
+        letter = ReturnLetter(
+            control=f"{label}-返却-{x.id:06d}",
+            delivery="home",
+            issued_on=issued_on,
+            items=(item(x),),
+            postal_code=x.postal_code,
+            address=x.address,
+            addressee=x.name,
+            barcode=barcode_for(x.postal_code, x.address),
+        )
+        if not unprintable("".join(return_letter_text(letter))):
+            letters.append(letter)
+    return letters
+
+
+def build_return_letters(
+    conn: Connection, run_id: int, unprintable: Callable[[str], str]
+) -> list[ReturnLetter]:
+    """The letters of returns.pdf, from the ledger (see `return_letters`)."""
+    issued_on = conn.execute(select(runs.c.issued_on).where(runs.c.id == run_id)).scalar_one()
+    return return_letters(return_rows(conn, run_id), run_id, issued_on, unprintable)
 
 
 class _Lines:

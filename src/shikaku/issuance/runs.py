@@ -17,14 +17,19 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from shikaku.domain.errors import DomainError
-from shikaku.issuance.certificates import RETURNS_CSV, write_returns_list
+from shikaku.issuance.certificates import (
+    RETURNS_CSV,
+    RETURNS_PDF,
+    build_return_letters,
+    write_returns_list,
+)
 from shikaku.issuance.engine import Engine as WorkEngine
 from shikaku.issuance.extract import CERTIFICATE_KINDS, ExtractionSummary, extract
 from shikaku.issuance.jobs import plan_jobs, run_label
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.record import record_done
 from shikaku.issuance.runconfig import RunConfig
-from shikaku.issuance.work import TMP_MARK, output_fs, render_job
+from shikaku.issuance.work import TMP_MARK, output_fs, render_job, renderer_for
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import run_partitions, run_targets, runs
 from shikaku.render.fonts import FontSet
@@ -159,8 +164,13 @@ def database_url(engine: Engine) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def write_returns(engine: Engine, run_id: int) -> None:
-    """A certificate run's return requests (returns.csv), rebuilt from the ledger."""
+def write_returns(engine: Engine, run_id: int) -> int:
+    """A certificate run's return requests, rebuilt from the ledger: the list (returns.csv)
+    and the letters (returns.pdf, 資格確認書の返却のお願い; drawn with the run's frozen
+    settings and fonts). No returns.pdf when the run carries no printable request.
+    Returns the number of letters."""
+    _run, config = load_config(engine, run_id)
+    renderer = renderer_for(config)
     with engine.connect() as conn:
         url = conn.execute(select(runs.c.output_url).where(runs.c.id == run_id)).scalar_one()
         fs, root = output_fs(url)
@@ -168,7 +178,18 @@ def write_returns(engine: Engine, run_id: int) -> None:
         tmp = f"{root}/{RETURNS_CSV}{TMP_MARK}returns"
         with fs.open(tmp, "wb") as sink:
             write_returns_list(conn, run_id, sink)
+        letters = build_return_letters(conn, run_id, renderer.fonts.unprintable)
     fs.mv(tmp, f"{root}/{RETURNS_CSV}")
+    pdf = f"{root}/{RETURNS_PDF}"
+    if not letters:
+        if fs.exists(pdf):
+            fs.rm(pdf)
+        return 0
+    tmp = f"{pdf}{TMP_MARK}returns"
+    with fs.open(tmp, "wb") as sink:
+        renderer.render_return_letters(letters, sink)
+    fs.mv(tmp, pdf)
+    return len(letters)
 
 
 def write_manifest(

@@ -20,6 +20,8 @@ from sqlalchemy import Engine, func, select
 
 from shikaku.issuance.certificates import (
     RETURNS_CSV,
+    RETURNS_PDF,
+    build_return_letters,
     issued_count,
     issued_mismatches,
     write_returns_list,
@@ -29,7 +31,7 @@ from shikaku.issuance.jobs import control_code
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.runs import load_config
 from shikaku.issuance.targets import Target
-from shikaku.issuance.work import output_fs, sheet_file_name
+from shikaku.issuance.work import output_fs, renderer_for, sheet_file_name
 from shikaku.registry.tables import run_containers, run_partitions, run_targets
 
 Progress = Callable[[int], None]
@@ -173,6 +175,13 @@ def verify_run(
         if run.kind in CERTIFICATE_KINDS:
             expected[RETURNS_CSV] = _Digest()
             write_returns_list(conn, run_id, expected[RETURNS_CSV])  # type: ignore[arg-type]
+            renderer = renderer_for(config)
+            letters = build_return_letters(conn, run_id, renderer.fonts.unprintable)
+            if letters:  # returns.pdf, rebuilt in memory with the run's frozen settings
+                expected[RETURNS_PDF] = _Digest()
+                renderer.render_return_letters(letters, expected[RETURNS_PDF])
+            elif fs.exists(f"{root}/{RETURNS_PDF}"):
+                report.fail(f"{RETURNS_PDF} があります（返却のお願いはありません）")
             for problem in issued_mismatches(conn, run_id):
                 report.fail(problem)
             report.certificates = issued_count(conn, run_id)

@@ -52,6 +52,7 @@ from shikaku.render.layouts import (
     form,
     label,
     notice,
+    returns,
 )
 from shikaku.render.layouts.cardsheet import CardSheetLayout
 from shikaku.render.layouts.certificate import CardLayout, CertificateLayout
@@ -61,6 +62,7 @@ from shikaku.render.layouts.distribution import DistributionLayout, ListRow
 from shikaku.render.layouts.form import FormLayout
 from shikaku.render.layouts.label import LabelLayout
 from shikaku.render.layouts.notice import NoticeLayout
+from shikaku.render.layouts.returns import ReturnLetterLayout
 from shikaku.render.model import (
     CardLayoutMode,
     Certificate,
@@ -72,7 +74,9 @@ from shikaku.render.model import (
     Parcel,
     Piece,
     RenderResult,
+    ReturnLetter,
     piece_kind,
+    return_letter_text,
     variable_text,
 )
 from shikaku.render.pdf import PdfWriter, Prefix
@@ -80,6 +84,8 @@ from shikaku.render.pdffont import FontObjects, build_font
 from shikaku.render.text import EncodeCache, GlyphUse, TextEncoder, UnprintableError
 
 CardCorner = Literal["lower_left", "lower_right"]
+# A family of documents with its own templates and template subsets (see _Family).
+FamilyKind = Literal["notice", "certificate", "returns"]
 _FACES: Final[tuple[Face, ...]] = ("gothic", "mincho")
 _PRODUCER: Final = b"<</Producer(shikaku)>>"
 # Object numbers every file starts with; the shared objects follow (see `_Start`).
@@ -103,9 +109,12 @@ _PARCEL_WORDS: Final = (
 # One per family: a notice file does not carry the certificate's words, nor the reverse.
 COMMON_TEXT: Final = _BASE_TEXT + "".join(_PARCEL_WORDS + notice.WORDS + form.WORDS)
 CERTIFICATE_TEXT: Final = _BASE_TEXT + "".join(_PARCEL_WORDS + certificate.WORDS + cardsheet.WORDS)
-FAMILY_TEXT: Final[dict[DocumentKind, str]] = {
+# 資格確認書の返却のお願い: a family of its own (a few letters per run, no parcel).
+RETURNS_TEXT: Final = _BASE_TEXT + "".join(common.WORDS + returns.WORDS)
+FAMILY_TEXT: Final[dict[FamilyKind, str]] = {
     "notice": COMMON_TEXT,
     "certificate": CERTIFICATE_TEXT,
+    "returns": RETURNS_TEXT,
 }
 
 
@@ -140,7 +149,7 @@ class _Family:
 
     def __init__(
         self,
-        kind: DocumentKind,
+        kind: FamilyKind,
         fonts: FontSet,
         drawers: dict[bytes, Callable[[Canvas], None]],
         cover: CoverLayout,
@@ -256,8 +265,10 @@ class Renderer:
         self.card = CardLayout(ctx)
         self.certificate = CertificateLayout(ctx, self.card, card_layout)
         self.card_sheet = CardSheetLayout(self.card, cards_per_sheet)
+        self.returns = ReturnLetterLayout(ctx)
         self._notices_family = self._notice_family()
         self._certificates_family: _Family | None = None
+        self._returns_family: _Family | None = None
         self._family_lock = Lock()
 
     # ------------------------------------------------------------------ templates
@@ -303,6 +314,21 @@ class Renderer:
                 self._certificates_family = _Family(kind, self.fonts, drawers, cover_, list_,
                                                     label_)  # fmt: skip
             return self._certificates_family
+
+    def _return_family(self) -> _Family:
+        """The return letters' templates, built on first use (a few letters per run)."""
+        with self._family_lock:
+            if self._returns_family is None:
+                layout = self.returns
+                drawers: dict[bytes, Callable[[Canvas], None]] = {
+                    returns.HOME: layout.draw_home_template,
+                    returns.EMPLOYER: layout.draw_employer_template,
+                    returns.CONTINUED: layout.draw_continued_template,
+                }
+                # parcel parts unused by this family
+                self._returns_family = _Family("returns", self.fonts, drawers, self.cover,
+                                               self.distribution, self.label)  # fmt: skip
+            return self._returns_family
 
     def _family(self, kind: DocumentKind) -> _Family:
         return self._notices_family if kind == "notice" else self._certificate_family()
@@ -416,6 +442,54 @@ class Renderer:
             piece_pages += [PageRange(page, page)] * len(chunk)
         sheets = tuple(PageRange(n, n) for n in range(1, pages + 1))
         return f.finish(sheets, tuple(piece_pages))
+
+    def render_return_letters(self, letters: Sequence[ReturnLetter], out: BinaryIO) -> RenderResult:
+        """資格確認書の返却のお願い, one letter after another, in the given order.
+
+        `piece_pages` and `container_pages` have one range per letter (a home letter is one
+        page; an employer letter as many as its table needs). Errors name the letter's
+        control and, when a name cannot be printed, the certificate's 記号-番号-枝番.
+        """
+        if not letters:
+            raise RenderError("返却のお願いがありません (no return letters to print)")
+        layout = self.returns
+        templates: set[bytes] = set()
+        for letter in letters:
+            templates |= layout.templates(letter)
+        f = _PdfFile(self, self._return_family(), out, frozenset(templates))
+        ranges: list[PageRange] = []
+        for letter in letters:
+            first = f.page_count + 1
+            try:
+                if letter.delivery == "home":
+                    c = f.canvas()
+                    layout.home_page(c, letter)
+                    f.add_page(c.content(), returns.HOME)
+                else:
+                    pages = returns.paginate(letter.items)
+                    no = 1
+                    for k, rows in enumerate(pages, 1):
+                        c = f.canvas()
+                        layout.employer_page(c, letter, rows, no, k, len(pages))
+                        f.add_page(c.content(), returns.EMPLOYER if k == 1 else returns.CONTINUED)
+                        no += len(rows)
+            except (UnprintableError, ValueError, KeyError) as e:
+                raise RenderError(f"{self._return_culprit(letter)}: {e}") from e
+            ranges.append(PageRange(first, f.page_count))
+        return f.finish(tuple(ranges), tuple(ranges))
+
+    def _return_culprit(self, letter: ReturnLetter) -> str:
+        """The letter's control, with the item or employer whose text cannot be printed."""
+        unprintable = self.fonts.unprintable
+        for item in letter.items:
+            if unprintable(item.name + item.symbol + item.number + item.branch):
+                return f"{letter.control} {item.symbol}-{item.number}-{item.branch}"
+        e = letter.employer
+        if e is not None and unprintable(e.name + e.address + e.postal_code):
+            return f"{letter.control} 事業所 {e.symbol}"
+        if unprintable("".join(return_letter_text(letter))):
+            return f"{letter.control} 宛先"
+        return letter.control
 
     def _templates(self, pieces: Sequence[Piece]) -> frozenset[bytes]:
         """The templates the pages of these pieces use."""

@@ -214,3 +214,54 @@ class RenderResult:
     piece_pages: tuple[PageRange, ...]
     sha256: str
     size: int
+
+
+# --------------------------------------------------------------------------- 返却のお願い
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnItem:
+    """One 資格確認書 to come back: the holder lost eligibility before its 有効期限."""
+
+    symbol: str
+    number: str
+    branch: str
+    name: str
+    issued_on: date  # 交付年月日
+    valid_until: date  # 有効期限
+    lost_on: date  # 資格喪失日
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnLetter:
+    """資格確認書の返却のお願い: one letter, A4, folded into the 長3 window envelope.
+
+    Home delivery (`delivery="home"`): one item, addressed to the holder (`postal_code`,
+    `address`, `addressee`, `barcode` in the window). Employer delivery: every item of one
+    employer (`employer` in the window), as a table over as many pages as it needs.
+    """
+
+    control: str  # printed small in the margin ("R000003-返却-000042")
+    delivery: Delivery
+    issued_on: date  # 作成日
+    items: tuple[ReturnItem, ...]
+    employer: Employer | None = None  # employer delivery
+    postal_code: str | None = None  # home delivery: the window shows the address
+    address: str | None = None
+    addressee: str | None = None
+    barcode: Barcode | None = None  # the window's customer barcode, when the address encodes
+
+
+def return_letter_text(letter: ReturnLetter) -> tuple[str, ...]:
+    """Every string of a return letter printed as given: what `FontSet.unprintable` must
+    pass (the issuance layer leaves out what it cannot print)."""
+    texts = [letter.control]
+    for item in letter.items:
+        texts += [item.symbol, item.number, item.branch, item.name]
+    if letter.employer is not None:
+        texts += [letter.employer.symbol, letter.employer.name, letter.employer.postal_code,
+                  letter.employer.address]  # fmt: skip
+    for extra in (letter.postal_code, letter.address, letter.addressee):
+        if extra is not None:
+            texts.append(extra)
+    return tuple(texts)

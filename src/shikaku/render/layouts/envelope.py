@@ -8,9 +8,9 @@ window, under the title (`side`). Lines too wide are set smaller, never clipped.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
-from shikaku.domain.barcode import GEOMETRY_10PT
+from shikaku.domain.barcode import GEOMETRY_10PT, Barcode
 from shikaku.domain.window import Rect
 from shikaku.render.canvas import BarcodeStamp, Slot
 from shikaku.render.layouts.common import LEFT, PT_MM, RIGHT, postal
@@ -19,6 +19,19 @@ from shikaku.render.text import TextEncoder, wrap
 
 WORDS: Final = ("(記号) (番号)", "(被保険者氏名)", "(対象者氏名) 様")
 ADDRESS_SIZE: Final = 10.5
+
+
+class Addressed(Protocol):
+    """What a home letter's window shows: a notice, a certificate or a return letter."""
+
+    @property
+    def postal_code(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def addressee(self) -> str | None: ...
+    @property
+    def barcode(self) -> Barcode | None: ...
 
 
 class WindowBlock:
@@ -60,7 +73,7 @@ class WindowBlock:
         s = self.side
         self.names = tuple(Slot(s.left, 39.0 + i * 4.6, 8.5, max_width=s.width) for i in range(3))
 
-    def address_lines(self, enc: TextEncoder, p: Piece) -> list[str]:
+    def address_lines(self, enc: TextEncoder, p: Addressed) -> list[str]:
         """The address wrapped to the window (at most three lines)."""
         if not (p.postal_code and p.address and p.addressee):
             raise ValueError("自宅送付には郵便番号・住所・宛名が必要です (home delivery address)")
@@ -70,7 +83,7 @@ class WindowBlock:
             raise ValueError("住所が長く、封筒の窓に収まりません (address does not fit the window)")
         return lines
 
-    def home_window(self, enc: TextEncoder, p: Piece, lines: list[str]) -> list[bytes]:
+    def home_window(self, enc: TextEncoder, p: Addressed, lines: list[str]) -> list[bytes]:
         """〒, address lines and addressee (inside BT … ET)."""
         out = [self.home_postal.emit(enc, postal(p.postal_code or ""))]
         out += [slot.emit(enc, line) for slot, line in zip(self.home_address, lines, strict=False)]
@@ -86,7 +99,7 @@ class WindowBlock:
             slots[2].emit_parts(enc, "(対象者氏名)", p.name, " 様"),
         ]
 
-    def barcode(self, p: Piece, lines: list[str]) -> bytes:
+    def barcode(self, p: Addressed, lines: list[str]) -> bytes:
         """The customer barcode under the addressee (home delivery), or nothing."""
         if p.barcode is None:
             return b""
