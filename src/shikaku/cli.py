@@ -15,6 +15,7 @@ from shikaku import __version__
 from shikaku.cli_clinics import audit_app, clinics_app
 from shikaku.cli_issuance import certificates_app, issue_app, runs_app
 from shikaku.cli_serve import serve
+from shikaku.cli_users import users_app
 from shikaku.console import DatabaseUrl, err, log, out
 from shikaku.console import database as _engine
 from shikaku.console import progress_bar as _progress
@@ -55,6 +56,7 @@ app.add_typer(certificates_app, name="certificates")
 app.command("serve")(serve)
 app.add_typer(clinics_app, name="clinics")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 # ------------------------------------------------------------------ validate
 

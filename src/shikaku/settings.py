@@ -211,6 +211,16 @@ class ApiSettings(_Section):
     audit_flush_ms: float = Field(2.0, ge=0, le=100)  # how long a batch of audit rows gathers
 
 
+class ConsoleSettings(_Section):
+    """The staff console and the employer portal (docs/console.md)."""
+
+    session_minutes: int = Field(480, ge=5, le=7 * 24 * 60)  # a login lasts this long
+    login_max_failures: int = Field(5, ge=1, le=100)  # failures per name before a pause
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60)  # how long failures count
+    secure_cookies: bool = True  # cookies only over HTTPS (off only for local HTTP tests)
+    electronic_delivery: bool = False  # employers may download their parcels' PDFs
+
+
 class Settings(_Section):
     database_url: str = "sqlite:///shikaku.db"
     key_file: Path = Path("shikaku.key")
@@ -224,6 +234,7 @@ class Settings(_Section):
     certificates: CertificateSettings = CertificateSettings()
     render: RenderSettings = RenderSettings()
     api: ApiSettings = ApiSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

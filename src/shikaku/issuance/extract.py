@@ -31,6 +31,7 @@ from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import (
     eligibility_periods,
     employers,
+    envelope_returns,
     pay_periods,
     persons,
     run_partitions,
@@ -69,6 +70,7 @@ class ExtractionSummary:
     not_needed: int = 0  # certificate runs: a usable マイナ保険証, or no renewal due
     holding: int = 0  # certificate runs: holds a valid certificate already
     returns: int = 0  # certificate runs: return requests recorded at this extraction
+    reported_left: int = 0  # follow-up: the employer reported them gone (envelope returned)
     targets: int = 0  # ready to print
     held: list[Held] = field(default_factory=list)
     parcels: int = 0
@@ -159,6 +161,25 @@ def _eligible_rows(conn: Connection, insurer_number: str, day: date, chain: Sequ
         or_(e.lost_on.is_(None), e.lost_on > day),
     ).order_by(p.insurer_number, p.symbol, p.number, p.branch)
     return conn.execute(query.execution_options(yield_per=2000))
+
+
+def envelope_returns_for(
+    conn: Connection, chain: Sequence[int], day: date
+) -> tuple[frozenset[int], frozenset[int]]:
+    """(people whose envelope came back because they left on or before the day, people whose
+    envelope in the chain came back undelivered): a follow-up leaves out the first even while
+    the registry still shows them covered, and prints again for the second."""
+    r = envelope_returns.c
+    left = conn.execute(
+        select(r.person_id).where(r.reason == "left", or_(r.left_on.is_(None), r.left_on <= day))
+    ).scalars()
+    left_ids = frozenset(left)
+    undelivered = frozenset(
+        conn.execute(
+            select(r.person_id).where(r.reason == "unknown_address", r.run_id.in_(chain))
+        ).scalars()
+    )
+    return left_ids, undelivered - left_ids
 
 
 def _pay_on(conn: Connection, person_ids: Iterable[int], day: date) -> dict[int, int | None]:
@@ -354,8 +375,16 @@ def extract(
             bulk.insert(run_targets, TARGET_COLUMNS, pending)
             pending.clear()
 
+        left, undelivered = (
+            envelope_returns_for(conn, chain, day) if follow_up else (frozenset(), frozenset())
+        )
         stream = (
-            _Row(*row[:22], next((h for h in row[22:] if h is not None), None))
+            _Row(
+                *row[:22],
+                None
+                if row[0] in undelivered
+                else next((h for h in row[22:] if h is not None), None),
+            )
             for row in _eligible_rows(conn, config.insurer_number, day, chain)
         )
         partition = 0
@@ -368,6 +397,12 @@ def extract(
             if first.category and first.category in extractor.excluded:
                 summary.excluded += len(rows)
                 continue
+            if left:
+                kept = [r for r in rows if r.person_id not in left]
+                summary.reported_left += len(rows) - len(kept)
+                if not kept:
+                    continue
+                rows, first = kept, kept[0]
             if planner is not None:
                 rows = planner.prepare(rows)
             parcel_pieces = 0

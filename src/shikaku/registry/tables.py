@@ -157,7 +157,7 @@ runs = Table(
     "runs",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    # full / follow_up (資格情報のお知らせ); certificates / renewals (資格確認書)
+    # full / follow_up / reissue (資格情報のお知らせ); certificates / renewals (資格確認書)
     Column("kind", String(12), nullable=False),
     Column("after_run_id", ForeignKey("runs.id")),  # a follow-up's predecessor
     Column("extraction_date", Date, nullable=False),  # 抽出日, or a follow-up's cut-off
@@ -171,7 +171,9 @@ runs = Table(
     Column("held", BigInteger, nullable=False, default=0),
     Column("partitions", BigInteger, nullable=False, default=0),
     Column("expiring_before", Date),  # a renewal run: certificates expiring before this day
-    CheckConstraint("kind IN ('full', 'follow_up', 'certificates', 'renewals')", name="kind"),
+    CheckConstraint(
+        "kind IN ('full', 'follow_up', 'certificates', 'renewals', 'reissue')", name="kind"
+    ),
     CheckConstraint("status IN ('extracting', 'extracted', 'done')", name="status"),
 )
 
@@ -362,4 +364,110 @@ audit_log = Table(
     Column("detail", Text),  # short JSON; never a My Number digit
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("row_hash", LargeBinary(32), nullable=False),
+)
+
+
+# ---------------------------------------------------------------- staff console and employer portal
+# See docs/console.md. Passwords are scrypt hashes (security/passwords.py); a session is a
+# random token in an HttpOnly cookie whose SHA-256 is the key of console_sessions.
+
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),  # login name
+    Column("password_hash", Text, nullable=False),  # scrypt$n$r$p$salt$hash (base64)
+    Column("role", String(12), nullable=False),  # admin / operator / auditor / employer
+    Column("employer_id", ForeignKey("employers.id")),  # an employer user's 事業所
+    Column("created_at", DateTime, nullable=False),
+    Column("disabled_at", DateTime),
+    UniqueConstraint("name"),
+    CheckConstraint("role IN ('admin', 'operator', 'auditor', 'employer')", name="role"),
+    CheckConstraint("(role = 'employer') = (employer_id IS NOT NULL)", name="employer"),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),  # SHA-256 of the cookie's token
+    Column("user_id", ForeignKey("console_users.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),  # the session's form token
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+# Every login attempt: throttling counts recent failures per login name and per address.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Index("ix_login_attempts_name_at", "name", "at"),
+)
+
+# A My Number a member reported wrong (the dedicated dial): the new number encrypted by the
+# vault, only its last 4 digits in clear; a second staff member approves (four eyes).
+my_number_reports = Table(
+    "my_number_reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    Column("new_ct", LargeBinary, nullable=False),  # AES-GCM ciphertext
+    Column("new_bidx", LargeBinary(16), nullable=False),  # blind index
+    Column("new_last4", String(4), nullable=False),
+    Column("old_last4", String(4)),  # what was printed, if any
+    Column("status", String(10), nullable=False),  # pending / approved / rejected
+    Column("recorded_by", ForeignKey("console_users.id"), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("decided_by", ForeignKey("console_users.id")),
+    Column("decided_at", DateTime),
+    Column("reissue_run_id", ForeignKey("runs.id")),  # the notice reissued on approval
+    CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+    CheckConstraint("decided_by IS NULL OR decided_by <> recorded_by", name="four_eyes"),
+)
+
+# Reissues of a notice (lost, My Number corrected): each is a run of kind reissue.
+reissue_requests = Table(
+    "reissue_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    Column("reason", String(12), nullable=False),  # lost / my_number
+    Column("requested_by", ForeignKey("console_users.id"), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("run_id", ForeignKey("runs.id")),
+    CheckConstraint("reason IN ('lost', 'my_number')", name="reason"),
+)
+
+# 配付: the employer handed the envelopes of an insured person's household out.
+hand_outs = Table(
+    "hand_outs",
+    metadata,
+    Column("run_id", ForeignKey("runs.id"), primary_key=True),
+    Column("person_id", ForeignKey("persons.id"), primary_key=True),  # the insured person
+    Column("handed_out_at", DateTime, nullable=False),
+    Column("user_id", ForeignKey("console_users.id"), nullable=False),
+)
+
+# 返戻: an envelope came back (reported by the employer or recorded by the insurer): the
+# person left (left_on: the day the employer says they left) or the address is unknown.
+# A follow-up run leaves out people reported left on or before its cut-off and prints again
+# for people whose envelope came back undelivered (issuance/extract.py).
+envelope_returns = Table(
+    "envelope_returns",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", ForeignKey("runs.id"), nullable=False),
+    Column("person_id", ForeignKey("persons.id"), nullable=False),
+    Column("reason", String(16), nullable=False),  # left / unknown_address
+    Column("left_on", Date),
+    Column("source", String(8), nullable=False),  # employer / insurer
+    Column("user_id", ForeignKey("console_users.id"), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    UniqueConstraint("run_id", "person_id"),
+    CheckConstraint("reason IN ('left', 'unknown_address')", name="reason"),
+    CheckConstraint("source IN ('employer', 'insurer')", name="source"),
 )

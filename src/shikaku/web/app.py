@@ -22,6 +22,7 @@ from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import SECURITY_SCHEMES, RateLimiter
 from shikaku.web.context import AppContext
 from shikaku.web.pgpool import AsyncPool
+from shikaku.webconsole import web as console
 
 DESCRIPTION = """
 医療機関・薬局向けの資格確認 API です。保険者番号・記号・番号・枝番・生年月日が全て一致した加入者について、
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     app.include_router(api.router)
     app.include_router(fhir.router)
+    console.install(app, settings, db)  # the staff console and employer portal (HTML)
 
     @app.get(
         "/v1/health",

@@ -1,0 +1,220 @@
+"""Console users, their sessions and login throttling (docs/console.md).
+
+A session is a random token in an HttpOnly cookie; the database keeps only its SHA-256, so a
+copy of `console_sessions` opens no session. Each session has its own CSRF token for forms.
+A login name with `login_max_failures` failures within `login_window_minutes` is refused
+without checking the password until the window has passed; so is an address with ten times
+as many (one address trying many names).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Engine, func, select
+
+from shikaku.domain.errors import DomainError
+from shikaku.registry.db import write_transaction
+from shikaku.registry.tables import console_sessions, console_users, employers, login_attempts
+from shikaku.security.passwords import hash_password, password_problem, verify_password
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
+    EMPLOYER = "employer"
+
+
+STAFF = (Role.ADMIN, Role.OPERATOR, Role.AUDITOR)
+ACTORS = (Role.ADMIN, Role.OPERATOR)  # may change things; an auditor only reads
+ROLE_JA = {"admin": "管理者", "operator": "担当者", "auditor": "監査担当", "employer": "事業所"}
+
+
+class AccountError(DomainError):
+    """A user cannot be created as asked."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    role: str
+    employer_id: int | None
+    csrf: str = ""
+
+    @property
+    def can_act(self) -> bool:
+        return self.role in ACTORS
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def add_user(
+    engine: Engine, name: str, password: str, role: str, employer_symbol: str | None = None
+) -> int:
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise AccountError("ログイン名は1〜64文字です", "login name must have 1-64 characters")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AccountError(
+            f"役割は {', '.join(r.value for r in Role)} のいずれかです", f"bad role {role}"
+        ) from None
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem, "password too short")
+    with write_transaction(engine) as conn:
+        employer_id = None
+        if role == Role.EMPLOYER:
+            if not employer_symbol:
+                raise AccountError("事業所の記号が必要です", "--employer SYMBOL is required")
+            employer_id = conn.execute(
+                select(employers.c.id).where(employers.c.symbol == employer_symbol.strip())
+            ).scalar()
+            if employer_id is None:
+                raise AccountError(
+                    f"記号 {employer_symbol} の事業所はありません", "no such employer"
+                )
+        elif employer_symbol:
+            raise AccountError(
+                "事業所の記号は役割 employer のときだけ指定します", "--employer only for employer"
+            )
+        if conn.execute(select(console_users.c.id).where(console_users.c.name == name)).first():
+            raise AccountError(f"ログイン名 {name} は使われています", "login name taken")
+        return int(
+            conn.execute(
+                console_users.insert()
+                .values(
+                    name=name,
+                    password_hash=hash_password(password),
+                    role=str(role),
+                    employer_id=employer_id,
+                    created_at=now(),
+                )
+                .returning(console_users.c.id)
+            ).scalar_one()
+        )
+
+
+def list_users(engine: Engine) -> list[tuple[str, str, str | None, bool]]:
+    u, e = console_users.c, employers.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(u.name, u.role, e.symbol, u.disabled_at)
+            .select_from(console_users.outerjoin(employers, e.id == u.employer_id))
+            .order_by(u.name)
+        ).all()
+    return [(r.name, r.role, r.symbol, r.disabled_at is None) for r in rows]
+
+
+def disable_user(engine: Engine, name: str) -> bool:
+    with write_transaction(engine) as conn:
+        user_id = conn.execute(
+            select(console_users.c.id).where(console_users.c.name == name)
+        ).scalar()
+        if user_id is None:
+            return False
+        conn.execute(
+            console_users.update().where(console_users.c.id == user_id).values(disabled_at=now())
+        )
+        conn.execute(console_sessions.delete().where(console_sessions.c.user_id == user_id))
+    return True
+
+
+class Throttled(Exception):
+    """Too many failed logins recently."""
+
+
+def login(
+    engine: Engine,
+    name: str,
+    password: str,
+    address: str,
+    max_failures: int,
+    window_minutes: int,
+    session_minutes: int,
+) -> tuple[User, str] | None:
+    """(user, session token) or None; raises Throttled. Every attempt is recorded."""
+    name = name.strip()[:64]
+    address = address[:64]
+    since = now() - timedelta(minutes=window_minutes)
+    a = login_attempts.c
+    with engine.connect() as conn:
+        by_name = conn.execute(
+            select(func.count()).where(a.name == name, a.at >= since, a.success.is_(False))
+        ).scalar_one()
+        by_address = conn.execute(
+            select(func.count()).where(a.address == address, a.at >= since, a.success.is_(False))
+        ).scalar_one()
+        row = conn.execute(
+            select(console_users).where(
+                console_users.c.name == name, console_users.c.disabled_at.is_(None)
+            )
+        ).first()
+    if by_name >= max_failures or by_address >= max_failures * 10:
+        _record_attempt(engine, name, address, False)
+        raise Throttled
+    ok = verify_password(password, row.password_hash if row is not None else None)
+    _record_attempt(engine, name, address, ok)
+    if not ok or row is None:
+        return None
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    with write_transaction(engine) as conn:
+        conn.execute(console_sessions.delete().where(console_sessions.c.expires_at < now()))
+        conn.execute(
+            console_sessions.insert().values(
+                token_hash=_token_hash(token),
+                user_id=row.id,
+                csrf=csrf,
+                created_at=now(),
+                expires_at=now() + timedelta(minutes=session_minutes),
+            )
+        )
+    return User(row.id, row.name, row.role, row.employer_id, csrf), token
+
+
+def _record_attempt(engine: Engine, name: str, address: str, success: bool) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(
+            login_attempts.insert().values(name=name, address=address, at=now(), success=success)
+        )
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def session_user(engine: Engine, token: str | None) -> User | None:
+    if not token or len(token) > 100:
+        return None
+    s, u = console_sessions.c, console_users.c
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(u.id, u.name, u.role, u.employer_id, s.csrf)
+            .join_from(console_sessions, console_users, u.id == s.user_id)
+            .where(
+                s.token_hash == _token_hash(token), s.expires_at > now(), u.disabled_at.is_(None)
+            )
+        ).first()
+    return None if row is None else User(row.id, row.name, row.role, row.employer_id, row.csrf)
+
+
+def logout(engine: Engine, token: str | None) -> None:
+    if token:
+        with write_transaction(engine) as conn:
+            conn.execute(
+                console_sessions.delete().where(console_sessions.c.token_hash == _token_hash(token))
+            )
