@@ -40,6 +40,7 @@ from shikaku.registry.tables import (
     certificates,
     eligibility_periods,
     employers,
+    pay_periods,
     persons,
     run_partitions,
     run_targets,
@@ -386,3 +387,38 @@ def pdf_text(path: Path) -> str:
 
 def nospace(s: str) -> str:
     return "".join(s.split())
+
+
+def test_cap_category_on_request_follows_pay_and_tax_status(
+    first: tuple[Engine, Settings, int], vault: MyNumberVault
+) -> None:
+    """限度額適用区分 is printed only when asked for, from the insured person's pay record:
+    a 住民税非課税 household under 70 with a pay of ウ or エ is 区分オ."""
+    engine, s, run_id = first
+    c, p, pp = certificates.c, persons.c, pay_periods.c
+    with engine.connect() as conn:
+        holder = conn.execute(
+            select(c.person_id)
+            .join(persons, p.id == c.person_id)
+            .join(pay_periods, pp.person_id == p.id)
+            .where(
+                c.run_id == run_id,
+                p.relationship == 1,
+                p.birth_date > date(1960, 1, 1),
+                pp.standard_monthly_pay < 500_000,  # ウ or エ by pay alone
+            )
+            .order_by(c.id)
+        ).first()
+    assert holder is not None
+    with write_transaction(engine) as conn:
+        conn.execute(
+            pay_periods.update().where(pp.person_id == holder.person_id).values(tax_exempt=True)
+        )
+    apply(engine, holder.person_id, "lost", DAY, cap_requested=True)
+    later = cert_run(engine, vault, s, day=date(2026, 1, 15))
+    t = run_targets.c
+    with engine.connect() as conn:
+        cap = conn.execute(
+            select(t.cap_category).where(t.run_id == later, t.person_id == holder.person_id)
+        ).scalar_one()
+    assert cap == "区分オ"

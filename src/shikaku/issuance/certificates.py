@@ -204,7 +204,8 @@ class CertificatePlanner:
         )
 
     def _cap_label(self, target: Target) -> str | None:
-        """限度額適用区分 on the issue day (tax status is not on file: by pay alone)."""
+        """限度額適用区分 on the issue day: the household's 標準報酬月額 and 住民税非課税 (the
+        insured person's pay record in force that day), as the clinic API answers it."""
         p = persons.c
         insured_id = self.conn.execute(
             select(p.insured_id).where(p.id == target.person_id)
@@ -214,14 +215,15 @@ class CertificatePlanner:
             return None
         birth = self.conn.execute(select(p.birth_date).where(p.id == insured)).scalar()
         pp = pay_periods.c
-        pay = self.conn.execute(
-            select(pp.standard_monthly_pay)
+        record = self.conn.execute(
+            select(pp.standard_monthly_pay, pp.tax_exempt)
             .where(pp.person_id == insured, pp.effective_from <= self.issued_on)
             .order_by(pp.effective_from.desc())
             .limit(1)
-        ).scalar()
-        if birth is None or pay is None:
+        ).first()
+        if birth is None or record is None:
             return None
+        pay, tax_exempt = record
         try:
             category = cap_category(
                 target.birth_date,
@@ -229,6 +231,7 @@ class CertificatePlanner:
                 insured_birth=birth,
                 insured_standard_monthly_pay=int(pay),
                 is_insured=target.relationship == Relationship.INSURED,
+                tax_exempt=bool(tax_exempt),
             )
         except DomainError:
             return None
