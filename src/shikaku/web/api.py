@@ -20,8 +20,8 @@ from shikaku.domain.members import LOSS_REASONS, Relationship
 from shikaku.registry.records import parse_branch, parse_number, parse_symbol
 from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.web.auth import KEY_REQUIRED, Caller, caller
-from shikaku.web.body import body_schema, json_body
-from shikaku.web.context import audit, context_of
+from shikaku.web.body import body_schema, parse_json
+from shikaku.web.context import AppContext, audit, context_of
 
 router = APIRouter()
 
@@ -120,11 +120,17 @@ def to_response(r: CheckResult) -> EligibilityResponse:
     },
 )
 async def eligibility(request: Request, who: Annotated[Caller, Depends(caller)]) -> Response:
-    body = await json_body(request, EligibilityRequest)
-    ctx = context_of(request)
+    """Served by web.fastpath in the app; this route gives the OpenAPI document its entry
+    (and serves the same answer wherever the router is mounted without the fast path)."""
+    return await answer(context_of(request), who, await request.body())
+
+
+async def answer(ctx: AppContext, who: Caller, body: bytes) -> Response:
+    """The check: parse, look up, audit (durable before the answer), answer."""
+    q = parse_json(body, EligibilityRequest)
     query = CheckQuery(
-        body.insurer_number, body.symbol, body.number, body.branch, body.birth_date,
-        body.service_date, body.consent_cap_info, body.facility_has_online_check,
+        q.insurer_number, q.symbol, q.number, q.branch, q.birth_date, q.service_date,
+        q.consent_cap_info, q.facility_has_online_check,
     )  # fmt: skip
     result = await ctx.check(query)
     await audit(ctx, who, "eligibility", result)

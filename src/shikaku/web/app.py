@@ -11,13 +11,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import Engine
+from starlette.types import Receive, Scope, Send
 
 from shikaku import __version__
 from shikaku.domain.documents import DocumentPolicy
 from shikaku.registry.db import is_sqlite, make_engine, require_current_schema
 from shikaku.security.audit import DURABLE_COMMITS, AuditWriter
 from shikaku.settings import Settings, load_settings
-from shikaku.web import api, fhir, problems
+from shikaku.web import api, fastpath, fhir, problems
 from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import SECURITY_SCHEMES, RateLimiter
 from shikaku.web.context import AppContext
@@ -70,6 +71,17 @@ def settle_heap() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
+class App(FastAPI):
+    """The FastAPI app, with the eligibility check served directly (web.fastpath)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if fastpath.handles(scope):
+            response = await fastpath.eligibility(self.state.ctx, scope, receive)
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
     db = engine or make_engine(settings.database_url, **serving_options(settings.database_url))
@@ -101,7 +113,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if pool is not None:
                 await pool.close()
 
-    app = FastAPI(
+    app = App(
         title="shikaku 資格確認 API",
         version=__version__,
         description=DESCRIPTION,

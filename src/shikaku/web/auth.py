@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -59,22 +60,20 @@ SECURITY_SCHEMES: dict[str, Any] = {
 KEY_REQUIRED: dict[str, Any] = {"security": [{"bearer": []}, {"apiKey": []}]}
 
 
-def _key_from(request: Request) -> str | None:
-    headers = request.headers
-    x_api_key = headers.get("x-api-key")
+def key_from(header: Callable[[str], str | None]) -> str | None:
+    """The key of `X-API-Key`, else of `Authorization: Bearer`; `header` looks a lower-case
+    header name up."""
+    x_api_key = header("x-api-key")
     if x_api_key:
         return x_api_key.strip()
-    authorization = headers.get("authorization")
+    authorization = header("authorization")
     if authorization and authorization[:7].lower() == "bearer ":
         return authorization[7:].strip()
     return None
 
 
-async def caller(request: Request) -> Caller:
-    """The headers are read here rather than declared as parameters: FastAPI's parameter
-    machinery cost a lookup ~5% of its time; routes declare KEY_REQUIRED instead."""
-    ctx = request.app.state.ctx
-    key = _key_from(request)
+def authorize(ctx: Any, key: str | None) -> Caller:
+    """The clinic behind `key`, within its rate: else 401 or 429 (as Problem)."""
     clinic = authenticate(ctx.engine, key) if key else None
     if clinic is None:
         raise Problem(
@@ -90,6 +89,12 @@ async def caller(request: Request) -> Caller:
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
     return Caller(clinic.id, clinic.institution_code)
+
+
+async def caller(request: Request) -> Caller:
+    """The headers are read here rather than declared as parameters: FastAPI's parameter
+    machinery cost a lookup ~5% of its time; routes declare KEY_REQUIRED instead."""
+    return authorize(request.app.state.ctx, key_from(request.headers.get))
 
 
 Authenticated = Annotated[Caller, Depends(caller)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -27,8 +26,7 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-async def json_body(request: Request, model: type[M]) -> M:
-    raw = await request.body()
+def parse_json(raw: bytes, model: type[M]) -> M:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,13 +11,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM = "application/problem+json"
+logger = logging.getLogger(__name__)
 _TITLES = {
     400: "Bad Request / リクエストが不正です",
     401: "Unauthorized / APIキーが無効です",
     404: "Not Found / 見つかりません",
     405: "Method Not Allowed / このメソッドは使えません",
+    413: "Content Too Large / リクエストが大きすぎます",
     422: "Unprocessable Content / 入力が不正です",
     429: "Too Many Requests / リクエストが多すぎます",
+    500: "Internal Server Error / 内部エラー",
     503: "Service Unavailable / 一時的に回答できません",
 }
 
@@ -63,6 +67,24 @@ def _safe_message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def invalid_input(exc: RequestValidationError) -> JSONResponse:
+    """422, naming every field at fault (the values are never echoed)."""
+    errors = [{"field": _field(tuple(e["loc"])), "message": _safe_message(e)} for e in exc.errors()]
+    names = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return problem_response(422, f"入力が不正です (invalid input): {names}", errors)
+
+
+def answer_errors(exc: Exception) -> JSONResponse:
+    """The response FastAPI's handlers give for these errors, for code outside its routing
+    (web.fastpath); anything else is a 500 that names nothing."""
+    if isinstance(exc, Problem):
+        return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
+    if isinstance(exc, RequestValidationError):
+        return invalid_input(exc)
+    logger.error("unexpected error", exc_info=exc)
+    return problem_response(500, "内部エラーが発生しました (internal error)")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_request: Request, exc: Problem) -> JSONResponse:
@@ -70,11 +92,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field(tuple(e["loc"])), "message": _safe_message(e)} for e in exc.errors()
-        ]
-        names = ", ".join(dict.fromkeys(e["field"] for e in errors))
-        return problem_response(422, f"入力が不正です (invalid input): {names}", errors)
+        return invalid_input(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
