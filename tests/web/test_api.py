@@ -169,3 +169,13 @@ def test_openapi_declares_the_keys_and_the_body(api: Api) -> None:
     body = post["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["required"]) >= {"insurer_number", "symbol", "number", "branch"}
     assert "health" not in str(spec["paths"]["/v1/health"]["get"].get("security", ""))
+
+
+def test_an_oversized_body_is_refused_with_413(api: Api) -> None:
+    client, auth, _engine = api
+    r = client.post(
+        "/v1/eligibility",
+        content=b'{"symbol": "' + b"1" * 70_000 + b'"}',
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")

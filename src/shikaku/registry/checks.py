@@ -19,7 +19,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, bindparam, func, or_, select
+from sqlalchemy import Connection, Dialect, and_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from shikaku.domain.members import Period
@@ -77,36 +77,33 @@ _other = persons.alias("other")
 _insured = func.coalesce(_p.insured_id, _p.id)
 
 
-def _latest_pay(column: Any) -> Any:
-    pay = pay_periods.alias()
+# The newest row on or before the day of each dated table, joined once (its columns come with
+# the one probe; a scalar subquery per column would search the same row again each time).
+_pay, _reg, _cert = (
+    pay_periods.alias("pay"),
+    mynacard_registrations.alias("reg"),
+    certificates.alias("cert"),
+)
+
+
+def _newest(table: Any, dated: str, owner: Any) -> Any:
+    """The newest date of `table`'s rows of `owner` on or before the day."""
+    t = table.alias()
     return (
-        select(pay.c[column])
-        .where(pay.c.person_id == _insured, pay.c.effective_from <= bindparam("day"))
-        .order_by(pay.c.effective_from.desc())
-        .limit(1)
+        select(func.max(t.c[dated]))
+        .where(t.c.person_id == owner, t.c[dated] <= bindparam("day"))
+        .correlate_except(t)  # `owner` is the lookup's person, however deep this is nested
         .scalar_subquery()
     )
 
 
-def _latest_registration(column: str) -> Any:
-    reg = mynacard_registrations.alias()
+def _newest_certificate() -> Any:
+    """The certificate issued last on or before the day (of one day's, the latest id)."""
+    c = certificates.alias()
     return (
-        select(reg.c[column])
-        .where(reg.c.person_id == _p.id, reg.c.registered_on <= bindparam("day"))
-        .order_by(reg.c.registered_on.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def _latest_certificate(column: str) -> Any:
-    """The newest 資格確認書 issued on or before the day (the domain decides if it is valid)."""
-    cert = certificates.alias()
-    return (
-        select(cert.c[column])
-        .where(cert.c.person_id == _p.id, cert.c.issued_on <= bindparam("day"))
-        .order_by(cert.c.issued_on.desc(), cert.c.id.desc())
-        .limit(1)
+        select(func.max(c.c.id))
+        .where(c.c.person_id == _p.id, c.c.issued_on == _newest(certificates, "issued_on", _p.id))
+        .correlate_except(c)
         .scalar_subquery()
     )
 
@@ -143,17 +140,34 @@ _FIND = (
         .where(_insured_person.c.id == _insured)
         .scalar_subquery()
         .label("insured_birth"),
-        _latest_pay("standard_monthly_pay").label("pay"),
-        _latest_pay("tax_exempt").label("tax_exempt"),
-        _latest_registration("registered_on").label("registered_on"),
-        _latest_registration("cancelled_on").label("cancelled_on"),
-        _latest_registration("ecert_expires_on").label("ecert_expires_on"),
+        _pay.c.standard_monthly_pay.label("pay"),
+        _pay.c.tax_exempt,
+        _reg.c.registered_on,
+        _reg.c.cancelled_on,
+        _reg.c.ecert_expires_on,
         _NEWER_ELSEWHERE.label("newer_elsewhere"),
-        _latest_certificate("valid_until").label("certificate_valid_until"),
-        _latest_certificate("superseded_on").label("certificate_superseded_on"),
-        _latest_certificate("returned_on").label("certificate_returned_on"),
+        _cert.c.valid_until.label("certificate_valid_until"),
+        _cert.c.superseded_on.label("certificate_superseded_on"),
+        _cert.c.returned_on.label("certificate_returned_on"),
     )
     .join_from(persons, eligibility_periods, _e.person_id == _p.id, isouter=True)
+    .join(
+        _pay,
+        and_(
+            _pay.c.person_id == _insured,
+            _pay.c.effective_from == _newest(pay_periods, "effective_from", _insured),
+        ),
+        isouter=True,
+    )
+    .join(
+        _reg,
+        and_(
+            _reg.c.person_id == _p.id,
+            _reg.c.registered_on == _newest(mynacard_registrations, "registered_on", _p.id),
+        ),
+        isouter=True,
+    )
+    .join(_cert, _cert.c.id == _newest_certificate(), isouter=True)
     .where(
         _p.insurer_number == bindparam("insurer"),
         _p.symbol == bindparam("symbol"),
