@@ -297,3 +297,35 @@ def test_entries_are_checked() -> None:
         AuditEntry("eligibility", result="x" * 33)
     with pytest.raises(ValueError):
         AuditEntry("eligibility", detail={"x": "y" * 2000})
+
+
+def test_async_writers_of_two_processes_keep_one_chain(engine: Engine) -> None:
+    """PostgreSQL (the API's asyncpg path): each writer continues from the row it wrote last
+    without a lock; when the other writer got there first, the primary key refuses the batch
+    and it goes the locked way. Interleaved, the log stays one valid chain with no gap.
+    (SQLite has no asynchronous writer: the same interleaving through `append`.)"""
+    import asyncio
+
+    first, second = AuditWriter(engine), AuditWriter(engine)
+    if engine.dialect.name == "sqlite":
+        for i in range(6):
+            (first if i % 2 else second).append(entries(3, start=3 * i))
+    else:
+        import asyncpg
+
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+        async def interleave() -> None:
+            a, b = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+            try:
+                for i in range(6):
+                    writer, conn = (first, a) if i % 2 else (second, b)
+                    ids = await writer.append_async(conn, entries(3, start=3 * i))
+                    assert ids == [3 * i + 1, 3 * i + 2, 3 * i + 3]
+            finally:
+                await a.close()
+                await b.close()
+
+        asyncio.run(interleave())
+    report = verify_chain(engine)
+    assert report.ok and report.rows == 18
