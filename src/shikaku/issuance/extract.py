@@ -116,34 +116,25 @@ def run_chain(conn: Connection, run_id: int | None) -> list[int]:
     return chain
 
 
+def source_columns() -> tuple[Any, ...]:
+    """What a target is built from: the person, the eligibility period, the employer (the
+    order `_Row` reads them in; a reissue selects the same for one person)."""
+    p, e, m = persons.c, eligibility_periods.c, employers.c
+    return (
+        p.id, p.employer_id, p.symbol, p.number, p.branch, p.relationship, p.insured_id,
+        p.name, p.name_kana, p.birth_date, p.sex, p.postal_code, p.address, p.my_number_ct,
+        p.my_number_status, e.eligible_from, m.delivery, m.category, m.name, m.postal_code,
+        m.address, m.phone,
+    )  # fmt: skip
+
+
 def _eligible_rows(conn: Connection, insurer_number: str, day: date, chain: Sequence[int]) -> Any:
     """One streamed statement; a follow-up joins each earlier run's target by primary key."""
     p, e, m = persons.c, eligibility_periods.c, employers.c
     previous = [run_targets.alias(f"t{i}") for i in range(len(chain))]
     query = (
         select(
-            p.id,
-            p.employer_id,
-            p.symbol,
-            p.number,
-            p.branch,
-            p.relationship,
-            p.insured_id,
-            p.name,
-            p.name_kana,
-            p.birth_date,
-            p.sex,
-            p.postal_code,
-            p.address,
-            p.my_number_ct,
-            p.my_number_status,
-            e.eligible_from,
-            m.delivery,
-            m.category,
-            m.name,
-            m.postal_code,
-            m.address,
-            m.phone,
+            *source_columns(),
             *[t.c.change_hash for t in previous],
         )
         .join_from(persons, eligibility_periods, e.person_id == p.id)

@@ -25,6 +25,7 @@ from shikaku.issuance.extract import (
     _Row,
     _target_row,
     safe_file_part,
+    source_columns,
     write_held_report,
 )
 from shikaku.issuance.runconfig import RunConfig
@@ -52,30 +53,7 @@ class ReissueError(DomainError):
 def _person_row(conn: Connection, person_id: int, day: date) -> _Row | None:
     p, e, m = persons.c, eligibility_periods.c, employers.c
     row = conn.execute(
-        select(
-            p.id,
-            p.employer_id,
-            p.symbol,
-            p.number,
-            p.branch,
-            p.relationship,
-            p.insured_id,
-            p.name,
-            p.name_kana,
-            p.birth_date,
-            p.sex,
-            p.postal_code,
-            p.address,
-            p.my_number_ct,
-            p.my_number_status,
-            e.eligible_from,
-            m.delivery,
-            m.category,
-            m.name,
-            m.postal_code,
-            m.address,
-            m.phone,
-        )
+        select(*source_columns())
         .join_from(persons, eligibility_periods, e.person_id == p.id)
         .join(employers, m.id == p.employer_id)
         .where(
