@@ -184,7 +184,9 @@ def _print_where(engine: Any, run_id: int) -> None:
     out.print(f"  出力先 (parcels): {info.output_url}/parcels, {info.output_url}/letters")
     out.print(f"  マニフェスト (manifest): {info.output_url}/manifest.csv, manifest.json")
     if info.kind in ("certificates", "renewals"):
-        out.print(f"  返却依頼 (return requests): {info.output_url}/returns.csv, returns.pdf（依頼がある場合）")
+        out.print(
+            f"  返却依頼 (return requests): {info.output_url}/returns.csv, returns.pdf（依頼がある場合）"
+        )
 
 
 @issue_app.command("notices")
