@@ -54,7 +54,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def members_sample(env: dict[str, str], cwd: Path, url: str) -> list[dict[str, str]]:
+def members_sample(url: str) -> list[dict[str, str]]:
     from sqlalchemy import select
 
     from shikaku.registry.db import make_engine
@@ -130,7 +130,7 @@ def serve_and_measure(
     key = re.search(r"(sk_[A-Za-z0-9_\-]+)", out).group(1)  # type: ignore[union-attr]
     bodies = cwd / "bodies.jsonl"
     bodies.write_text(
-        "\n".join(json.dumps(b) for b in members_sample(env, cwd, url)) + "\n", encoding="utf-8"
+        "\n".join(json.dumps(b) for b in members_sample(url)) + "\n", encoding="utf-8"
     )
     script = cwd / "lookup.lua"
     script.write_text(LUA % {"bodies": bodies, "key": key}, encoding="utf-8")

@@ -30,11 +30,13 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+SHIKAKU = str(ROOT / ".venv" / "bin" / "shikaku")
 
 SEED = 42
 MIB = 1024 * 1024
@@ -104,54 +106,42 @@ def prepare(workdir: Path, members: int, env: dict[str, str]) -> Path:
     folder.mkdir(parents=True)
     log(f"{label(members)}: writing demo data")
     files = write_demo_files(folder / "input", members=members, seed=SEED)
-    shikaku = str(ROOT / ".venv" / "bin" / "shikaku")
-    subprocess.run([shikaku, "db", "upgrade"], env=env, cwd=folder, check=True, capture_output=True)
+    subprocess.run([SHIKAKU, "db", "upgrade"], env=env, cwd=folder, check=True, capture_output=True)
     for path in (files.employers, files.members):
         log(f"{label(members)}: importing {path.name}")
         subprocess.run(
-            [shikaku, "import", str(path)], env=env, cwd=folder, check=True, capture_output=True
+            [SHIKAKU, "import", str(path)], env=env, cwd=folder, check=True, capture_output=True
         )
     return folder
 
 
-def e2e(folder: Path, env: dict[str, str], workers: int) -> dict[str, Any]:
-    shikaku = str(ROOT / ".venv" / "bin" / "shikaku")
-    log(f"{folder.name}: issue notices, {workers} worker(s)")
-    seconds, peak, out = run_watched(
-        [shikaku, "issue", "notices", "--extraction-date", "2024-06-07", "--issued-on",
-         "2024-09-09", "--workers", str(workers)],
-        env,
-        folder,
-    )  # fmt: skip
-    run_id = int(out.split("実行 R", 1)[1][:6])
-    notices = _targets(folder, run_id)
-    log(f"  {notices:,} notices in {seconds:.1f} s, peak RSS {peak / MIB:.0f} MiB")
-    return {"run_id": run_id, "seconds": seconds, "notices": notices, "peak": peak}
+# What each end-to-end run issues: the command's arguments and the unit of its count.
+ISSUE = {
+    "notices": ["--extraction-date", "2024-06-07", "--issued-on", "2024-09-09"],
+    "certificates": ["--as-of", "2025-12-02", "--issued-on", "2025-12-02"],
+}
 
 
-def e2e_certificates(folder: Path, env: dict[str, str], workers: int) -> dict[str, Any]:
-    shikaku = str(ROOT / ".venv" / "bin" / "shikaku")
-    log(f"{folder.name}: issue certificates, {workers} worker(s)")
+def e2e(folder: Path, env: dict[str, str], workers: int, what: str = "notices") -> dict[str, Any]:
+    """`shikaku issue <what>` in a child process: run id, seconds, pieces issued, peak RSS."""
+    log(f"{folder.name}: issue {what}, {workers} worker(s)")
     seconds, peak, out = run_watched(
-        [shikaku, "issue", "certificates", "--as-of", "2025-12-02", "--issued-on",
-         "2025-12-02", "--workers", str(workers)],
-        env,
-        folder,
-    )  # fmt: skip
+        [SHIKAKU, "issue", what, *ISSUE[what], "--workers", str(workers)], env, folder
+    )
     run_id = int(out.split("実行 R", 1)[1][:6])
-    cards = _targets(folder, run_id)
-    log(f"  {cards:,} certificates in {seconds:.1f} s, peak RSS {peak / MIB:.0f} MiB")
-    return {"run_id": run_id, "seconds": seconds, "cards": cards, "peak": peak}
+    pieces = _targets(folder, run_id)
+    log(f"  {pieces:,} {what} in {seconds:.1f} s, peak RSS {peak / MIB:.0f} MiB")
+    return {"run_id": run_id, "seconds": seconds, "pieces": pieces, "peak": peak}
 
 
 def certificate_rows(folder: Path, env: dict[str, str], small: int) -> list[tuple[Any, ...]]:
-    cert = e2e_certificates(folder, env, 2)
+    cert = e2e(folder, env, 2, "certificates")
     log("certificates render-only, one core")
     c_seconds, c_cards, c_pages, _ = render_only(folder, cert["run_id"])
-    e2e_rate = cert["cards"] / cert["seconds"]
+    e2e_rate = cert["pieces"] / cert["seconds"]
     return [
         ("certificates end-to-end, 2 workers", f"{label(small)} members",
-         f"{e2e_rate:,.0f} cards/s", f"{cert['cards']:,} cards, {cert['seconds']:.1f} s", "",
+         f"{e2e_rate:,.0f} cards/s", f"{cert['pieces']:,} cards, {cert['seconds']:.1f} s", "",
          None),
         ("certificates render-only, 1 core", f"{c_cards:,} cards",
          f"{c_cards / c_seconds:,.0f} cards/s", f"{c_pages / c_seconds:,.0f} pages/s", "", None),
@@ -220,8 +210,6 @@ def ours_on_sample(folder: Path, run_id: int, sample: list[Any]) -> float:
     engine = make_engine(f"sqlite:///{folder / 'shikaku.db'}")
     _run, config = load_config(engine, run_id)
     renderer = renderer_for(config)
-    from datetime import date
-
     start = time.perf_counter()
     for i in range(0, len(sample), 20):
         chunk = sample[i : i + 20]
@@ -283,8 +271,8 @@ def main() -> int:
     large_run = e2e(big, env, 2)
 
     render_rate = r_notices / r_seconds
-    e2e1 = one["notices"] / one["seconds"]
-    e2e2 = two["notices"] / two["seconds"]
+    e2e1 = one["pieces"] / one["seconds"]
+    e2e2 = two["pieces"] / two["seconds"]
     growth = large_run["peak"] / two["peak"] - 1
     rows = [
         ("end-to-end, 1 worker", f"{label(small)} members", f"{e2e1:,.0f} notices/s", "",
@@ -293,7 +281,7 @@ def main() -> int:
          f"{e2e2 / 2:,.0f}/s per core", f"≥ {TARGET_E2E_PER_CORE:,}/s per core",
          e2e2 / 2 >= TARGET_E2E_PER_CORE),
         ("end-to-end, 2 workers", f"{label(large)} members",
-         f"{large_run['notices'] / large_run['seconds']:,.0f} notices/s",
+         f"{large_run['pieces'] / large_run['seconds']:,.0f} notices/s",
          f"{large_run['seconds']:.0f} s", "", None),
         ("render-only, 1 core", f"{r_notices:,} notices", f"{render_rate:,.0f} notices/s",
          f"{r_pages / r_seconds:,.0f} pages/s", f"≥ {TARGET_RENDER_PER_CORE:,}/s per core",

@@ -326,6 +326,15 @@ def demo_data(
     )
 
 
+# The seed's 2024 timeline (DOMAIN.md §2), then the day after old cards stop (§1), when
+# everyone who needs a 資格確認書 gets one.
+DEMO_EXTRACTION = date(2024, 6, 7)  # 抽出日
+DEMO_MAILED = date(2024, 9, 9)
+DEMO_CUT_OFF = date(2024, 11, 29)
+DEMO_FOLLOW_UP_MAILED = date(2025, 1, 22)
+DEMO_CERTIFICATES = date(2025, 12, 2)
+
+
 @app.command("demo")
 def demo(
     members: Annotated[int, typer.Option(help="加入者数")] = 10_000,
@@ -354,7 +363,7 @@ def demo(
         run_import(files.members, FileKind.MEMBERS, None, None, None, settings, engine),
     ]
     _print_counts(engine)
-    out.print("\n[bold]全件発行 (full run, 抽出日 2024-06-07)[/bold]")
+    out.print(f"\n[bold]全件発行 (full run, 抽出日 {DEMO_EXTRACTION})[/bold]")
     full = demo_run(settings, engine, "full", DEMO_EXTRACTION, DEMO_MAILED, None)
     changes = write_demo_changes(files.members, demo_dir / "changes.csv", seed, DEMO_EXTRACTION)
     out.print(
@@ -362,9 +371,9 @@ def demo(
         f"転勤（記号変更）{len(changes.transferred)}・喪失 {len(changes.left)} → {changes.path}"
     )
     summaries.append(run_import(changes.path, FileKind.MEMBERS, None, None, None, settings, engine))
-    out.print("\n[bold]追加発行 (follow-up run, 締切 2024-11-29)[/bold]")
+    out.print(f"\n[bold]追加発行 (follow-up run, 締切 {DEMO_CUT_OFF})[/bold]")
     demo_run(settings, engine, "follow_up", DEMO_CUT_OFF, DEMO_FOLLOW_UP_MAILED, full)
-    out.print("\n[bold]資格確認書の発行 (certificate run, 基準日 2025-12-02)[/bold]")
+    out.print(f"\n[bold]資格確認書の発行 (certificate run, 基準日 {DEMO_CERTIFICATES})[/bold]")
     demo_run(settings, engine, "certificates", DEMO_CERTIFICATES, DEMO_CERTIFICATES, None)
     out.print("\n[bold]完了 (done)[/bold]")
     out.print(
@@ -375,15 +384,6 @@ def demo(
         if s.report_path:
             out.print(f"  エラー一覧 (error report): {s.report_path.resolve()}")
     out.print("  次に: shikaku runs list / shikaku runs verify R000001 / shikaku --help")
-
-
-DEMO_EXTRACTION = date(2024, 6, 7)  # the seed's 抽出日
-DEMO_MAILED = date(2024, 9, 9)
-DEMO_CUT_OFF = date(2024, 11, 29)
-DEMO_FOLLOW_UP_MAILED = date(2025, 1, 22)
-DEMO_CERTIFICATES = date(
-    2025, 12, 2
-)  # the day after old cards stop: 資格確認書 to all who need one
 
 
 @app.callback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -65,10 +66,29 @@ IssuedOn = Annotated[
 ]
 
 
-def _overrides(engine: str | None, scheduler: str | None, workers: int | None) -> dict[str, Any]:
+def _date_or_today(value: str | None) -> date:
+    return _date(value) if value else date.today()
+
+
+def _run_settings(
+    database_url: str | None, engine: str | None, scheduler: str | None, workers: int | None
+) -> Settings:
+    """Settings with the command's engine options over the issuance section."""
     section = {"engine": engine, "scheduler": scheduler, "workers": workers}
     section = {k: v for k, v in section.items() if v is not None}
-    return {"issuance": section} if section else {}
+    return settings_from(database_url, **({"issuance": section} if section else {}))
+
+
+def _running_total(update: Any) -> Callable[[int], None]:
+    """A progress bar's update(count, position) fed with increments."""
+    total = 0
+
+    def step(n: int) -> None:
+        nonlocal total
+        total += n
+        update(total, total)
+
+    return step
 
 
 def _work_engine(settings: Settings) -> Any:
@@ -161,14 +181,13 @@ def _render(settings: Settings, engine: Any, run_id: int, work: Any) -> None:
         ("印刷データ作成中", run.targets or None, "通"),
         ("封入・マニフェスト作成中", None, "容器"),
     ) as (update, packed):
-        total = [0]
-
-        def step(n: int) -> None:
-            total[0] += n
-            update(total[0], total[0])
-
         result = execute(
-            engine, run_id, work, settings.issuance.task_notices, step, lambda n: packed(n, n)
+            engine,
+            run_id,
+            work,
+            settings.issuance.task_notices,
+            _running_total(update),
+            lambda n: packed(n, n),
         )
     out.print(
         f"  作成: {result.partitions_rendered:,} ファイル・{result.notices_rendered:,} 通・"
@@ -177,13 +196,14 @@ def _render(settings: Settings, engine: Any, run_id: int, work: Any) -> None:
 
 
 def _print_where(engine: Any, run_id: int) -> None:
+    from shikaku.issuance.extract import CERTIFICATE_KINDS
     from shikaku.issuance.runs import list_runs
 
     (info,) = list_runs(engine, run_id)
     out.print(f"[bold]実行 {info.label} 完了[/bold] (done)")
     out.print(f"  出力先 (parcels): {info.output_url}/parcels, {info.output_url}/letters")
     out.print(f"  マニフェスト (manifest): {info.output_url}/manifest.csv, manifest.json")
-    if info.kind in ("certificates", "renewals"):
+    if info.kind in CERTIFICATE_KINDS:
         out.print(
             f"  返却依頼 (return requests): {info.output_url}/returns.csv, returns.pdf（依頼がある場合）"
         )
@@ -199,9 +219,8 @@ def issue_notices(
     database_url: DatabaseUrl = None,
 ) -> None:
     """全件発行: 抽出日に資格のある全員の資格情報のお知らせを事業所ごとの小包に作成します."""
-    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
-    day = _date(extraction_date)
-    start_and_execute(settings, "full", day, _date(issued_on) if issued_on else date.today(), None)
+    settings = _run_settings(database_url, engine, scheduler, workers)
+    start_and_execute(settings, "full", _date(extraction_date), _date_or_today(issued_on), None)
 
 
 @issue_app.command("follow-up")
@@ -215,13 +234,9 @@ def issue_follow_up(
     database_url: DatabaseUrl = None,
 ) -> None:
     """追加発行: 先行実行の後に加入した人と、印字内容（記号・番号・氏名・住所など）が変わった人."""
-    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
+    settings = _run_settings(database_url, engine, scheduler, workers)
     start_and_execute(
-        settings,
-        "follow_up",
-        _date(until),
-        _date(issued_on) if issued_on else date.today(),
-        _run_id(after),
+        settings, "follow_up", _date(until), _date_or_today(issued_on), _run_id(after)
     )
 
 
@@ -237,11 +252,8 @@ def issue_certificates(
     database_url: DatabaseUrl = None,
 ) -> None:
     """資格確認書の発行: 基準日に資格確認書が必要（マイナ保険証なし・申請あり）で、有効な確認書を持たない人."""
-    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
-    day = _date(as_of)
-    start_and_execute(
-        settings, "certificates", day, _date(issued_on) if issued_on else date.today(), None
-    )
+    settings = _run_settings(database_url, engine, scheduler, workers)
+    start_and_execute(settings, "certificates", _date(as_of), _date_or_today(issued_on), None)
 
 
 @issue_app.command("renewals")
@@ -257,8 +269,8 @@ def issue_renewals(
     database_url: DatabaseUrl = None,
 ) -> None:
     """資格確認書の更新: 有効期限が近い確認書の持ち主のうち、なお必要な人（要配慮者は自動で）."""
-    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
-    issued = _date(issued_on) if issued_on else date.today()
+    settings = _run_settings(database_url, engine, scheduler, workers)
+    issued = _date_or_today(issued_on)
     day = _date(as_of) if as_of else issued
     start_and_execute(settings, "renewals", day, issued, None, _date(expiring_before))
 
@@ -285,7 +297,7 @@ def certificates_apply(
     engine = database(settings)
     try:
         pid = find_person(engine, person, settings.insurer.number)
-        app_id = apply(engine, pid, _APPLY_REASONS[reason], _date(on) if on else date.today(), cap)
+        app_id = apply(engine, pid, _APPLY_REASONS[reason], _date_or_today(on), cap)
     except DomainError as exc:
         err.print(f"[red]{exc.ja}[/red] ({exc.en})")
         raise typer.Exit(2) from None
@@ -392,7 +404,7 @@ def runs_resume(
     database_url: DatabaseUrl = None,
 ) -> None:
     """中断した実行を続けます（kill -9 の後でも）: 済んだ区画はそのまま、残りだけ作成."""
-    settings = settings_from(database_url, **_overrides(engine, scheduler, workers))
+    settings = _run_settings(database_url, engine, scheduler, workers)
     db = database(settings)
     from shikaku.issuance.runs import load_config
 
@@ -415,13 +427,7 @@ def runs_verify(
 
     engine = database(settings_from(database_url))
     with progress_bar("照合中", None, "通") as update:
-        total = [0]
-
-        def step(n: int) -> None:
-            total[0] += n
-            update(total[0], total[0])
-
-        report = verify_run(engine, _run_id(run), deep, step)
+        report = verify_run(engine, _run_id(run), deep, _running_total(update))
     out.print(
         f"対象者 {report.targets:,} = 文書 {report.documents:,} = 容器内の通数 "
         f"{report.pieces_in_containers:,}（容器 {report.containers:,}・ファイル {report.files:,}・"

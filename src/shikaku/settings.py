@@ -24,8 +24,11 @@ from pydantic import (
     model_validator,
 )
 
+from shikaku.domain.certificate import ECERT_GRACE_MONTHS, MAX_CERTIFICATE_YEARS, CertificateRule
+from shikaku.domain.documents import DEFAULT_DOCUMENT_POLICY
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number
+from shikaku.domain.members import Delivery
 from shikaku.domain.window import Rect, window_on_sheet
 from shikaku.security.mynumber import KEY_ENV
 
@@ -68,9 +71,8 @@ class Insurer(_Section):
     my_number_dial_label: str = "協会けんぽマイナンバー専用ダイヤル"
 
 
-class CertificateValidityRule(StrEnum):
-    YEARS_CAPPED_AT_75 = "years_capped_at_75"
-    DECEMBER_31 = "december_31"
+# The setting's values are the domain's rules, so the two can never drift apart.
+CertificateValidityRule = CertificateRule
 
 
 class CardCorner(StrEnum):
@@ -81,12 +83,13 @@ class CardCorner(StrEnum):
 class Policy(_Section):
     """DOMAIN.md (policy) values and dated legal deadlines, with DOMAIN.md's defaults."""
 
-    card_abolished_on: date = date(2024, 12, 2)
-    old_card_valid_until: date = date(2025, 12, 1)
-    interim_relief_until: date = date(2026, 3, 31)
-    certificate_validity_rule: CertificateValidityRule = CertificateValidityRule.YEARS_CAPPED_AT_75
-    certificate_validity_years: int = Field(5, ge=1, le=5)
-    ecert_grace_months: int = Field(3, ge=0, le=12)
+    # The transition dates' defaults are domain.documents.DocumentPolicy's (DOMAIN.md §1).
+    card_abolished_on: date = DEFAULT_DOCUMENT_POLICY.card_abolished_on
+    old_card_valid_until: date = DEFAULT_DOCUMENT_POLICY.old_card_valid_until
+    interim_relief_until: date = DEFAULT_DOCUMENT_POLICY.interim_relief_until
+    certificate_validity_rule: CertificateRule = CertificateRule.YEARS_CAPPED_AT_75
+    certificate_validity_years: int = Field(MAX_CERTIFICATE_YEARS, ge=1, le=MAX_CERTIFICATE_YEARS)
+    ecert_grace_months: int = Field(ECERT_GRACE_MONTHS, ge=0, le=12)
     insured_branch: str = Field("00", pattern=r"^\d{2}$")
     card_part_corner: CardCorner = CardCorner.LOWER_LEFT
     notice_shows_sex: bool = True  # some insurers omit 性別 on the notice
@@ -172,11 +175,6 @@ class IssuanceSettings(_Section):
         return self
 
 
-class CertificateDelivery(StrEnum):
-    HOME = "home"
-    EMPLOYER = "employer"
-
-
 class CardLayout(StrEnum):
     CARRIER = "carrier"
     SHEET = "sheet"
@@ -185,7 +183,7 @@ class CardLayout(StrEnum):
 class CertificateSettings(_Section):
     """資格確認書 runs (docs/certificates.md): how they travel and how the card is printed."""
 
-    delivery: CertificateDelivery = CertificateDelivery.HOME  # the 2025 practice: mailed home
+    delivery: Delivery = Delivery.HOME  # the 2025 practice: mailed home
     card_layout: CardLayout = CardLayout.CARRIER  # card on its A4 letter, or n-up card sheets
     cards_per_sheet: int = Field(10, ge=1, le=10)  # sheet layout: cards per A4 sheet
 

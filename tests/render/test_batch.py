@@ -46,7 +46,7 @@ def test_names_block_is_outside_the_window(home_pdf: Rendered) -> None:
 
 def test_barcode_fits_in_the_window(renderer: Renderer) -> None:
     w = samples.WINDOW
-    layout = renderer.notice
+    layout = renderer.notice.block
     for stamp, slot in zip(layout.home_barcode, layout.home_addressee, strict=True):
         ops = stamp.ops("L" * 67)
         assert ops.count(b" re\n") == 67

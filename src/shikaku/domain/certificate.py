@@ -20,11 +20,12 @@ from shikaku.domain.members import (
 )
 
 MAX_CERTIFICATE_YEARS = 5  # 健保法施行規則: 有効期限は最長5年
+ECERT_GRACE_MONTHS = 3  # (policy) default of settings policy.ecert_grace_months
 _ONE_DAY = timedelta(days=1)
 
 
 class CertificateRule(StrEnum):
-    """How the insurer sets the 有効期限 (same values as settings.CertificateValidityRule)."""
+    """How the insurer sets the 有効期限 (setting policy.certificate_validity_rule)."""
 
     YEARS_CAPPED_AT_75 = "years_capped_at_75"
     DECEMBER_31 = "december_31"
@@ -150,7 +151,7 @@ def certificate_needed(
     registered_on: date | None,
     cancelled_on: date | None,
     ecert_expires_on: date | None,
-    grace_months: int = 3,
+    grace_months: int = ECERT_GRACE_MONTHS,
 ) -> CertificateReason | None:
     """Why this member must be sent a 資格確認書 on `day` (職権交付), or None: they hold a usable
     マイナ保険証 and, in principle, may not hold both.
@@ -186,7 +187,7 @@ def mynacard_usable_on(
     registered_on: date | None,
     cancelled_on: date | None,
     ecert_expires_on: date | None,
-    grace_months: int = 3,
+    grace_months: int = ECERT_GRACE_MONTHS,
 ) -> bool:
     """The マイナ保険証 works on `day`: the complement of `certificate_needed`, so the two
     never disagree (accepted_documents' has_mynacard should come from here)."""
@@ -208,7 +209,7 @@ def certificate_due(
     registered_on: date | None,
     cancelled_on: date | None,
     ecert_expires_on: date | None,
-    grace_months: int = 3,
+    grace_months: int = ECERT_GRACE_MONTHS,
     applications: Iterable[CertificateReason] = (),
     needs_assistance: bool = False,
 ) -> CertificateReason | None:

@@ -29,14 +29,24 @@ class CopayTable:
     """Burden ratios in percent, and the 標準報酬月額 from which a 70-74 household is 現役並み."""
 
     effective_from: date
-    default: int = 30
-    preschool: int = 20
-    elderly: int = 20
-    elderly_active: int = 30  # 現役並み所得者
-    active_pay_from: int = 280_000
+    default: int
+    preschool: int
+    elderly: int
+    elderly_active: int  # 現役並み所得者
+    active_pay_from: int
 
 
-COPAY_TABLES: tuple[CopayTable, ...] = (CopayTable(effective_from=date(2018, 8, 1)),)
+# Each table states every amount: a new law's table inherits nothing from an older one.
+COPAY_TABLES: tuple[CopayTable, ...] = (
+    CopayTable(
+        effective_from=date(2018, 8, 1),
+        default=30,
+        preschool=20,
+        elderly=20,
+        elderly_active=30,
+        active_pay_from=280_000,
+    ),
+)
 
 
 class CapCategory(StrEnum):
@@ -102,8 +112,8 @@ class CapTable:
     under70_bands: tuple[tuple[int, CapCategory], ...]
     active_bands: tuple[tuple[int, CapCategory], ...]
     exempt_ignored_from: int
-    excess_percent: int = 1
-    general_outpatient_annual: int = 144_000  # 一般 外来, Aug-Jul (年間上限)
+    excess_percent: int
+    general_outpatient_annual: int  # 一般 外来, Aug-Jul (年間上限)
 
 
 CAP_TABLES: tuple[CapTable, ...] = (
@@ -136,6 +146,8 @@ CAP_TABLES: tuple[CapTable, ...] = (
             (280_000, CapCategory.B03),
         ),
         exempt_ignored_from=530_000,
+        excess_percent=1,
+        general_outpatient_annual=144_000,
     ),
 )
 

@@ -17,7 +17,12 @@ from enum import IntEnum
 from itertools import pairwise
 
 from shikaku.domain.errors import DomainError
-from shikaku.domain.members import LOSS_REASONS, Period
+from shikaku.domain.members import (
+    LOSS_REASON_WITHOUT_LOST_ON,
+    LOSS_REASONS,
+    LOST_ON_NOT_AFTER_START,
+    Period,
+)
 
 History = Sequence[tuple[Period, str | None]]
 """One person record's periods, each with its 喪失事由 (None while open), in any order."""
@@ -86,18 +91,14 @@ def _checked(history: History) -> list[tuple[Period, str | None]]:
     ordered = sorted(history, key=lambda item: item[0].eligible_from)
     for period, reason in ordered:
         if period.lost_on is not None and period.lost_on <= period.eligible_from:
-            raise DomainError(
-                "資格喪失年月日が資格取得年月日以前です", "lost_on must be after eligible_from"
-            )
+            raise DomainError(LOST_ON_NOT_AFTER_START.ja, LOST_ON_NOT_AFTER_START.en)
         if reason is not None and reason not in LOSS_REASONS:
             raise DomainError(
                 f"喪失事由 {reason} は 01・02・03・99 のいずれでもありません",
                 f"unknown loss reason {reason}",
             )
         if reason is not None and period.lost_on is None:
-            raise DomainError(
-                "資格喪失年月日がないのに喪失事由があります", "loss reason without lost_on"
-            )
+            raise DomainError(LOSS_REASON_WITHOUT_LOST_ON.ja, LOSS_REASON_WITHOUT_LOST_ON.en)
     for (before, _), (after, _) in pairwise(ordered):
         if before.lost_on is None or before.lost_on > after.eligible_from:
             raise DomainError(

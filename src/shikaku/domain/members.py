@@ -147,8 +147,9 @@ def first_overlap(period: Period, others: Iterable[Period]) -> Period | None:
     return None
 
 
-# Rules across the fields of one member row. The importer checks them on ISO date strings
-# (which order like dates), in records.MemberParser; these are their names and messages.
+# Rules across the fields of one member row: their names and messages, one each. The importer
+# checks them on ISO date strings (which order like dates), in records.MemberParser; the
+# domain rules that meet the same data (eligibility, certificate) raise the same messages.
 LOST_ON_NOT_AFTER_START = DomainError(
     "資格喪失年月日が資格取得年月日以前です", "lost_on must be after eligible_from"
 )

@@ -43,23 +43,18 @@ def pack_households(
         raise DomainError(
             "1世帯の通数が箱の容量を超えています", "a household exceeds the box capacity"
         )
-    total = sum(household_sizes)
-    if total == 0:
+    if not household_sizes:
         return ()
-    if total <= envelope_capacity:
-        return (PlannedContainer("envelope", 1, total),)
     containers: list[PlannedContainer] = []
     first = 1
     filled = 0
-    remaining = total
     for size in household_sizes:
         if filled + size > box_capacity:
             containers.append(PlannedContainer("box", first, first + filled - 1))
             first += filled
-            remaining -= filled
             filled = 0
         filled += size
-    if filled:
-        kind: ContainerKind = "envelope" if remaining <= envelope_capacity else "box"
-        containers.append(PlannedContainer(kind, first, first + filled - 1))
+    # The remainder (a whole small parcel too): an envelope when it fits one.
+    kind: ContainerKind = "envelope" if filled <= envelope_capacity else "box"
+    containers.append(PlannedContainer(kind, first, first + filled - 1))
     return tuple(containers)

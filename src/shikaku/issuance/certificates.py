@@ -25,7 +25,7 @@ from datetime import date
 from itertools import groupby
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from shikaku.domain.barcode import barcode_for
 from shikaku.domain.certificate import (
@@ -39,6 +39,7 @@ from shikaku.domain.copay import cap_category
 from shikaku.domain.errors import DomainError
 from shikaku.domain.members import Relationship
 from shikaku.issuance.jobs import run_label
+from shikaku.issuance.manifest import TextSink
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.targets import Target
 from shikaku.registry.bulk import Bulk
@@ -56,7 +57,6 @@ from shikaku.registry.tables import (
     runs,
 )
 from shikaku.render.model import Employer, ReturnItem, ReturnLetter, return_letter_text
-from shikaku.security.mynumber import MyNumberVault
 
 _CHUNK = 500
 
@@ -92,8 +92,7 @@ def current_certificates(conn: Connection) -> dict[int, _Current]:
 class CertificatePlanner:
     """Decides, person by person, whether a certificate run prints one and with what."""
 
-    def __init__(self, conn: Connection, run: Any, config: RunConfig, vault: MyNumberVault) -> None:
-        self.conn = conn
+    def __init__(self, conn: Connection, run: Any, config: RunConfig) -> None:
         self.kind: str = run.kind
         self.day: date = run.extraction_date
         self.issued_on: date = run.issued_on
@@ -123,6 +122,8 @@ class CertificatePlanner:
                 if cap:
                     self.cap_asked.add(pid)
         self.current = current_certificates(conn)
+        asked = self.cap_asked | {pid for pid, cur in self.current.items() if cur.cap_requested}
+        self.insured_of, self.pay_record = _cap_households(conn, asked, self.issued_on)
 
     def prepare(self, rows: list[Any]) -> list[Any]:
         """Certificates never print a My Number digit: nothing is decrypted. Delivered home
@@ -206,24 +207,14 @@ class CertificatePlanner:
     def _cap_label(self, target: Target) -> str | None:
         """限度額適用区分 on the issue day: the household's 標準報酬月額 and 住民税非課税 (the
         insured person's pay record in force that day), as the clinic API answers it."""
-        p = persons.c
-        insured_id = self.conn.execute(
-            select(p.insured_id).where(p.id == target.person_id)
-        ).scalar()
-        insured = target.person_id if target.relationship == Relationship.INSURED else insured_id
-        if insured is None:
+        if target.relationship == Relationship.INSURED:
+            insured: int | None = target.person_id
+        else:
+            insured = self.insured_of.get(target.person_id)
+        record = self.pay_record.get(insured) if insured is not None else None
+        if record is None:
             return None
-        birth = self.conn.execute(select(p.birth_date).where(p.id == insured)).scalar()
-        pp = pay_periods.c
-        record = self.conn.execute(
-            select(pp.standard_monthly_pay, pp.tax_exempt)
-            .where(pp.person_id == insured, pp.effective_from <= self.issued_on)
-            .order_by(pp.effective_from.desc())
-            .limit(1)
-        ).first()
-        if birth is None or record is None:
-            return None
-        pay, tax_exempt = record
+        birth, pay, tax_exempt = record
         try:
             category = cap_category(
                 target.birth_date,
@@ -237,6 +228,29 @@ class CertificatePlanner:
             return None
         label = category.label
         return label if label.startswith(("現役", "一般", "低所得")) else f"区分{label}"
+
+
+def _cap_households(
+    conn: Connection, person_ids: set[int], day: date
+) -> tuple[dict[int, int | None], dict[int, tuple[date, Any, Any]]]:
+    """For the people who asked for their 限度額適用区分: their insured person, and each insured
+    person's (birth date, 標準報酬月額, 住民税非課税) from the pay record in force on the day.
+    Read once per run, not per certificate."""
+    p, pp = persons.c, pay_periods.c
+    insured_of: dict[int, int | None] = {}
+    for chunk in _chunks(sorted(person_ids)):
+        insured_of.update(conn.execute(select(p.id, p.insured_id).where(p.id.in_(chunk))).all())
+    households = sorted(person_ids | {i for i in insured_of.values() if i is not None})
+    records: dict[int, tuple[date, Any, Any]] = {}
+    for chunk in _chunks(households):
+        for pid, birth, pay, tax_exempt in conn.execute(
+            select(pp.person_id, p.birth_date, pp.standard_monthly_pay, pp.tax_exempt)
+            .join_from(pay_periods, persons, p.id == pp.person_id)
+            .where(pp.person_id.in_(chunk), pp.effective_from <= day)
+            .order_by(pp.person_id, pp.effective_from)
+        ):
+            records[pid] = (birth, pay, tax_exempt)  # the latest period wins
+    return insured_of, records
 
 
 # --------------------------------------------------------------------------- recording
@@ -311,29 +325,35 @@ def request_returns(conn: Connection, run: Any) -> int:
     有効期限. Idempotent: a certificate gets one request ever (unique)."""
     c, r, e = certificates.c, certificate_returns.c, eligibility_periods.c
     day: date = run.extraction_date
-    candidates = conn.execute(
-        select(c.id, c.person_id, c.valid_until)
+    covered = eligibility_periods.alias("covered")
+    still_eligible = (
+        select(covered.c.person_id)
+        .where(
+            covered.c.person_id == c.person_id,
+            covered.c.eligible_from <= day,
+            or_(covered.c.lost_on.is_(None), covered.c.lost_on > day),
+        )
+        .exists()
+    )
+    ended = conn.execute(  # holders no longer covered: when their last period ended
+        select(c.id, c.valid_until, func.max(e.lost_on))
         .outerjoin(certificate_returns, r.certificate_id == c.id)
-        .where(c.superseded_by.is_(None), c.returned_on.is_(None), r.id.is_(None))
+        .join(eligibility_periods, e.person_id == c.person_id)
+        .where(
+            c.superseded_by.is_(None),
+            c.returned_on.is_(None),
+            r.id.is_(None),
+            e.lost_on <= day,
+            ~still_eligible,
+        )
+        .group_by(c.id, c.valid_until)
         .order_by(c.id)
-    ).all()
-    if not candidates:
-        return 0
-    periods: dict[int, list[tuple[date, date | None]]] = {}
-    ids = sorted({pid for _cid, pid, _until in candidates})
-    for chunk in _chunks(ids):
-        for pid, start, lost in conn.execute(
-            select(e.person_id, e.eligible_from, e.lost_on).where(e.person_id.in_(chunk))
-        ):
-            periods.setdefault(pid, []).append((start, lost))
-    rows: list[tuple[Any, ...]] = []
-    for cid, pid, until in candidates:
-        spans = periods.get(pid, [])
-        if any(start <= day and (lost is None or lost > day) for start, lost in spans):
-            continue  # still eligible
-        ended = [lost for _start, lost in spans if lost is not None and lost <= day]
-        if ended and return_due(until, max(ended)):
-            rows.append((cid, max(ended).isoformat(), run.issued_on.isoformat(), run.id))
+    )
+    rows = [
+        (cid, lost.isoformat(), run.issued_on.isoformat(), run.id)
+        for cid, until, lost in ended
+        if return_due(until, lost)
+    ]
     Bulk(conn).insert(
         certificate_returns, ("certificate_id", "lost_on", "requested_on", "notified_run_id"), rows
     )
@@ -423,9 +443,9 @@ def write_returns_list(conn: Connection, run_id: int, sink: BinaryIO) -> int:
     mail: employer-delivered members grouped by employer, then home ones by postal code.
     Deterministic (no timestamps), UTF-8 with BOM."""
     rows = return_rows(conn, run_id)
-    lines = ["\ufeff"]
-    buf = _Lines(lines)
-    writer = csv.writer(buf, lineterminator="\r\n")
+    text = TextSink(sink)
+    text.write("\ufeff")
+    writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(RETURNS_HEADER)
     for x in rows:
         h = x.home
@@ -436,7 +456,7 @@ def write_returns_list(conn: Connection, run_id: int, sink: BinaryIO) -> int:
                 (x.postal_code or "") if h else "", (x.address or "") if h else "",
             )
         )  # fmt: skip
-    sink.write("".join(lines).encode("utf-8"))
+    text.flush()
     return len(rows)
 
 
@@ -500,15 +520,6 @@ def build_return_letters(
     """The letters of returns.pdf, from the ledger (see `return_letters`)."""
     issued_on = conn.execute(select(runs.c.issued_on).where(runs.c.id == run_id)).scalar_one()
     return return_letters(return_rows(conn, run_id), run_id, issued_on, unprintable)
-
-
-class _Lines:
-    def __init__(self, parts: list[str]) -> None:
-        self.parts = parts
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return len(text)
 
 
 # --------------------------------------------------------------------------- operations
@@ -587,9 +598,11 @@ def outstanding(engine: Engine) -> list[Outstanding]:
     """Certificates whose return was requested and which have not come back yet."""
     r, c, p = certificate_returns.c, certificates.c, persons.c
     with engine.connect() as conn:
-        settings = {
-            rid: text for rid, text in conn.execute(select(runs.c.id, runs.c.settings_json))
-        }  # a few rows
+        home_runs = {
+            rid
+            for rid, text in conn.execute(select(runs.c.id, runs.c.settings_json))  # a few rows
+            if RunConfig.from_json(text).certificate_delivery == "home"
+        }
         rows = conn.execute(
             select(
                 c.id,
@@ -611,10 +624,7 @@ def outstanding(engine: Engine) -> list[Outstanding]:
         ).all()
     out = []
     for x in rows:
-        home = x.delivery == "home" or (
-            x.notified_run_id in settings
-            and RunConfig.from_json(settings[x.notified_run_id]).certificate_delivery == "home"
-        )
+        home = x.delivery == "home" or x.notified_run_id in home_runs
         out.append(
             Outstanding(
                 x.id, x.symbol, x.number, x.branch, x.name, x.valid_until, x.lost_on,

@@ -355,7 +355,7 @@ def extract(
             from shikaku.issuance.certificates import CertificatePlanner, request_returns
 
             summary.returns = request_returns(conn, run)
-            planner = CertificatePlanner(conn, run, config, vault)
+            planner = CertificatePlanner(conn, run, config)
             chain = []
         bulk = Bulk(conn)
         pending: list[tuple[Any, ...]] = []
@@ -404,12 +404,7 @@ def extract(
                         continue
                     target, reason = decided
                 if reason is not None:
-                    summary.held.append(Held(target.symbol, target.number, target.branch, reason))
-                    pending.append(
-                        _target_row(
-                            run_id, target, change, HELD_PARTITION, len(summary.held), reason
-                        )
-                    )
+                    pending.append(_held_row(summary, target, change, reason))
                 elif target.delivery == "home":
                     home.append((target, change))
                 else:
@@ -421,14 +416,7 @@ def extract(
                     )
             summary.targets += parcel_pieces
             if parcel_pieces:
-                partition_rows.append(
-                    (
-                        run_id, partition, "parcel", first.employer_id, None, parcel_pieces,
-                        first.employer_name, first.symbol, first.employer_postal,
-                        first.employer_address, first.employer_phone, "pending",
-                        f"parcels/P{partition:07d}-{safe_file_part(first.symbol)}.pdf",
-                    )
-                )  # fmt: skip
+                partition_rows.append(_parcel_row(run_id, partition, first, parcel_pieces))
             if len(pending) >= _WRITE_BATCH:
                 flush()
                 bulk.insert(run_partitions, PARTITION_COLUMNS, partition_rows)
@@ -445,16 +433,7 @@ def extract(
                 pending.append(row[1])
         flush()
         bulk.insert(run_partitions, PARTITION_COLUMNS, partition_rows)
-        conn.execute(
-            runs.update()
-            .where(runs.c.id == run_id)
-            .values(
-                status="extracted",
-                targets=summary.targets,
-                held=len(summary.held),
-                partitions=summary.parcels + summary.batches,
-            )
-        )
+        mark_extracted(conn, summary)
         if progress is not None:
             progress(seen)
     summary.held_report = write_held_report(report_dir, run_id, summary.held)
@@ -465,6 +444,44 @@ PARTITION_COLUMNS = (
     "run_id", "partition_no", "kind", "employer_id", "area", "targets", "recipient",
     "recipient_symbol", "postal_code", "address", "phone", "status", "file_name",
 )  # fmt: skip
+
+
+def _parcel_row(run_id: int, partition: int, first: _Row, pieces: int) -> tuple[Any, ...]:
+    """An employer's parcel (PARTITION_COLUMNS), addressed from its first member's row."""
+    return (
+        run_id, partition, "parcel", first.employer_id, None, pieces, first.employer_name,
+        first.symbol, first.employer_postal, first.employer_address, first.employer_phone,
+        "pending", f"parcels/P{partition:07d}-{safe_file_part(first.symbol)}.pdf",
+    )  # fmt: skip
+
+
+def _batch_row(run_id: int, partition: int, area: str, letters: int) -> tuple[Any, ...]:
+    """A batch of home letters of one postal area (PARTITION_COLUMNS)."""
+    return (
+        run_id, partition, "batch", None, area, letters, None, None, None, None, None,
+        "pending", f"letters/B{partition:07d}-{safe_file_part(area)}.pdf",
+    )  # fmt: skip
+
+
+def _held_row(
+    summary: ExtractionSummary, target: Target, change: bytes, reason: str
+) -> tuple[Any, ...]:
+    """Lists a held target in the summary; its ledger row, numbered in the held order."""
+    summary.held.append(Held(target.symbol, target.number, target.branch, reason))
+    return _target_row(summary.run_id, target, change, HELD_PARTITION, len(summary.held), reason)
+
+
+def mark_extracted(conn: Connection, summary: ExtractionSummary) -> None:
+    conn.execute(
+        runs.update()
+        .where(runs.c.id == summary.run_id)
+        .values(
+            status="extracted",
+            targets=summary.targets,
+            held=len(summary.held),
+            partitions=summary.parcels + summary.batches,
+        )
+    )
 
 
 def _batch_home_letters(
@@ -489,10 +506,7 @@ def _batch_home_letters(
             partition += 1
             for piece, (target, change) in enumerate(chunk, 1):
                 yield "target", _target_row(run_id, target, change, partition, piece, None)
-            yield "partition", (
-                run_id, partition, "batch", None, area, len(chunk), None, None, None, None,
-                None, "pending", f"letters/B{partition:07d}-{safe_file_part(area)}.pdf",
-            )  # fmt: skip
+            yield "partition", _batch_row(run_id, partition, area, len(chunk))
 
 
 HELD_HEADER = ("記号", "番号", "枝番", "保留理由")

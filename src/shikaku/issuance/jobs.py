@@ -209,15 +209,14 @@ def plan_jobs(
     database_url: str,
     config: RunConfig,
     task_notices: int,
-    statuses: tuple[str, ...] = ("pending",),
 ) -> Iterator[Job]:
-    """Jobs for every partition not yet done (or in `statuses`), in partition order, each of
-    about `task_notices` notices; one streamed statement over the partitions."""
+    """Jobs for every partition not yet done, in partition order, each of about
+    `task_notices` notices; one streamed statement over the partitions."""
     run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
     p = run_partitions.c
     rows = conn.execute(
         select(p.partition_no, p.targets)
-        .where(p.run_id == run_id, p.status.in_(statuses))
+        .where(p.run_id == run_id, p.status == "pending")
         .order_by(p.partition_no)
         .execution_options(yield_per=10_000)
     )

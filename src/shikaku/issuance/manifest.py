@@ -140,8 +140,8 @@ def totals(conn: Connection, run_id: int, min_letters: int) -> ManifestTotals:
     )
 
 
-class _Text:
-    """Encodes text to a binary sink, in chunks."""
+class TextSink:
+    """Encodes text (a csv.writer's, say) to a binary sink as UTF-8, in chunks; `flush` at the end."""
 
     def __init__(self, sink: BinaryIO) -> None:
         self.sink = sink
@@ -172,7 +172,7 @@ def write_manifest_files(
     """Stream the manifest of a run whose partitions are all done into two binary sinks."""
     run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
     total = totals(conn, run_id, min_letters)
-    csv_text, json_text = _Text(csv_sink), _Text(json_sink)
+    csv_text, json_text = TextSink(csv_sink), TextSink(json_sink)
     csv_text.write("\ufeff")  # UTF-8 with BOM: Excel opens it as UTF-8
     writer = csv.writer(csv_text, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)

@@ -16,15 +16,16 @@ from sqlalchemy import Connection, Engine, or_, select
 from shikaku.domain.errors import DomainError
 from shikaku.issuance.engine import InlineEngine
 from shikaku.issuance.extract import (
-    HELD_PARTITION,
     PARTITION_COLUMNS,
     TARGET_COLUMNS,
     ExtractionSummary,
     Extractor,
-    Held,
+    _batch_row,
+    _held_row,
+    _parcel_row,
     _Row,
     _target_row,
-    safe_file_part,
+    mark_extracted,
     source_columns,
     write_held_report,
 )
@@ -38,7 +39,6 @@ from shikaku.registry.tables import (
     persons,
     run_partitions,
     run_targets,
-    runs,
 )
 from shikaku.render.fonts import FontSet
 from shikaku.security.mynumber import MyNumberVault
@@ -84,42 +84,21 @@ def extract_one(
         summary.eligible = 1
         extractor = Extractor(conn, config, vault, unprintable, run.extraction_date, False)
         [(target, change, reason)] = extractor.targets([row], summary)
-        reason = reason or extractor.employer_problem(row)
-        bulk = Bulk(conn)
-        partitions = 0
         if reason is not None:
-            summary.held.append(Held(target.symbol, target.number, target.branch, reason))
-            rows = [_target_row(run_id, target, change, HELD_PARTITION, 1, reason)]
+            rows = [_held_row(summary, target, change, reason)]
         else:
-            partitions = 1
             summary.targets = 1
             rows = [_target_row(run_id, target, change, 1, 1, None)]
             if target.delivery == "home":
-                area = (target.postal_code or "")[: config.postal_area_digits]
                 summary.batches = 1
-                part = (
-                    run_id, 1, "batch", None, area, 1, None, None, None, None, None, "pending",
-                    f"letters/B0000001-{safe_file_part(area)}.pdf",
-                )  # fmt: skip
+                area = (target.postal_code or "")[: config.postal_area_digits]
+                part = _batch_row(run_id, 1, area, 1)
             else:
                 summary.parcels = 1
-                part = (
-                    run_id, 1, "parcel", row.employer_id, None, 1, row.employer_name, row.symbol,
-                    row.employer_postal, row.employer_address, row.employer_phone, "pending",
-                    f"parcels/P0000001-{safe_file_part(row.symbol)}.pdf",
-                )  # fmt: skip
-            bulk.insert(run_partitions, PARTITION_COLUMNS, [part])
-        bulk.insert(run_targets, TARGET_COLUMNS, rows)
-        conn.execute(
-            runs.update()
-            .where(runs.c.id == run_id)
-            .values(
-                status="extracted",
-                targets=summary.targets,
-                held=len(summary.held),
-                partitions=partitions,
-            )
-        )
+                part = _parcel_row(run_id, 1, row, 1)
+            Bulk(conn).insert(run_partitions, PARTITION_COLUMNS, [part])
+        Bulk(conn).insert(run_targets, TARGET_COLUMNS, rows)
+        mark_extracted(conn, summary)
     summary.held_report = write_held_report(report_dir, run_id, summary.held)
     return summary
 

@@ -10,6 +10,11 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from shikaku.domain.certificate import (
+    ECERT_GRACE_MONTHS,
+    MAX_CERTIFICATE_YEARS,
+    CertificateRule,
+)
 from shikaku.domain.window import Rect
 from shikaku.render.fonts import FontPaths
 from shikaku.render.model import Issuer
@@ -40,9 +45,9 @@ class RunConfig:
     certificate_delivery: str = "home"
     card_layout: str = "carrier"
     cards_per_sheet: int = 10
-    validity_rule: str = "years_capped_at_75"
-    validity_years: int = 5
-    ecert_grace_months: int = 3
+    validity_rule: str = CertificateRule.YEARS_CAPPED_AT_75.value
+    validity_years: int = MAX_CERTIFICATE_YEARS
+    ecert_grace_months: int = ECERT_GRACE_MONTHS
 
     @classmethod
     def from_settings(cls, s: Settings) -> RunConfig:

@@ -29,7 +29,7 @@ from shikaku.issuance.jobs import plan_jobs, run_label
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.record import record_done
 from shikaku.issuance.runconfig import RunConfig
-from shikaku.issuance.work import TMP_MARK, output_fs, render_job, renderer_for
+from shikaku.issuance.work import TMP_MARK, atomic_write, output_fs, render_job, renderer_for
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import run_partitions, run_targets, runs
 from shikaku.render.fonts import FontSet
@@ -169,26 +169,21 @@ def write_returns(engine: Engine, run_id: int) -> int:
     and the letters (returns.pdf, 資格確認書の返却のお願い; drawn with the run's frozen
     settings and fonts). No returns.pdf when the run carries no printable request.
     Returns the number of letters."""
-    _run, config = load_config(engine, run_id)
+    run, config = load_config(engine, run_id)
     renderer = renderer_for(config)
+    fs, root = output_fs(run.output_url)
+    fs.makedirs(root, exist_ok=True)
     with engine.connect() as conn:
-        url = conn.execute(select(runs.c.output_url).where(runs.c.id == run_id)).scalar_one()
-        fs, root = output_fs(url)
-        fs.makedirs(root, exist_ok=True)
-        tmp = f"{root}/{RETURNS_CSV}{TMP_MARK}returns"
-        with fs.open(tmp, "wb") as sink:
+        with atomic_write(fs, f"{root}/{RETURNS_CSV}") as sink:
             write_returns_list(conn, run_id, sink)
         letters = build_return_letters(conn, run_id, renderer.fonts.unprintable)
-    fs.mv(tmp, f"{root}/{RETURNS_CSV}")
     pdf = f"{root}/{RETURNS_PDF}"
     if not letters:
         if fs.exists(pdf):
             fs.rm(pdf)
         return 0
-    tmp = f"{pdf}{TMP_MARK}returns"
-    with fs.open(tmp, "wb") as sink:
+    with atomic_write(fs, pdf) as sink:
         renderer.render_return_letters(letters, sink)
-    fs.mv(tmp, pdf)
     return len(letters)
 
 
@@ -209,14 +204,13 @@ def write_manifest(
             )
         fs, root = output_fs(run.output_url)
         fs.makedirs(root, exist_ok=True)
-        tmp_csv = f"{root}/{MANIFEST_CSV}{TMP_MARK}manifest"
-        tmp_json = f"{root}/{MANIFEST_JSON}{TMP_MARK}manifest"
-        with fs.open(tmp_csv, "wb") as csv_sink, fs.open(tmp_json, "wb") as json_sink:
+        with (
+            atomic_write(fs, f"{root}/{MANIFEST_CSV}") as csv_sink,
+            atomic_write(fs, f"{root}/{MANIFEST_JSON}") as json_sink,
+        ):
             write_manifest_files(
                 conn, run_id, config.barcode_discount_min_letters, csv_sink, json_sink, progress
             )
-    fs.mv(tmp_csv, f"{root}/{MANIFEST_CSV}")
-    fs.mv(tmp_json, f"{root}/{MANIFEST_JSON}")
     with write_transaction(engine) as conn:
         conn.execute(
             runs.update()

@@ -59,12 +59,6 @@ class Target:
             )
         return hashlib.sha256(text.encode("utf-8")).digest()
 
-    def change_hash(self) -> bytes:
-        return change_hash(
-            self.symbol, self.number, self.branch, self.name, self.name_kana, self.birth_date,
-            self.delivery, self.postal_code, self.address,
-        )  # fmt: skip
-
 
 def _s(value: object) -> str:
     return "" if value is None else str(value)

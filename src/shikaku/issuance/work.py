@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -69,12 +71,14 @@ def sheet_file_name(file_name: str) -> str:
     return file_name.removesuffix(".pdf") + "-cards.pdf"
 
 
-def _write(fs: Any, path: str, draw: Any) -> Any:
+@contextmanager
+def atomic_write(fs: Any, path: str) -> Iterator[Any]:
+    """A binary sink renamed to `path` only once complete (a failure leaves a temporary,
+    removed before a resume)."""
     tmp = f"{path}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     with fs.open(tmp, "wb") as out:
-        result = draw(out)
+        yield out
     fs.mv(tmp, path)
-    return result
 
 
 def _pieces(document: Any) -> list[Any]:
@@ -102,18 +106,15 @@ def render_job(job: Job) -> list[PartitionDone]:
             fs.makedirs(folder, exist_ok=True)
             made.add(folder)
         doc = work.document
-        if isinstance(doc, MailingBatch):
-            result = _write(fs, path, lambda out, d=doc: renderer.render_batch(d, out))
-        else:
-            result = _write(fs, path, lambda out, d=doc: renderer.render_parcel(d, out))
+        with atomic_write(fs, path) as out:
+            if isinstance(doc, MailingBatch):
+                result = renderer.render_batch(doc, out)
+            else:
+                result = renderer.render_parcel(doc, out)
         sheet = None
         if job.config.card_layout == "sheet" and doc.kind == "certificate":
-            cards = _pieces(doc)
-            sheet = _write(
-                fs,
-                f"{root}/{sheet_file_name(work.file_name)}",
-                lambda out, c=cards: renderer.render_card_sheet(c, out),
-            )
+            with atomic_write(fs, f"{root}/{sheet_file_name(work.file_name)}") as out:
+                sheet = renderer.render_card_sheet(_pieces(doc), out)
         done.append(
             PartitionDone(
                 work.partition_no,

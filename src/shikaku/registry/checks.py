@@ -1,10 +1,10 @@
 """What an eligibility check reads: one statement per lookup.
 
 The person must match on every key, birth date included (DOMAIN.md §5); nothing is read for
-a lookup that matches nobody. The statement returns the person with their periods, and as
-correlated subqueries the household's pay on the day, the マイナ保険証 registration, the
-newest 資格確認書 and whether another record under the same My Number covers the day (a newer
-qualification).
+a lookup that matches nobody. The statement returns the person with their periods, joined
+to the household's pay on the day, the マイナ保険証 registration and the newest 資格確認書 (each
+the newest row on or before the day), and whether another record under the same My Number
+covers the day (a newer qualification).
 
 It runs as the driver's own SQL text, compiled once per dialect, on the driver's cursor:
 SQLAlchemy's per-statement and result work cost as much as the query. `find_records` is the

@@ -54,6 +54,11 @@ def num(v: float) -> bytes:
     return b"0.00" if s == b"-0.00" else s
 
 
+def do(name: bytes) -> bytes:
+    """Draw the template (Form XObject) `name` with the current state kept."""
+    return b"q %s Do Q\n" % name
+
+
 def at(x: float, y: float) -> bytes:
     """`x y` in points for a point given in mm from the top-left corner."""
     return num(x * MM) + b" " + num((PAGE_HEIGHT - y) * MM)
@@ -253,7 +258,7 @@ class Canvas:
         self.parts.append(b"q %s %s h S Q\n" % (_style(width, dash, gray), path))
 
     def xobject(self, name: bytes) -> None:
-        self.parts.append(b"q %s Do Q\n" % name)
+        self.parts.append(do(name))
 
     def raw(self, ops: bytes) -> None:
         self.parts.append(ops)

@@ -15,9 +15,9 @@ Per file it copies that start, writes one small content stream per page, and one
 subset per face for the variable text. Encoded strings and laid-out lines are shared by
 the files of a process (only the glyphs a file uses are recorded per file).
 
-Notices and certificates are two *families*: each has its own templates, template subsets
-and shared caches, so a notice file carries none of the certificate's glyphs (and the other
-way round). The certificate family is built on first use.
+Notices, certificates and return letters are three *families*: each has its own templates,
+template subsets and shared caches, so a notice file carries none of the certificate's
+glyphs (and the other way round). The other families than notices are built on first use.
 """
 
 from __future__ import annotations
@@ -142,24 +142,15 @@ class _Start:
 
 
 class _Family:
-    """One kind of document (notices, or certificates): its templates, the template font
+    """One kind of document (notices, certificates or return letters): its templates, the template font
     subsets they and the family's common text need, and what its files share (file starts,
     encoded strings, laid-out lines). Encodings and laid-out lines depend on the template
     subset, so each family has its own."""
 
     def __init__(
-        self,
-        kind: FamilyKind,
-        fonts: FontSet,
-        drawers: dict[bytes, Callable[[Canvas], None]],
-        cover: CoverLayout,
-        distribution: DistributionLayout,
-        label: LabelLayout,
+        self, kind: FamilyKind, fonts: FontSet, drawers: dict[bytes, Callable[[Canvas], None]]
     ) -> None:
         self.kind = kind
-        self.cover = cover
-        self.distribution = distribution
-        self.label = label
         self.templates: dict[bytes, _Template] = {}
         self.template_fonts: dict[bytes, FontObjects] = {}
         self._build(fonts, drawers, FAMILY_TEXT[kind])
@@ -260,78 +251,60 @@ class Renderer:
         self.notice = NoticeLayout(ctx)
         self.form = FormLayout(ctx)
         self.cover = CoverLayout(ctx)
-        self.distribution = DistributionLayout(ctx)
         self.label = LabelLayout(ctx)
+        # one list per kind: its slots cache prefixes made for the family's template subset
+        self.lists = {kind: DistributionLayout(ctx) for kind in _PARCEL_TEMPLATES}
         self.card = CardLayout(ctx)
         self.certificate = CertificateLayout(ctx, self.card, card_layout)
         self.card_sheet = CardSheetLayout(self.card, cards_per_sheet)
         self.returns = ReturnLetterLayout(ctx)
-        self._notices_family = self._notice_family()
-        self._certificates_family: _Family | None = None
-        self._returns_family: _Family | None = None
+        self._families: dict[FamilyKind, _Family] = {}
         self._family_lock = Lock()
+        self._family("notice")
 
     # ------------------------------------------------------------------ templates
 
-    def _notice_family(self) -> _Family:
+    def _family(self, kind: FamilyKind) -> _Family:
+        """The family's templates and caches, built on first use: a process that renders
+        only notices never pays for the certificates' or the return letters'."""
+        family = self._families.get(kind)
+        if family is None:
+            with self._family_lock:
+                family = self._families.get(kind)
+                if family is None:
+                    family = self._families[kind] = _Family(kind, self.fonts, self._drawers(kind))
+        return family
+
+    def _drawers(self, kind: FamilyKind) -> dict[bytes, Callable[[Canvas], None]]:
+        """What draws each template of the family, by resource name."""
+        if kind == "returns":
+            r = self.returns
+            return {
+                returns.HOME: r.draw_home_template,
+                returns.EMPLOYER: r.draw_employer_template,
+                returns.CONTINUED: r.draw_continued_template,
+            }
         drawers: dict[bytes, Callable[[Canvas], None]] = {
-            notice.EMPLOYER: partial(self.notice.draw_template, home=False),
-            notice.HOME: partial(self.notice.draw_template, home=True),
-            form.TEMPLATE: self.form.draw_template,
-            cover.TEMPLATE: self.cover.draw_template,
-            distribution.TEMPLATE: self.distribution.draw_template,
-            label.TEMPLATE: self.label.draw_template,
+            cover.TEMPLATES[kind]: partial(self.cover.draw_template, kind=kind),
+            distribution.TEMPLATES[kind]: partial(self.lists[kind].draw_template, kind=kind),
+            label.TEMPLATES[kind]: partial(self.label.draw_template, kind=kind),
         }
-        for state, name in notice.MY_NUMBER_BOX.items():
-            drawers[name] = partial(self.notice.draw_my_number_box, state=state)
-        return _Family("notice", self.fonts, drawers, self.cover, self.distribution, self.label)
-
-    def _certificate_family(self) -> _Family:
-        """Built on first use: a process that renders only notices never pays for it."""
-        family = self._certificates_family
-        if family is not None:
-            return family
-        with self._family_lock:
-            if self._certificates_family is None:
-                kind: DocumentKind = "certificate"
-                letter = self.certificate
-                # own list and label objects: their slots cache prefixes per family
-                cover_ = CoverLayout(self.ctx)
-                list_ = DistributionLayout(self.ctx)
-                label_ = LabelLayout(self.ctx)
-                drawers: dict[bytes, Callable[[Canvas], None]] = {
-                    certificate.EMPLOYER: partial(letter.draw_template, home=False),
-                    certificate.HOME: partial(letter.draw_template, home=True),
-                    certificate.SUPERSEDES: letter.draw_supersedes,
-                    certificate.CARD: self.card.draw_template,
-                    cardsheet.TEMPLATE: self.card_sheet.draw_template,
-                    cover.TEMPLATES[kind]: partial(cover_.draw_template, kind=kind),
-                    distribution.TEMPLATES[kind]: partial(list_.draw_template, kind=kind),
-                    label.TEMPLATES[kind]: partial(label_.draw_template, kind=kind),
-                }
-                for reason, name in certificate.REASON.items():
-                    drawers[name] = partial(letter.draw_reason, reason=reason)
-                self._certificates_family = _Family(kind, self.fonts, drawers, cover_, list_,
-                                                    label_)  # fmt: skip
-            return self._certificates_family
-
-    def _return_family(self) -> _Family:
-        """The return letters' templates, built on first use (a few letters per run)."""
-        with self._family_lock:
-            if self._returns_family is None:
-                layout = self.returns
-                drawers: dict[bytes, Callable[[Canvas], None]] = {
-                    returns.HOME: layout.draw_home_template,
-                    returns.EMPLOYER: layout.draw_employer_template,
-                    returns.CONTINUED: layout.draw_continued_template,
-                }
-                # parcel parts unused by this family
-                self._returns_family = _Family("returns", self.fonts, drawers, self.cover,
-                                               self.distribution, self.label)  # fmt: skip
-            return self._returns_family
-
-    def _family(self, kind: DocumentKind) -> _Family:
-        return self._notices_family if kind == "notice" else self._certificate_family()
+        if kind == "notice":
+            drawers[notice.EMPLOYER] = partial(self.notice.draw_template, home=False)
+            drawers[notice.HOME] = partial(self.notice.draw_template, home=True)
+            drawers[form.TEMPLATE] = self.form.draw_template
+            for state, name in notice.MY_NUMBER_BOX.items():
+                drawers[name] = partial(self.notice.draw_my_number_box, state=state)
+        else:
+            letter = self.certificate
+            drawers[certificate.EMPLOYER] = partial(letter.draw_template, home=False)
+            drawers[certificate.HOME] = partial(letter.draw_template, home=True)
+            drawers[certificate.SUPERSEDES] = letter.draw_supersedes
+            drawers[certificate.CARD] = self.card.draw_template
+            drawers[cardsheet.TEMPLATE] = self.card_sheet.draw_template
+            for reason, name in certificate.REASON.items():
+                drawers[name] = partial(letter.draw_reason, reason=reason)
+        return drawers
 
     # ------------------------------------------------------------------ files
 
@@ -376,7 +349,7 @@ class Renderer:
         )
         container_pages: list[PageRange] = []
         piece_pages: list[PageRange] = []
-        label_ = family.label
+        label_, list_ = self.label, self.lists[kind]
         label_template = label.TEMPLATES[kind]
         address = label_.address_block(f.canvas(), parcel)
         for k, container in enumerate(parcel.containers):
@@ -386,11 +359,11 @@ class Renderer:
             f.add_page(c.content(), label_template)
             if k == 0:
                 c = f.canvas()
-                family.cover.draw_page(c, parcel, counts)
+                self.cover.draw_page(c, parcel, counts)
                 f.add_page(c.content(), cover.TEMPLATES[kind])
                 for p, chunk in enumerate(list_pages, 1):
                     c = f.canvas()
-                    family.distribution.draw_page(c, parcel, chunk, p, len(list_pages))
+                    list_.draw_page(c, parcel, chunk, p, len(list_pages))
                     f.add_page(c.content(), distribution.TEMPLATES[kind])
             piece_pages += self._pieces(f, pieces[container.first_piece - 1 : container.last_piece])
             container_pages.append(PageRange(first, f.page_count))
@@ -417,7 +390,7 @@ class Renderer:
                 raise RenderError(f"{p.control}: 資格確認書ではありません (not a Certificate)")
         sheet = self.card_sheet
         per = sheet.per_sheet
-        f = _PdfFile(self, self._certificate_family(), out,
+        f = _PdfFile(self, self._family("certificate"), out,
                      frozenset({cardsheet.TEMPLATE, certificate.CARD}))  # fmt: skip
         enc = f.encoders["gothic"]
         placed = self.card.placed
@@ -456,7 +429,7 @@ class Renderer:
         templates: set[bytes] = set()
         for letter in letters:
             templates |= layout.templates(letter)
-        f = _PdfFile(self, self._return_family(), out, frozenset(templates))
+        f = _PdfFile(self, self._family("returns"), out, frozenset(templates))
         ranges: list[PageRange] = []
         for letter in letters:
             first = f.page_count + 1

@@ -12,7 +12,6 @@ shared objects), with their offsets and the SHA-256 state after them, prepared o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
@@ -126,18 +125,6 @@ class PdfWriter:
             self._flush()
         return c + 1
 
-    def objects(self, items: Iterable[tuple[int, bytes]]) -> None:
-        """Many small objects at once (the page dictionaries)."""
-        parts = []
-        pos = self._pos
-        offsets = self._offsets
-        for num, body in items:
-            chunk = b"%d 0 obj\n%s\nendobj\n" % (num, body)
-            offsets[num] = pos
-            pos += len(chunk)
-            parts.append(chunk)
-        self._emit(b"".join(parts))
-
     def close(self, root: int, info: int) -> None:
         """Write the xref and trailer and flush; sets `size` and `sha256`."""
         missing = [n for n, off in enumerate(self._offsets) if off < 0]
@@ -157,11 +144,6 @@ class PdfWriter:
         self._flush()
         self.size = self._pos
         self.sha256 = self._hash.hexdigest()
-
-
-def pdf_string(text: str) -> bytes:
-    """A PDF text string (UTF-16BE with BOM) as a hex string, safe for any characters."""
-    return b"<FEFF" + text.encode("utf-16-be").hex().upper().encode() + b">"
 
 
 def pdf_name(text: str) -> bytes:

@@ -11,7 +11,8 @@ lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), 
 any number of processes never fork the chain; ids are assigned here, without gaps. It returns
 only after the commit is durable (SQLite: synchronous=FULL for that commit; PostgreSQL:
 synchronous_commit=on), so a caller that answers after `append` returns never answers
-without its audit row. `AuditBatcher` lets concurrent requests share one such transaction.
+without its audit row. `AuditBatcher` lets concurrent threads share one such transaction
+(the web app's event loop uses web.auditqueue instead).
 
 Checking: `verify_chain` streams the rows in id order and names every row that was edited,
 inserted or deleted. Rows removed from the end (or a consistent rewrite of the newest rows)

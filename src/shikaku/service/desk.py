@@ -1,6 +1,6 @@
 """What the staff console and the employer portal do, as plain functions on ids.
 
-Handlers in shikaku.console stay thin: they parse a form, call one of these, render. Every
+Handlers in shikaku.webconsole stay thin: they parse a form, call one of these, render. Every
 function that reads a person's data for a screen is paired by the caller with an audit row
 (`audit_view`). My Numbers: only their last 4 digits ever leave this module.
 """
@@ -26,11 +26,11 @@ from shikaku.domain.normalize import (
     parse_date,
     to_halfwidth_ascii,
 )
-from shikaku.issuance.jobs import run_label
 from shikaku.issuance.work import output_fs
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import (
     certificates,
+    console_users,
     eligibility_periods,
     employers,
     envelope_returns,
@@ -43,7 +43,7 @@ from shikaku.registry.tables import (
     run_targets,
     runs,
 )
-from shikaku.security.audit import CONSOLE_READ, AuditEntry, AuditWriter
+from shikaku.security.audit import AuditEntry, AuditWriter
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.accounts import User, now
 
@@ -409,10 +409,7 @@ def record_my_number_report(
 
 
 def pending_reports(engine: Engine) -> list[Any]:
-    mr, p = my_number_reports.c, persons.c
-    from shikaku.registry.tables import console_users
-
-    u = console_users.c
+    mr, p, u = my_number_reports.c, persons.c, console_users.c
     with engine.connect() as conn:
         return list(
             conn.execute(
@@ -658,14 +655,20 @@ def employer_parcel(
             .where(t.run_id == run_id, t.partition_no == partition_no)
             .order_by(t.piece_no)
         ).all()
+        # Only this parcel's people: a run's hand-outs and returns span every employer.
+        in_parcel = select(t.person_id).where(t.run_id == run_id, t.partition_no == partition_no)
+        h, er = hand_outs.c, envelope_returns.c
         handed = set(
-            conn.execute(select(hand_outs.c.person_id).where(hand_outs.c.run_id == run_id))
-            .scalars()
-            .all()
+            conn.execute(
+                select(h.person_id).where(h.run_id == run_id, h.person_id.in_(in_parcel))
+            ).scalars()
         )
-        er = envelope_returns.c
         returned: Mapping[int, str] = dict(
-            conn.execute(select(er.person_id, er.reason).where(er.run_id == run_id)).all()
+            conn.execute(
+                select(er.person_id, er.reason).where(
+                    er.run_id == run_id, er.person_id.in_(in_parcel)
+                )
+            ).all()
         )
     lines = []
     for row in rows:
@@ -735,6 +738,3 @@ def parcel_has_person(
             ).first()
             is not None
         )
-
-
-__all__ = ["CONSOLE_READ", "run_label"]

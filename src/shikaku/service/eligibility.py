@@ -10,7 +10,11 @@ from datetime import date
 
 from sqlalchemy import Connection
 
-from shikaku.domain.certificate import holds_valid_certificate, mynacard_usable_on
+from shikaku.domain.certificate import (
+    ECERT_GRACE_MONTHS,
+    holds_valid_certificate,
+    mynacard_usable_on,
+)
 from shikaku.domain.copay import CapCategory, cap_category, copay_rate
 from shikaku.domain.documents import Document, DocumentPolicy, accepted_documents
 from shikaku.domain.eligibility import Validity, eligibility_on
@@ -47,7 +51,10 @@ class CheckResult:
 
 
 def check_eligibility(
-    conn: Connection, q: CheckQuery, policy: DocumentPolicy, ecert_grace_months: int = 3
+    conn: Connection,
+    q: CheckQuery,
+    policy: DocumentPolicy,
+    ecert_grace_months: int = ECERT_GRACE_MONTHS,
 ) -> CheckResult:
     records = checks.find_records(
         conn, q.insurer_number, q.symbol, q.number, q.branch, q.birth_date, q.service_date
@@ -59,7 +66,7 @@ def answer(
     records: Sequence[checks.PersonRecord],
     q: CheckQuery,
     policy: DocumentPolicy,
-    ecert_grace_months: int = 3,
+    ecert_grace_months: int = ECERT_GRACE_MONTHS,
 ) -> CheckResult:
     """The rules applied to what the registry holds for the query's keys."""
     if not records:

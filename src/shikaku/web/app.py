@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -38,14 +37,6 @@ Authenticate with `Authorization: Bearer <key>` or `X-API-Key`. Errors are probl
 """
 
 
-def serving_options(url: str) -> dict[str, Any]:
-    """PostgreSQL plans the lookup (six correlated subqueries) in ~1.3 ms, twice what it takes
-    to run it: server-side prepared statements from the first use keep the plan."""
-    if url.startswith("postgresql"):
-        return {"connect_args": {"prepare_threshold": 1}}
-    return {}
-
-
 # The lookup is prepared once per connection; PostgreSQL would still plan it anew for each
 # execution while it judges custom plans cheaper (~0.15 ms, as long as the query itself).
 # Every parameter is an equality on a unique key or a date bound, so one generic plan serves.
@@ -59,7 +50,6 @@ NO_TELEMETRY: TelemetryConfig = {
     "logs": False,
     "operation_spans": False,
 }
-SWITCH_INTERVAL = 0.00005  # seconds; see web.auditqueue
 
 
 def settle_heap() -> None:
@@ -68,7 +58,6 @@ def settle_heap() -> None:
     tens of milliseconds, the API's worst latencies)."""
     gc.collect()
     gc.freeze()
-    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 class App(FastAPI):
@@ -84,7 +73,7 @@ class App(FastAPI):
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
-    db = engine or make_engine(settings.database_url, **serving_options(settings.database_url))
+    db = engine or make_engine(settings.database_url)
     policy = settings.policy
     postgres = not is_sqlite(db)
     ctx = AppContext(

@@ -39,9 +39,8 @@ class AppContext:
     _reader: Connection | None = None
 
     def reader(self) -> Connection:
-        """One autocommit connection for the event loop's lookups: every handler's database
-        work runs on the loop thread, and a checkout per request cost more than the lookup
-        (a ping and a rollback: two round trips on PostgreSQL)."""
+        """SQLite: one autocommit connection for the loop's lookups (PostgreSQL's go through
+        `readers`); a checkout per request cost more than the lookup itself."""
         if self._reader is None or self._reader.closed or self._reader.invalidated:
             self._reader = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return self._reader

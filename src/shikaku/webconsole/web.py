@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
+from shikaku.issuance.jobs import run_label
 from shikaku.security.audit import CONSOLE_READ
 from shikaku.security.mynumber import MyNumberVault, load_vault
 from shikaku.service import accounts, desk
@@ -51,7 +53,7 @@ templates.globals.update(
     mn_status_ja=desk.MY_NUMBER_STATUS_JA,
     return_ja=desk.RETURN_REASON_JA,
     loss_ja=desk.loss_reason_ja,
-    run_label=desk.run_label,
+    run_label=run_label,
 )
 
 
@@ -289,7 +291,7 @@ def person_document(request: Request, person_id: int, run_id: int) -> Response:
     except desk.DeskError:
         raise NotFound from None
     desk.audit_view(c.engine, user, desk.CONSOLE_DOWNLOAD, person_id, run=run_id)
-    return pdf(data, f"{desk.run_label(run_id)}-{person_id}.pdf")
+    return pdf(data, f"{run_label(run_id)}-{person_id}.pdf")
 
 
 def _act(
@@ -471,27 +473,43 @@ def parcel_pdf(request: Request, run_id: int, partition_no: int) -> Response:
     except desk.DeskError:
         raise NotFound from None
     desk.audit_view(c.engine, user, desk.PORTAL_DOWNLOAD, None, run=run_id, partition=partition_no)
-    return pdf(data, f"{desk.run_label(run_id)}-P{partition_no:07d}.pdf")
+    return pdf(data, f"{run_label(run_id)}-P{partition_no:07d}.pdf")
+
+
+def _parcel_act(
+    request: Request,
+    run_id: int,
+    partition_no: int,
+    csrf: str,
+    values: dict[str, str],
+    default_field: str,
+    done: str,
+    action: Callable[[User, int], None],
+) -> Response:
+    """An employer's action on a parcel (`action(user, employer_id)`): done, or the parcel
+    page again with the error next to its field (one of `values`, else `default_field`)."""
+    user = employer_user(request)
+    check_csrf(user, csrf)
+    assert user.employer_id is not None
+    try:
+        action(user, user.employer_id)
+    except desk.DeskError as exc:
+        name = exc.field if exc.field in values else default_field
+        return _parcel_page(request, user, run_id, partition_no, {name: exc.ja}, values, 400)
+    return redirect(f"/portal/parcels/{run_id}/{partition_no}?done={done}")
 
 
 @router.post("/portal/parcels/{run_id}/{partition_no}/handed-out")
 def handed_out(
     request: Request, run_id: int, partition_no: int, csrf: Field = "", insured: Field = ""
 ) -> Response:
-    user = employer_user(request)
-    check_csrf(user, csrf)
-    assert user.employer_id is not None
-    try:
+    def action(user: User, employer_id: int) -> None:
         if not insured.isdigit():
             raise desk.DeskError("被保険者を選んでください", "choose", "insured")
-        desk.mark_handed_out(
-            console_of(request).engine, user.employer_id, run_id, partition_no, int(insured), user
-        )
-    except desk.DeskError as exc:
-        return _parcel_page(
-            request, user, run_id, partition_no, {"insured": exc.ja}, {}, status=400
-        )
-    return redirect(f"/portal/parcels/{run_id}/{partition_no}?done=handed_out")
+        engine = console_of(request).engine
+        desk.mark_handed_out(engine, employer_id, run_id, partition_no, int(insured), user)
+
+    return _parcel_act(request, run_id, partition_no, csrf, {}, "insured", "handed_out", action)
 
 
 @router.post("/portal/parcels/{run_id}/{partition_no}/return")
@@ -503,25 +521,19 @@ def portal_return(
     person: Field = "",
     left_on: Field = "",
 ) -> Response:
-    user = employer_user(request)
-    check_csrf(user, csrf)
-    c = console_of(request)
-    assert user.employer_id is not None
-    values = {"person": person, "left_on": left_on}
-    try:
+    engine = console_of(request).engine
+
+    def action(user: User, employer_id: int) -> None:
         if not person.isdigit() or not desk.parcel_has_person(
-            c.engine, user.employer_id, run_id, partition_no, int(person)
+            engine, employer_id, run_id, partition_no, int(person)
         ):
             raise desk.DeskError("返戻する方を選んでください", "choose a person", "person")
         desk.record_return(
-            c.engine, run_id, int(person), "left", left_on, user, employer_id=user.employer_id
+            engine, run_id, int(person), "left", left_on, user, employer_id=employer_id
         )
-    except desk.DeskError as exc:
-        field_name = exc.field if exc.field in ("person", "left_on") else "person"
-        return _parcel_page(
-            request, user, run_id, partition_no, {field_name: exc.ja}, values, status=400
-        )
-    return redirect(f"/portal/parcels/{run_id}/{partition_no}?done=returned")
+
+    values = {"person": person, "left_on": left_on}
+    return _parcel_act(request, run_id, partition_no, csrf, values, "person", "returned", action)
 
 
 # ------------------------------------------------------------------ wiring

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from math import ceil
 from typing import Final
 
-from shikaku.render.canvas import PAGE_HEIGHT, PAGE_WIDTH, Canvas, Slot
+from shikaku.render.canvas import PAGE_HEIGHT, PAGE_WIDTH, Canvas, Slot, do
 from shikaku.render.layouts.certificate import CARD_HEIGHT, CARD_WIDTH, CardLayout
 from shikaku.render.text import TextEncoder
 
 TEMPLATE: Final = b"/CS"
+_DO: Final = do(TEMPLATE)
 TITLE: Final = "資格確認書（カード印刷用）"
 WORDS: Final = (TITLE, " / ", " 〜 ")
 MAX_PER_SHEET: Final = 10
@@ -96,7 +97,7 @@ class CardSheetLayout:
         and the footer naming the sheet and its first and last control code."""
         return b"".join(
             [
-                b"q /CS Do Q\n",
+                _DO,
                 *cards,
                 b"BT\n",
                 self.footer_left.emit_parts(enc, TITLE, f" {page} / {pages}"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Final
 
 from shikaku.domain.window import Rect
-from shikaku.render.canvas import MM, Canvas, Slot, emit_all, num
+from shikaku.render.canvas import MM, Canvas, Slot, do, emit_all, num
 from shikaku.render.layouts import envelope
 from shikaku.render.layouts.common import (
     LEFT,
@@ -31,9 +31,11 @@ from shikaku.render.layouts.common import (
     Cell,
     LayoutContext,
     baseline,
+    contacts_beside_card,
     copay,
     draw_table,
     fold_marks,
+    heading,
     table_cells,
     value_slot,
     wareki,
@@ -65,7 +67,8 @@ SUPERSEDES: Final = b"/CX"  # "your previous certificate is no longer valid"
 REASON: Final[dict[CertificateReason, bytes]] = {
     r: b"/CR%d" % i for i, r in enumerate(CERTIFICATE_REASONS)
 }
-_CARD_DO: Final = b"q %s Do Q\nBT\n" % CARD
+_CARD_DO: Final = do(CARD) + b"BT\n"
+_DO_EMPLOYER, _DO_HOME, _DO_SUPERSEDES = do(EMPLOYER), do(HOME), do(SUPERSEDES)
 
 # Labels of the card's optional rows (printed only with their value), and what the
 # per-page text of the letter and card needs besides digits, kana and dates.
@@ -338,13 +341,7 @@ class CertificateLayout:
 
     def draw_template(self, c: Canvas, home: bool) -> None:
         """Everything on the letter that is the same for every person (not the card)."""
-        issuer = self.ctx.issuer
-        s = self.side
-        c.text(s.left, 15.0, "健康保険", 11.0)
-        c.text(s.left, 25.0, TITLE, 17.0, max_width=s.width)
-        c.text(s.left, 32.0, issuer.name, 9.5, max_width=s.width)
-        if home:
-            c.line(s.left, 34.5, s.right, 34.5, width=0.2, gray=0.5)
+        heading(c, self.side, TITLE, 17.0, self.ctx.issuer, rule=home)
         width = RIGHT - LEFT
         c.paragraph(LEFT, self.about_top, width, INTRO, 9.0, leading=4.4)
         c.text(LEFT, self.reason_top, "■ お送りする理由", 10.0)
@@ -368,7 +365,6 @@ class CertificateLayout:
         self._draw_bottom(c)
 
     def _draw_bottom(self, c: Canvas) -> None:
-        issuer = self.ctx.issuer
         k = self.card_box
         c.text(LEFT, 206.0, "■ 資格確認書", 10.0)
         c.paragraph(LEFT + 1, 211.5, RIGHT - LEFT - 1, CARD_NOTE[self.mode], 8.8, leading=4.2)
@@ -385,12 +381,7 @@ class CertificateLayout:
             c.text(k.left + k.width / 2, k.top + k.height / 2 + 6.5, "85.6 mm × 54 mm", 7.0,
                    align="center")  # fmt: skip
 
-        b = self.beside_card
-        y = b.top + 3.5
-        c.text(b.left, y, "■ お問い合わせ先", 9.5)
-        y += 5.0
-        for line in issuer.contact_lines:
-            y = c.paragraph(b.left + 1, y, b.width - 1, line, 8.3, leading=4.0)
+        contacts_beside_card(c, self.beside_card, self.ctx.issuer)
 
     def draw_reason(self, c: Canvas, reason: CertificateReason) -> None:
         """Why this person receives a certificate: one small template per reason."""
@@ -423,12 +414,9 @@ class CertificateLayout:
         reason = REASON.get(p.reason)
         if reason is None:
             raise ValueError(f"資格確認書の送付理由が不明です: {p.reason!r}")
-        parts = [
-            b"q /CH Do Q\n" if home else b"q /CE Do Q\n",
-            b"q %s Do Q\n" % reason,
-        ]
+        parts = [_DO_HOME if home else _DO_EMPLOYER, do(reason)]
         if p.supersedes:
-            parts.append(b"q /CX Do Q\n")
+            parts.append(_DO_SUPERSEDES)
         parts.append(b"BT\n")
         block = self.block
         lines: list[str] = []

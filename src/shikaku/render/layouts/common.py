@@ -11,16 +11,14 @@ from typing import Final
 from shikaku.domain.members import Relationship
 from shikaku.domain.normalize import format_wareki
 from shikaku.domain.window import Rect
-from shikaku.render.canvas import Canvas, Slot
+from shikaku.render.canvas import Align, Canvas, Slot
 from shikaku.render.fonts import Face
-from shikaku.render.model import Container, Issuer, Notice
+from shikaku.render.model import Issuer, Notice
 
 LEFT: Final = 12.0  # page margins in mm
 RIGHT: Final = 198.0
-CONTENT_WIDTH: Final = RIGHT - LEFT
 LABEL_FILL: Final = 0.9  # gray of label cells
-ASCENT: Final = 0.88  # IPAex ascender / descender, in em
-DESCENT: Final = 0.12
+ASCENT: Final = 0.88  # IPAex ascender, in em
 PT_MM: Final = 25.4 / 72  # mm per point
 
 RELATIONSHIP: Final = {int(r): r.label for r in Relationship}  # a dict: the hot path
@@ -59,11 +57,6 @@ def copay(rate: int) -> str:
     if rate % 10:
         raise ValueError(f"負担割合が10%単位ではありません: {rate}")
     return f"{rate // 10}割"
-
-
-def container_text(container: Container) -> str:
-    """ "1 / 3 箱" for a box or an envelope of an employer parcel."""
-    return f"{container.index} / {container.count} {CONTAINER_KIND[container.kind]}"
 
 
 def my_number_last4(notice: Notice) -> str | None:
@@ -157,6 +150,64 @@ def value_slot(cell: Rect, size: float, face: Face = "gothic", *, pad: float = 2
     """A slot for a variable value, left-aligned and vertically centred in its cell."""
     return Slot(cell.left + pad, baseline(cell.top, cell.height, size), size, face,
                 max_width=cell.width - pad - 1)  # fmt: skip
+
+
+def heading(c: Canvas, side: Rect, title: str, size: float, issuer: Issuer, *, rule: bool) -> None:
+    """A letter's heading beside the envelope window: 健康保険, the title, the insurer."""
+    c.text(side.left, 15.0, "健康保険", 11.0)
+    c.text(side.left, 25.0, title, size, max_width=side.width)
+    c.text(side.left, 32.0, issuer.name, 9.5, max_width=side.width)
+    if rule:
+        c.line(side.left, 34.5, side.right, 34.5, width=0.2, gray=0.5)
+
+
+def contacts_beside_card(c: Canvas, box: Rect, issuer: Issuer) -> float:
+    """■ お問い合わせ先 and the insurer's contact lines, beside a card; returns the next baseline."""
+    y = box.top + 3.5
+    c.text(box.left, y, "■ お問い合わせ先", 9.5)
+    y += 5.0
+    for line in issuer.contact_lines:
+        y = c.paragraph(box.left + 1, y, box.width - 1, line, 8.3, leading=4.0)
+    return y
+
+
+# A list table's column: (heading, width in mm, alignment of the values). The last column
+# is a check box (配付済, 回収済): it has no text.
+Column = tuple[str, float, Align]
+
+
+def column_edges(columns: Sequence[Column]) -> list[float]:
+    """The columns' x from the left margin, both edges of each."""
+    edges = [LEFT]
+    for _h, width, _a in columns:
+        edges.append(edges[-1] + width)
+    return edges
+
+
+def column_slots(
+    columns: Sequence[Column], edges: Sequence[float], base: float, size: float
+) -> tuple[Slot, ...]:
+    """The text slots of one row with its baseline at `base` (none for the check box)."""
+    slots = []
+    for (_h, _w, align), x0, x1 in zip(columns[:-1], edges, edges[1:], strict=False):
+        if align == "right":
+            slots.append(Slot(x1 - 1.5, base, size, max_width=x1 - x0 - 2, align="right"))
+        elif align == "center":
+            slots.append(Slot((x0 + x1) / 2, base, size, max_width=x1 - x0 - 2, align="center"))
+        else:
+            slots.append(Slot(x0 + 1.5, base, size, max_width=x1 - x0 - 2.5))
+    return tuple(slots)
+
+
+def draw_column_heads(
+    c: Canvas, columns: Sequence[Column], edges: Sequence[float], top: float, height: float
+) -> None:
+    """The gray head row of a list table, its headings centred."""
+    c.rect(LEFT, top, RIGHT - LEFT, height, fill=0.88, width=0.3)
+    for (heading_, _w, _a), x0, x1 in zip(columns, edges, edges[1:], strict=False):
+        c.text((x0 + x1) / 2, baseline(top, height, 8.0), heading_, 8.0,
+               align="center", max_width=x1 - x0 - 1)  # fmt: skip
+        c.line(x1, top, x1, top + height, width=0.2)
 
 
 def fold_marks(c: Canvas) -> None:

@@ -22,7 +22,6 @@ from shikaku.render.layouts.common import (
 from shikaku.render.model import DocumentKind, Parcel
 
 TEMPLATES: Final[dict[DocumentKind, bytes]] = {"notice": b"/TC", "certificate": b"/CC"}
-TEMPLATE: Final = TEMPLATES["notice"]
 TITLE: Final = "「資格情報のお知らせ」の送付について（ご案内）"
 WORDS: Final = (
     "事業主様・ご担当者様",

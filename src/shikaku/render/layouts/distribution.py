@@ -16,19 +16,21 @@ from shikaku.render.layouts.common import (
     LEFT,
     RELATIONSHIP,
     RIGHT,
+    Column,
     LayoutContext,
     baseline,
+    column_edges,
+    column_slots,
+    draw_column_heads,
     wareki,
 )
 from shikaku.render.model import Container, DocumentKind, Parcel, Piece
 
 TEMPLATES: Final[dict[DocumentKind, bytes]] = {"notice": b"/TL", "certificate": b"/CL"}
-TEMPLATE: Final = TEMPLATES["notice"]
 TITLES: Final[dict[DocumentKind, str]] = {
     "notice": "配付一覧（資格情報のお知らせ）",
     "certificate": "配付一覧（資格確認書）",
 }
-TITLE: Final = TITLES["notice"]
 WORDS: Final = (" / ", "　記号 ", "作成日 ")
 HEAD_TOP: Final = 39.0
 HEAD_HEIGHT: Final = 7.0
@@ -38,7 +40,7 @@ TEXT: Final = 8.8
 CHECK: Final = 3.6
 
 # (heading, width in mm, alignment of the values)
-COLUMNS: Final = (
+COLUMNS: Final[tuple[Column, ...]] = (
     ("No.", 12.0, "right"),
     ("記号", 22.0, "left"),
     ("番号", 18.0, "left"),
@@ -59,13 +61,6 @@ class ListRow:
     notice: Piece
     container: Container
     first_of_household: bool
-
-
-def column_edges() -> list[float]:
-    edges = [LEFT]
-    for _h, width, _a in COLUMNS:
-        edges.append(edges[-1] + width)
-    return edges
 
 
 def paginate(rows: Sequence[ListRow], per_page: int = ROWS_PER_PAGE) -> list[list[ListRow]]:
@@ -92,25 +87,14 @@ class DistributionLayout:
 
     def __init__(self, ctx: LayoutContext) -> None:
         self.ctx = ctx
-        self.edges = column_edges()
+        self.edges = column_edges(COLUMNS)
         top = HEAD_TOP + HEAD_HEIGHT
         self._rows: list[tuple[Slot, ...]] = []
         self._graphics: list[tuple[bytes, bytes]] = []  # per row: (normal, household start)
         box_x = (self.edges[-2] + self.edges[-1] - CHECK) / 2
         for i in range(ROWS_PER_PAGE):
             y = top + i * ROW
-            base = baseline(y, ROW, TEXT)
-            slots = []
-            for (_h, _w, align), x0, x1 in zip(COLUMNS[:-1], self.edges, self.edges[1:],
-                                               strict=False):  # fmt: skip
-                if align == "right":
-                    slots.append(Slot(x1 - 1.5, base, TEXT, max_width=x1 - x0 - 2, align="right"))
-                elif align == "center":
-                    slots.append(Slot((x0 + x1) / 2, base, TEXT, max_width=x1 - x0 - 2,
-                                      align="center"))  # fmt: skip
-                else:
-                    slots.append(Slot(x0 + 1.5, base, TEXT, max_width=x1 - x0 - 2.5))
-            self._rows.append(tuple(slots))
+            self._rows.append(column_slots(COLUMNS, self.edges, baseline(y, ROW, TEXT), TEXT))
             g = Canvas({})
             g.rect(box_x, y + (ROW - CHECK) / 2, CHECK, CHECK, width=0.3)
             box = g.content()
@@ -138,11 +122,7 @@ class DistributionLayout:
             8.3,
             leading=4.0,
         )
-        c.rect(LEFT, HEAD_TOP, RIGHT - LEFT, HEAD_HEIGHT, fill=0.88, width=0.3)
-        for (heading, _w, _a), x0, x1 in zip(COLUMNS, self.edges, self.edges[1:], strict=False):
-            c.text((x0 + x1) / 2, baseline(HEAD_TOP, HEAD_HEIGHT, 8.0), heading, 8.0,
-                   align="center", max_width=x1 - x0 - 1)  # fmt: skip
-            c.line(x1, HEAD_TOP, x1, HEAD_TOP + HEAD_HEIGHT, width=0.2)
+        draw_column_heads(c, COLUMNS, self.edges, HEAD_TOP, HEAD_HEIGHT)
         c.paragraph(
             LEFT,
             287.0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from shikaku.render.canvas import Canvas, Slot, emit_all
+from shikaku.render.canvas import Canvas, Slot, do, emit_all
 from shikaku.render.layouts.common import (
     LEFT,
     RELATIONSHIP,
@@ -26,6 +26,7 @@ from shikaku.render.model import Notice
 from shikaku.render.text import TextEncoder
 
 TEMPLATE: Final = b"/TF"
+_DO: Final = do(TEMPLATE)
 TITLE: Final = "マイナンバー登録申出書"
 WORDS: Final = (" 申出書",)
 
@@ -179,7 +180,8 @@ class FormLayout:
         )  # fmt: skip
         return b"".join(
             [
-                b"q /TF Do Q\nBT\n",
+                _DO,
+                b"BT\n",
                 *emit_all(enc, self.fields, texts),
                 self.control.emit_parts(enc, n.control, " 申出書"),
                 b"ET\n",

@@ -20,7 +20,6 @@ from shikaku.render.layouts.common import (
 from shikaku.render.model import Container, DocumentKind, Parcel
 
 TEMPLATES: Final[dict[DocumentKind, bytes]] = {"notice": b"/TB", "certificate": b"/CB"}
-TEMPLATE: Final = TEMPLATES["notice"]
 CONTENTS: Final[dict[DocumentKind, str]] = {
     "notice": "資格情報のお知らせ在中",
     "certificate": "資格確認書在中",

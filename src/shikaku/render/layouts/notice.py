@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from shikaku.domain.window import Rect
-from shikaku.render.canvas import Canvas, Slot, emit_all
+from shikaku.render.canvas import Canvas, Slot, do, emit_all
 from shikaku.render.layouts import envelope
 from shikaku.render.layouts.common import (
     LEFT,
@@ -23,9 +23,11 @@ from shikaku.render.layouts.common import (
     Cell,
     LayoutContext,
     baseline,
+    contacts_beside_card,
     copay,
     draw_table,
     fold_marks,
+    heading,
     my_number_last4,
     table_cells,
     value_slot,
@@ -43,6 +45,8 @@ WORDS: Final = (*envelope.WORDS, "性別", "割", MY_NUMBER_MASK)
 EMPLOYER: Final = b"/TN"
 HOME: Final = b"/TH"
 MY_NUMBER_BOX: Final = {"registered": b"/MR", "none": b"/MN", "needs_check": b"/MC"}
+_DO_EMPLOYER, _DO_HOME = do(EMPLOYER), do(HOME)
+_DO_BOX: Final = {state: do(name) for state, name in MY_NUMBER_BOX.items()}
 
 ABOUT: Final = (
     "このお知らせは、あなたの健康保険の資格情報（記号・番号・枝番など）をお知らせするもの"
@@ -94,7 +98,7 @@ class NoticeLayout:
     def __init__(self, ctx: LayoutContext) -> None:
         self.ctx = ctx
         self.block = WindowBlock(ctx.window)
-        w = self.window = ctx.window
+        w = ctx.window
         self.side = self.block.side
         self.about_top = max(w.bottom + 8, 55.0)
         left_card = ctx.card_corner == "lower_left"
@@ -115,14 +119,6 @@ class NoticeLayout:
     # ------------------------------------------------------------------ slots
 
     def _build_slots(self) -> None:
-        b = self.block
-        self.win = b.win
-        self.home_postal = b.home_postal
-        self.home_address = b.home_address
-        self.home_addressee = b.home_addressee
-        self.home_barcode = b.home_barcode
-        self.names = b.names
-
         # the data table (cells come from the same data the template draws)
         cells = table_cells(LEFT, TABLE_TOP, TABLE_ROW, TABLE_ROWS)
         self.symbol = value_slot(cells["symbol"], 11)
@@ -171,12 +167,7 @@ class NoticeLayout:
     def draw_template(self, c: Canvas, home: bool) -> None:
         """Everything on the sheet that is the same for every person."""
         issuer = self.ctx.issuer
-        s = self.side
-        c.text(s.left, 15.0, "健康保険", 11.0)
-        c.text(s.left, 25.0, TITLE, 19.0, max_width=s.width)
-        c.text(s.left, 32.0, issuer.name, 9.5, max_width=s.width)
-        if home:
-            c.line(s.left, 34.5, s.right, 34.5, width=0.2, gray=0.5)
+        heading(c, self.side, TITLE, 19.0, issuer, rule=home)
 
         y = self.about_top
         c.text(LEFT, y, "■ このお知らせについて", 10.0)
@@ -210,12 +201,7 @@ class NoticeLayout:
             y = c.bullet(LEFT + 1, y, RIGHT - LEFT - 1, item, 8.3, leading=4.0) + 0.3
 
         b = self.beside_card
-        y = b.top + 3.5
-        c.text(b.left, y, "■ お問い合わせ先", 9.5)
-        y += 5.0
-        for line in issuer.contact_lines:
-            y = c.paragraph(b.left + 1, y, b.width - 1, line, 8.3, leading=4.0)
-        y += 2.0
+        y = contacts_beside_card(c, b, issuer) + 2.0
         c.text(b.left, y, "■ マイナンバーに関するお問い合わせ", 9.5)
         y += 5.0
         y = c.paragraph(b.left + 1, y, b.width - 1, issuer.my_number_dial_label, 8.3, leading=4.0)
@@ -290,8 +276,9 @@ class NoticeLayout:
         birth = wareki(n.birth_date)
         eligible = wareki(n.eligible_from)
         parts = [
-            b"q /TH Do Q\n" if home else b"q /TN Do Q\n",
-            b"q %s Do Q\nBT\n" % MY_NUMBER_BOX[n.my_number_state],
+            _DO_HOME if home else _DO_EMPLOYER,
+            _DO_BOX[n.my_number_state],
+            b"BT\n",
         ]
         lines: list[str] = []
         if home:

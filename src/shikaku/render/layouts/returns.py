@@ -30,10 +30,15 @@ from shikaku.render.layouts.common import (
     LEFT,
     RIGHT,
     Cell,
+    Column,
     LayoutContext,
     baseline,
+    column_edges,
+    column_slots,
+    draw_column_heads,
     draw_table,
     fold_marks,
+    heading,
     postal,
     table_cells,
     value_slot,
@@ -104,7 +109,7 @@ EMPLOYER_ASK: Final = (
     "この「返却のお願い」と行き違いに返却済みの場合は、ご容赦ください。",
 )
 # (heading, width in mm, alignment of the values)
-COLUMNS: Final = (
+COLUMNS: Final[tuple[Column, ...]] = (
     ("No.", 10.0, "right"),
     ("記号", 22.0, "left"),
     ("番号", 20.0, "left"),
@@ -134,13 +139,6 @@ def paginate(items: Sequence[ReturnItem]) -> list[tuple[ReturnItem, ...]]:
         pages.append(tuple(rest[:NEXT_ROWS]))
         rest = rest[NEXT_ROWS:]
     return pages
-
-
-def column_edges() -> list[float]:
-    edges = [LEFT]
-    for _h, width, _a in COLUMNS:
-        edges.append(edges[-1] + width)
-    return edges
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,37 +178,19 @@ class ReturnLetterLayout:
             left = w.left + (w.width - stamp.width) / 2
             self.employer_barcode.append(BarcodeStamp(left, y + 4.6 + 2.4 + 3.6, GEOMETRY_10PT))
         # the table's rows: text slots and graphics, for the first and the next pages
-        self.edges = column_edges()
+        self.edges = column_edges(COLUMNS)
         self.rows = {FIRST_HEAD: self._row_slots(FIRST_HEAD, FIRST_ROWS),
                      NEXT_HEAD: self._row_slots(NEXT_HEAD, NEXT_ROWS)}  # fmt: skip
 
     def _row_slots(self, head: float, count: int) -> list[tuple[Slot, ...]]:
-        rows = []
-        for i in range(count):
-            y = head + HEAD_HEIGHT + i * ROW
-            base = baseline(y, ROW, TEXT)
-            slots = []
-            for (_h, _w, align), x0, x1 in zip(COLUMNS[:-1], self.edges, self.edges[1:],
-                                               strict=False):  # fmt: skip
-                if align == "right":
-                    slots.append(Slot(x1 - 1.5, base, TEXT, max_width=x1 - x0 - 2, align="right"))
-                elif align == "center":
-                    slots.append(Slot((x0 + x1) / 2, base, TEXT, max_width=x1 - x0 - 2,
-                                      align="center"))  # fmt: skip
-                else:
-                    slots.append(Slot(x0 + 1.5, base, TEXT, max_width=x1 - x0 - 2.5))
-            rows.append(tuple(slots))
-        return rows
+        top = head + HEAD_HEIGHT
+        return [column_slots(COLUMNS, self.edges, baseline(top + i * ROW, ROW, TEXT), TEXT)
+                for i in range(count)]  # fmt: skip
 
     # ------------------------------------------------------------------ templates
 
     def _heading(self, c: Canvas) -> None:
-        issuer = self.ctx.issuer
-        s = self.side
-        c.text(s.left, 15.0, "健康保険", 11.0)
-        c.text(s.left, 25.0, TITLE, 17.0, max_width=s.width)
-        c.text(s.left, 32.0, issuer.name, 9.5, max_width=s.width)
-        c.line(s.left, 34.5, s.right, 34.5, width=0.2, gray=0.5)
+        heading(c, self.side, TITLE, 17.0, self.ctx.issuer, rule=True)
 
     def _contacts(self, c: Canvas, y: float) -> float:
         c.text(LEFT, y, "■ お問い合わせ先（返却先）", 10.0)
@@ -255,21 +235,14 @@ class ReturnLetterLayout:
         if y > FIRST_HEAD - 6.0:
             raise ValueError("返却のお願いの本文が長すぎます (return letter body overflows)")
         c.text(LEFT, FIRST_HEAD - 2.5, "■ 返却をお願いする資格確認書", 10.0)
-        self._table_head(c, FIRST_HEAD)
+        draw_column_heads(c, COLUMNS, self.edges, FIRST_HEAD, HEAD_HEIGHT)
         fold_marks(c)
 
     def draw_continued_template(self, c: Canvas) -> None:
         """The employer letter's next pages: the title and the table's head."""
         c.text(LEFT, 17.0, f"{TITLE}（続き）", 14.0)
-        self._table_head(c, NEXT_HEAD)
+        draw_column_heads(c, COLUMNS, self.edges, NEXT_HEAD, HEAD_HEIGHT)
         fold_marks(c)
-
-    def _table_head(self, c: Canvas, top: float) -> None:
-        c.rect(LEFT, top, WIDTH, HEAD_HEIGHT, fill=0.88, width=0.3)
-        for (heading, _w, _a), x0, x1 in zip(COLUMNS, self.edges, self.edges[1:], strict=False):
-            c.text((x0 + x1) / 2, baseline(top, HEAD_HEIGHT, 8.0), heading, 8.0,
-                   align="center", max_width=x1 - x0 - 1)  # fmt: skip
-            c.line(x1, top, x1, top + HEAD_HEIGHT, width=0.2)
 
     # ------------------------------------------------------------------ pages
 
