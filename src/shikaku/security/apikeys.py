@@ -137,16 +137,17 @@ class KeyCache:
     ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[URL, str], _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[tuple[Any, ...], str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, url: URL, key_id: str) -> _Entry | None:
         with self._lock:
-            entry = self._entries.get((url, key_id))
+            db = _database(url)
+            entry = self._entries.get((db, key_id))
             if entry is None:
                 return None
             if entry.expires <= time.monotonic():
-                del self._entries[(url, key_id)]
+                del self._entries[(db, key_id)]
                 return None
             return entry
 
@@ -154,18 +155,24 @@ class KeyCache:
         if self.ttl <= 0:
             return
         with self._lock:
-            self._entries[(url, key_id)] = entry
-            self._entries.move_to_end((url, key_id))
+            db = _database(url)
+            self._entries[(db, key_id)] = entry
+            self._entries.move_to_end((db, key_id))
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
     def forget(self, url: URL, key_id: str) -> None:
         with self._lock:
-            self._entries.pop((url, key_id), None)
+            self._entries.pop((_database(url), key_id), None)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def _database(url: URL) -> tuple[Any, ...]:
+    """Which database a URL names, cheaply (a URL hashes its whole rendered text)."""
+    return (url.drivername, url.username, url.host, url.port, url.database)
 
 
 key_cache = KeyCache()

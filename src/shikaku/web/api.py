@@ -7,6 +7,7 @@ is ever part of an answer (the model has no such field).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated
@@ -84,6 +85,7 @@ class EligibilityResponse(BaseModel):
 
 
 def to_response(r: CheckResult) -> EligibilityResponse:
+    """The answer as its model (the contract: `response_json` must write the same bytes)."""
     return EligibilityResponse(
         validity=Code(code=str(int(r.validity)), label=r.validity.label),
         relationship=(
@@ -104,6 +106,43 @@ def to_response(r: CheckResult) -> EligibilityResponse:
         else None,
         accepted_documents=[Code(code=str(d), label=d.label) for d in r.accepted_documents],
     )
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _code(code: str, label: str) -> dict[str, str]:
+    return {"code": code, "label": label}
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def response_json(r: CheckResult) -> bytes:
+    """`to_response(r).model_dump_json()`, byte for byte, without building the models: the
+    answer is written on every check (the models cost ~5% of a check's time)."""
+    relationship = r.relationship
+    return _JSON.encode(
+        {
+            "validity": _code(str(int(r.validity)), r.validity.label),
+            "relationship": _code(str(relationship), Relationship(relationship).label)
+            if relationship
+            else None,
+            "name": r.name,
+            "name_kana": r.name_kana,
+            "eligible_from": _day(r.eligible_from),
+            "lost_on": _day(r.lost_on),
+            "loss_reason": _code(r.loss_reason, LOSS_REASONS.get(r.loss_reason, ""))
+            if r.loss_reason
+            else None,
+            "copay_rate": r.copay_rate,
+            "cap_category": _code(str(r.cap_category), r.cap_category.label)
+            if r.cap_category
+            else None,
+            "accepted_documents": [_code(str(d), d.label) for d in r.accepted_documents],
+        }
+    ).encode()
 
 
 @router.post(
@@ -134,4 +173,4 @@ async def answer(ctx: AppContext, who: Caller, body: bytes) -> Response:
     )  # fmt: skip
     result = await ctx.check(query)
     await audit(ctx, who, "eligibility", result)
-    return Response(to_response(result).model_dump_json(), media_type="application/json")
+    return Response(response_json(result), media_type="application/json")

@@ -64,10 +64,13 @@ class App(FastAPI):
     """The FastAPI app, with the eligibility check served directly (web.fastpath)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if fastpath.handles(scope):
-            response = await fastpath.eligibility(self.state.ctx, scope, receive)
-            await response(scope, receive, send)
-            return
+        ctx: AppContext = self.state.ctx
+        if scope["type"] == "http":
+            ctx.audit.note_request()  # the audit queue's batches follow the load
+            if fastpath.handles(scope):
+                response = await fastpath.eligibility(ctx, scope, receive)
+                await response(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 

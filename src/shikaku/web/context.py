@@ -39,10 +39,12 @@ class AppContext:
     _reader: Connection | None = None
 
     def reader(self) -> Connection:
-        """SQLite: one autocommit connection for the loop's lookups (PostgreSQL's go through
-        `readers`); a checkout per request cost more than the lookup itself."""
+        """SQLite: the loop's lookups run on the audit writer's connection (PostgreSQL's go
+        through `readers`): a checkout per request cost more than the lookup itself, and a
+        connection of their own would lose its page cache at every audit commit. Outside the
+        writer's batches it is in autocommit: a SELECT opens no transaction."""
         if self._reader is None or self._reader.closed or self._reader.invalidated:
-            self._reader = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._reader = self.audit.writer.held_connection()
         return self._reader
 
     async def check(self, query: CheckQuery) -> CheckResult:
@@ -81,9 +83,11 @@ class AppContext:
             return True
 
     def close(self) -> None:
+        """Drop the lookups' connection (the audit writer's: it opens a new one when next
+        asked)."""
         if self._reader is not None:
-            self._reader.close()
             self._reader = None
+            self.audit.writer.close()
 
 
 def context_of(request: Request) -> AppContext:
