@@ -5,7 +5,7 @@ document? Registry reads (registry.checks) plus pure rules (domain); nothing els
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection
@@ -17,7 +17,7 @@ from shikaku.domain.certificate import (
 )
 from shikaku.domain.copay import CapCategory, cap_category, copay_rate
 from shikaku.domain.documents import Document, DocumentPolicy, accepted_documents
-from shikaku.domain.eligibility import Validity, eligibility_on
+from shikaku.domain.eligibility import EligibilityAnswer, Validity, eligibility_on
 from shikaku.domain.errors import DomainError
 from shikaku.domain.members import Relationship
 from shikaku.registry import checks
@@ -78,19 +78,8 @@ def answer(
     person = records[0]
     if answer.validity is Validity.INVALID and person.newer_elsewhere:
         answer = eligibility_on([person.periods], day, newer_elsewhere=True)
-    period = answer.period
-    result = CheckResult(
-        validity=answer.validity,
-        person_id=person.person_id,
-        relationship=person.relationship,
-        name=person.name,
-        name_kana=person.name_kana,
-        eligible_from=period.eligible_from if period else None,
-        lost_on=period.lost_on if period else None,
-        loss_reason=answer.loss_reason,
-    )
     if answer.validity is not Validity.VALID:
-        return result
+        return _result(answer, person)
     is_insured = person.relationship == Relationship.INSURED
     household = person.household
     insured_birth = household.insured_birth
@@ -134,7 +123,30 @@ def answer(
         has_mynacard=has_card,
         policy=policy,
     )
-    return replace(result, copay_rate=rate, cap_category=category, accepted_documents=documents)
+    return _result(answer, person, rate, category, documents)
+
+
+def _result(
+    answer: EligibilityAnswer,
+    person: checks.PersonRecord,
+    rate: int | None = None,
+    category: CapCategory | None = None,
+    documents: tuple[Document, ...] = (),
+) -> CheckResult:
+    period = answer.period
+    return CheckResult(
+        validity=answer.validity,
+        person_id=person.person_id,
+        relationship=person.relationship,
+        name=person.name,
+        name_kana=person.name_kana,
+        eligible_from=period.eligible_from if period else None,
+        lost_on=period.lost_on if period else None,
+        loss_reason=answer.loss_reason,
+        copay_rate=rate,
+        cap_category=category,
+        accepted_documents=documents,
+    )
 
 
 def _certificate_until(certificate: checks.Certificate | None, day: date) -> date | None:

@@ -7,11 +7,11 @@ is ever part of an answer (the model has no such field).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -108,22 +108,16 @@ def to_response(r: CheckResult) -> EligibilityResponse:
     )
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
 def _code(code: str, label: str) -> dict[str, str]:
     return {"code": code, "label": label}
 
 
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def response_json(r: CheckResult) -> bytes:
     """`to_response(r).model_dump_json()`, byte for byte, without building the models: the
-    answer is written on every check (the models cost ~5% of a check's time)."""
+    answer is written on every check (the models cost ~5% of a check's time, the standard
+    library's json ~3%). orjson writes dates as ISO 8601, as pydantic does."""
     relationship = r.relationship
-    return _JSON.encode(
+    return orjson.dumps(
         {
             "validity": _code(str(int(r.validity)), r.validity.label),
             "relationship": _code(str(relationship), Relationship(relationship).label)
@@ -131,8 +125,8 @@ def response_json(r: CheckResult) -> bytes:
             else None,
             "name": r.name,
             "name_kana": r.name_kana,
-            "eligible_from": _day(r.eligible_from),
-            "lost_on": _day(r.lost_on),
+            "eligible_from": r.eligible_from,
+            "lost_on": r.lost_on,
             "loss_reason": _code(r.loss_reason, LOSS_REASONS.get(r.loss_reason, ""))
             if r.loss_reason
             else None,
@@ -142,7 +136,7 @@ def response_json(r: CheckResult) -> bytes:
             else None,
             "accepted_documents": [_code(str(d), d.label) for d in r.accepted_documents],
         }
-    ).encode()
+    )
 
 
 @router.post(
