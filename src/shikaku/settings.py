@@ -206,7 +206,7 @@ class ApiSettings(_Section):
     rate_limit_burst: int = Field(40, ge=1)
     database_connections: int = Field(4, ge=1, le=64)  # PostgreSQL lookups at once, per worker
     telemetry: bool = False  # FastAPI's OpenTelemetry spans and metrics (needs a provider)
-    audit_flush_ms: float = Field(2.0, ge=0, le=100)  # how long a batch of audit rows gathers
+    audit_flush_ms: float = Field(2.0, ge=0, le=100)  # the longest a batch of audit rows gathers
 
 
 class ConsoleSettings(_Section):
