@@ -92,6 +92,17 @@ def engine(
 
 
 @pytest.fixture
+def pg_engine(pg_url: str | None) -> Iterator[Engine]:
+    """A migrated, empty registry on PostgreSQL, for what only PostgreSQL does."""
+    if pg_url is None:
+        pytest.skip("PostgreSQL is not reachable (outside CI only)")
+    eng = make_engine(pg_url)
+    _truncate_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
 def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     path = tmp_path / "registry.db"
     path.write_bytes(sqlite_template.read_bytes())

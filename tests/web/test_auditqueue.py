@@ -18,7 +18,7 @@ HOUR = 3600.0  # the timer: a batch that waited for it would never finish in the
 
 async def _requests(queue: LoopAuditQueue, n: int) -> list[int]:
     async def request(i: int) -> int:
-        queue.note_request()
+        queue.load.note_request()
         await asyncio.sleep(0)  # the rest of a request's work
         return await queue.write(AuditEntry(kind="eligibility", result=str(i)))
 

@@ -19,8 +19,23 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, and_, bindparam, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    Dialect,
+    String,
+    and_,
+    bindparam,
+    column,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from shikaku.domain.members import Period
 from shikaku.registry.tables import (
@@ -118,6 +133,7 @@ _NEWER_ELSEWHERE = (
         _elsewhere.c.eligible_from <= bindparam("day"),
         or_(_elsewhere.c.lost_on.is_(None), _elsewhere.c.lost_on > bindparam("day")),
     )
+    .correlate_except(_other, _elsewhere)  # the lookup's person and day, however nested
     .exists()
 )
 
@@ -176,6 +192,39 @@ _FIND = (
         _p.birth_date == bindparam("birth"),
     )
     .order_by(_p.id, _e.eligible_from)
+)
+
+
+# Many lookups in one statement (the API on PostgreSQL: web.lookups): the keys arrive as
+# arrays, one row of `q` per lookup, and _FIND runs once per row with q's columns in place of
+# its parameters. One round trip and one execution for a batch instead of one per lookup.
+_KEYS = {
+    "insurer": String,
+    "symbol": String,
+    "number": String,
+    "branch": String,
+    "birth": Date,
+    "day": Date,
+}
+_q = (
+    func.unnest(*[bindparam(name, type_=ARRAY(kind)) for name, kind in _KEYS.items()])
+    .table_valued(*[column(name, kind) for name, kind in _KEYS.items()], with_ordinality="n")
+    .render_derived(name="q", with_types=False)
+)
+
+
+def _from_q(element: Any) -> Any:
+    if isinstance(element, BindParameter) and element.key in _KEYS:
+        return _q.c[element.key]
+    return None
+
+
+_one = replacement_traverse(_FIND.order_by(None), {}, _from_q).lateral("r")
+_FIND_MANY = (
+    select(_q.c.n, _one)
+    .select_from(_q)
+    .join(_one, true())
+    .order_by(_q.c.n, _one.c.id, _one.c.eligible_from)
 )
 
 
@@ -248,6 +297,24 @@ async def find_records_async(
     """The same on an asyncpg connection (the API's, on PostgreSQL: web.pgpool)."""
     sql, params = _params(_ASYNCPG, insurer_number, symbol, number, branch, birth, day)
     return _records(await conn.fetch(sql, *params))
+
+
+async def find_many_async(
+    conn: Any, lookups: Sequence[tuple[str, str, str, str, date, date]]
+) -> list[list[PersonRecord]]:
+    """`find_records_async` for each of `lookups` (insurer_number, symbol, number, branch,
+    birth, day), in one statement; the records of each, in the same order."""
+    sql = _many_sql()
+    rows = await conn.fetch(sql, *(list(column) for column in zip(*lookups, strict=True)))
+    found: list[list[tuple[Any, ...]]] = [[] for _ in lookups]
+    for row in rows:
+        found[row[0] - 1].append(tuple(row)[1:])
+    return [_records(group) if group else [] for group in found]
+
+
+@lru_cache(maxsize=1)
+def _many_sql() -> str:
+    return str(_FIND_MANY.compile(dialect=_ASYNCPG))
 
 
 def _records(rows: Sequence[Any]) -> list[PersonRecord]:

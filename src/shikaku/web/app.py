@@ -21,7 +21,9 @@ from shikaku.web import api, fastpath, fhir, problems
 from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import SECURITY_SCHEMES, RateLimiter
 from shikaku.web.context import AppContext
+from shikaku.web.lookups import LookupBatcher
 from shikaku.web.pgpool import AsyncPool
+from shikaku.web.quiet import Load
 from shikaku.webconsole import web as console
 
 DESCRIPTION = """
@@ -66,7 +68,7 @@ class App(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: AppContext = self.state.ctx
         if scope["type"] == "http":
-            ctx.audit.note_request()  # the audit queue's batches follow the load
+            ctx.audit.load.note_request()  # batches gather while requests come (web.quiet)
             if fastpath.handles(scope):
                 response = await fastpath.eligibility(ctx, scope, receive)
                 await response(scope, receive, send)
@@ -79,6 +81,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     db = engine or make_engine(settings.database_url)
     policy = settings.policy
     postgres = not is_sqlite(db)
+    load = Load()
+    readers = (
+        AsyncPool(db.url, settings.api.database_connections, GENERIC_PLANS) if postgres else None
+    )
     ctx = AppContext(
         settings=settings,
         engine=db,
@@ -87,11 +93,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             AuditWriter(db, keep_connection=True),
             delay=settings.api.audit_flush_ms / 1000,
             connections=AsyncPool(db.url, 1, DURABLE_COMMITS) if postgres else None,
+            load=load,
         ),
         limiter=RateLimiter(settings.api.rate_limit_per_second, settings.api.rate_limit_burst),
-        readers=AsyncPool(db.url, settings.api.database_connections, GENERIC_PLANS)
-        if postgres
-        else None,
+        readers=readers,
+        lookups=LookupBatcher(readers, load) if readers is not None else None,
     )
 
     @asynccontextmanager

@@ -2,11 +2,9 @@
 
 Handlers `await queue.write(entry)`; their future resolves once the row's transaction has
 committed (durable: see security.audit), and only then is the answer sent. A batch gathers
-while requests keep coming: it is written once the loop has turned `QUIET_TURNS` times
-without a new request starting (nothing else to do: whoever could join it has), at the latest
-`api.audit_flush_ms` after its first row. Rows that arrive while a batch commits form the next
-one, so a batch grows with the load. (A fixed wait alone cost 16 clients a fifth of their
-rate: requests answered together come back together, then waited for the timer.)
+until the loop has nothing else to do (web.quiet), at the latest `api.audit_flush_ms` after
+its first row. Rows that arrive while a batch commits form the next one, so a batch grows
+with the load.
 
 SQLite commits on the loop's thread: a writer thread traded the GIL with the loop on every
 statement and stalled it (measured: lookups 3-4× slower). PostgreSQL commits on an
@@ -21,9 +19,8 @@ import asyncio
 
 from shikaku.security.audit import AuditEntry, AuditWriter
 from shikaku.web.pgpool import AsyncPool
+from shikaku.web.quiet import Load, WhenQuiet
 
-# Turns of the loop with no new request after which a gathering batch is written.
-QUIET_TURNS = 2
 _Waiter = tuple[AuditEntry, "asyncio.Future[int]"]
 
 
@@ -34,6 +31,7 @@ class LoopAuditQueue:
         max_batch: int = 500,
         delay: float = 0.002,
         connections: AsyncPool | None = None,
+        load: Load | None = None,
     ) -> None:
         self.writer = writer
         self.max_batch = max_batch
@@ -42,13 +40,8 @@ class LoopAuditQueue:
         self._pending: list[_Waiter] = []
         self._scheduled: asyncio.TimerHandle | None = None
         self._committing = False
-        self.started = 0  # requests begun (web.app: `note_request`), audited or not
-        self._seen = 0
-        self._quiet = 0
-
-    def note_request(self) -> None:
-        """A request began: a gathering batch waits a turn more for it."""
-        self.started += 1
+        self.load = load or Load()
+        self._quiet = WhenQuiet(self.load, self._flush)
 
     async def write(self, entry: AuditEntry) -> int:
         """The entry's row id, once its transaction has committed."""
@@ -57,24 +50,8 @@ class LoopAuditQueue:
         self._pending.append((entry, future))
         if not self._committing and self._scheduled is None:
             self._scheduled = loop.call_later(self.delay, self._flush)
-            self._quiet = 0
-            self._seen = self.started
-            loop.call_soon(self._check)
+            self._quiet.arm()
         return await future
-
-    def _check(self) -> None:
-        """Once per turn of the loop while a batch gathers."""
-        if self._scheduled is None:
-            return  # written meanwhile
-        if self.started != self._seen:
-            self._seen, self._quiet = self.started, 0
-        else:
-            self._quiet += 1
-            if self._quiet >= QUIET_TURNS:
-                self._scheduled.cancel()
-                self._flush()
-                return
-        asyncio.get_running_loop().call_soon(self._check)
 
     def _take(self) -> list[_Waiter]:
         batch = self._pending[: self.max_batch]
@@ -82,7 +59,10 @@ class LoopAuditQueue:
         return batch
 
     def _flush(self) -> None:
-        self._scheduled = None
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
+        self._quiet.disarm()
         if self.connections is not None:
             self._committing = True
             asyncio.get_running_loop().create_task(self._commit_async(self._take()))

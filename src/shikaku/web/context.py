@@ -14,12 +14,12 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from shikaku.domain.documents import DocumentPolicy
-from shikaku.registry.checks import find_records_async
 from shikaku.security.audit import AuditEntry
 from shikaku.service.eligibility import CheckQuery, CheckResult, answer, check_eligibility
 from shikaku.settings import Settings
 from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import Caller, RateLimiter
+from shikaku.web.lookups import LookupBatcher
 from shikaku.web.pgpool import AsyncPool
 from shikaku.web.problems import Problem
 
@@ -35,6 +35,7 @@ class AppContext:
     limiter: RateLimiter
 
     readers: AsyncPool | None = None  # PostgreSQL: see web.pgpool
+    lookups: LookupBatcher | None = None  # PostgreSQL: batches of lookups on `readers`
 
     _reader: Connection | None = None
 
@@ -60,10 +61,11 @@ class AppContext:
                     raise
                 self.close()
                 return check_eligibility(self.reader(), query, self.document_policy, grace)
-        keys = (query.insurer_number, query.symbol, query.number, query.branch)
-        records = await self.readers.run(
-            lambda conn: find_records_async(conn, *keys, query.birth_date, query.service_date)
-        )
+        assert self.lookups is not None
+        records = await self.lookups.find(
+            (query.insurer_number, query.symbol, query.number, query.branch, query.birth_date,
+             query.service_date)
+        )  # fmt: skip
         return answer(records, query, self.document_policy, grace)
 
     def _lost_connection(self, exc: Exception) -> bool:

@@ -1,0 +1,60 @@
+"""When to stop gathering a batch: once the event loop has nothing else to do.
+
+The API gathers the audit rows (web.auditqueue) and, on PostgreSQL, the lookups (web.lookups)
+of the requests in flight into one statement each. Waiting a fixed time for a batch cost the
+clients that were answered together and came back together that whole wait (16 clients, a
+2 ms wait: a fifth of the rate). Instead a batch is let go once the loop has turned
+`QUIET_TURNS` times with no new request starting: whoever could join it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+QUIET_TURNS = 2
+
+
+class Load:
+    """Requests begun in this process (web.app counts every HTTP request)."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def note_request(self) -> None:
+        self.started += 1
+
+
+class WhenQuiet:
+    """Calls `action` once the loop has turned QUIET_TURNS times with no request begun."""
+
+    def __init__(self, load: Load, action: Callable[[], None]) -> None:
+        self.load = load
+        self.action = action
+        self.armed = False
+        self._seen = 0
+        self._quiet = 0
+
+    def arm(self) -> None:
+        """Start watching (a batch began gathering); nothing if already watching."""
+        if self.armed:
+            return
+        self.armed = True
+        self._seen, self._quiet = self.load.started, 0
+        asyncio.get_running_loop().call_soon(self._turn)
+
+    def disarm(self) -> None:
+        self.armed = False
+
+    def _turn(self) -> None:
+        if not self.armed:
+            return
+        if self.load.started != self._seen:
+            self._seen, self._quiet = self.load.started, 0
+        else:
+            self._quiet += 1
+            if self._quiet >= QUIET_TURNS:
+                self.armed = False
+                self.action()
+                return
+        asyncio.get_running_loop().call_soon(self._turn)
