@@ -2,7 +2,8 @@
 
 On PostgreSQL a lookup or a commit is a round trip: run on the loop's thread it would stop
 every other request until the server answers. On asynchronous connections the loop reads and
-answers other requests meanwhile, and several lookups run on the server at once. The driver
+answers other requests meanwhile, and several batches of lookups (web.lookups) run on the
+server at once. The driver
 is asyncpg: per lookup it costs the loop about half of psycopg's AsyncConnection (measured:
 55 µs against 100 µs of CPU), and the loop's thread is what limits the API. Statements are
 prepared once per connection (asyncpg's statement cache). SQLite has no such wait for reads
