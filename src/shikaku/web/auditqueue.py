@@ -2,12 +2,11 @@
 
 Handlers `await queue.write(entry)`; their future resolves once the row's transaction has
 committed (durable: see security.audit), and only then is the answer sent. Rows that arrive
-while a batch commits form the next one, so a batch grows with the load. When no batch is
-committing, SQLite's next one gathers until the loop has nothing else to do (web.quiet): its
-commit stops the loop, so it should carry every row it can. PostgreSQL's commit does not
-stop the loop, so its batch goes at the end of the loop's turn (with the rows of the lookups
-answered together); waiting longer only delayed it (1M members, 16 clients: ~5,400 against
-~6,000 lookups/s, noisy). `api.audit_flush_ms` bounds the gathering.
+while a batch commits form the next one, so a batch grows with the load. When none is
+committing, a batch gathers until the loop has nothing else to do (web.quiet), at the latest
+`api.audit_flush_ms` after its first row. (On PostgreSQL, whose commit does not stop the
+loop, sending a batch at the end of the loop's turn instead was measured too: no clear
+difference on this noisy VM, and more commits.)
 
 SQLite commits on the loop's thread: a writer thread traded the GIL with the loop on every
 statement and stalled it (measured: lookups 3-4× slower). PostgreSQL commits on an
@@ -53,10 +52,7 @@ class LoopAuditQueue:
         self._pending.append((entry, future))
         if not self._committing and self._scheduled is None:
             self._scheduled = loop.call_later(self.delay, self._flush)
-            if self.connections is not None:
-                loop.call_soon(self._flush)  # with the rows of this turn: see the module
-            else:
-                self._quiet.arm()
+            self._quiet.arm()
         return await future
 
     def _take(self) -> list[_Waiter]:

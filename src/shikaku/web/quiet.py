@@ -1,7 +1,7 @@
 """When to stop gathering a batch: once the event loop has nothing else to do.
 
-The API gathers the audit rows on SQLite (web.auditqueue) and the lookups on PostgreSQL
-(web.lookups) of the requests in flight into one statement each. Waiting a fixed time for a batch cost the
+The API gathers the audit rows (web.auditqueue) and, on PostgreSQL, the lookups (web.lookups)
+of the requests in flight into one statement each. Waiting a fixed time for a batch cost the
 clients that were answered together and came back together that whole wait (16 clients, a
 2 ms wait: a fifth of the rate). Instead a batch is let go once the loop has turned
 `QUIET_TURNS` times with no new request starting: whoever could join it has.
