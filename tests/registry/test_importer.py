@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from shikaku.registry.columns import FileKind
 from shikaku.registry.importer import ImportOptions, ImportSummary, import_file
@@ -441,3 +441,24 @@ def test_a_transfer_in_one_file_moves_the_my_number(
         [member("6", 記号="07654321", 個人番号=MY_NUMBERS[0], 資格取得年月日="2024-11-01")],
     )
     assert run(engine, clash, vault, tmp_path).rejected == 1
+
+
+@pytest.mark.postgres
+def test_a_bulk_load_leaves_the_planner_statistics_on_postgresql(
+    pg_engine: Engine, vault: MyNumberVault, tmp_path: Path
+) -> None:
+    """A fresh import looked empty to PostgreSQL's planner until autovacuum came (if ever)."""
+    from tests.issuance.helpers import demo_registry
+
+    def analysed() -> dict[str, int]:
+        with pg_engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT relname, analyze_count FROM pg_stat_user_tables")
+            ).all()
+        return {name: count for name, count in rows}
+
+    before = analysed()
+    demo_registry(pg_engine, vault, tmp_path, members=1200)  # ≥ ANALYZE_AFTER_ROWS changed
+    after = analysed()
+    for table in ("persons", "eligibility_periods", "pay_periods", "mynacard_registrations"):
+        assert after[table] > before.get(table, 0), table

@@ -146,3 +146,19 @@ def allocate_ids(conn: Connection, table: Table, count: int) -> Sequence[int]:
         {"seq": f"{table.name}_id_seq", "n": count},
     )
     return [r[0] for r in rows]
+
+
+# Fewer changed rows than this leave the planner's statistics to autovacuum.
+ANALYZE_AFTER_ROWS = 1000
+
+
+def analyze_after_load(engine: Engine, tables: Sequence[Table], changed_rows: int) -> None:
+    """PostgreSQL: refresh the planner's statistics after a bulk load, as its documentation
+    advises. Until autovacuum gets to it (if it runs at all), a fresh import looks empty to
+    the planner: the API's batched lookups then chose bitmap scans and passed the JIT
+    threshold (measured: 315 lookups/s on a fresh 1M import; analysed, a batch runs in half
+    the time). SQLite keeps its plans without statistics, which the lookups are tuned for."""
+    if is_sqlite(engine) or changed_rows < ANALYZE_AFTER_ROWS:
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE " + ", ".join(t.name for t in tables)))

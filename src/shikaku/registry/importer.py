@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from shikaku.registry.columns import FileKind
-from shikaku.registry.db import write_transaction
+from shikaku.registry.db import analyze_after_load, write_transaction
 from shikaku.registry.readers import UNDECODABLE, open_table
 from shikaku.registry.records import (
     EmployerParser,
@@ -36,10 +36,19 @@ from shikaku.registry.records import (
     Rows,
 )
 from shikaku.registry.rows import HeaderMap, RowError, detect_kind, map_header, undecodable_cell
-from shikaku.registry.tables import import_runs
+from shikaku.registry.tables import (
+    eligibility_periods,
+    employers,
+    import_runs,
+    mynacard_registrations,
+    pay_periods,
+    persons,
+)
 from shikaku.registry.upsert import Outcome, apply_employers, apply_members
 from shikaku.security.mynumber import MyNumberVault
 
+# What an import writes, for the planner's statistics afterwards.
+REGISTRY_TABLES = (employers, persons, eligibility_periods, pay_periods, mynacard_registrations)
 Progress = Callable[[int, int], None]  # rows read so far, bytes read so far (0 for XLSX)
 
 
@@ -361,6 +370,7 @@ def import_file(
             if progress is not None:
                 progress(summary.read, parsed.position)
         status = "done"
+        analyze_after_load(engine, REGISTRY_TABLES, summary.inserted + summary.updated)
     finally:
         summary.report_path = report.close()
         with engine.begin() as conn:
