@@ -83,6 +83,8 @@ _CANONICAL_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 
 def _may_hold_my_number(value: str) -> bool:
+    if len(value) < 12 and value.isascii():  # NFKC leaves ASCII as it is: too short
+        return False
     return bool(_LONG_DIGITS.search(_SEPARATORS.sub("", unicodedata.normalize("NFKC", value))))
 
 

@@ -159,7 +159,11 @@ async def eligibility(request: Request, who: Annotated[Caller, Depends(caller)])
 
 
 async def answer(ctx: AppContext, who: Caller, body: bytes) -> Response:
-    """The check: parse, look up, audit (durable before the answer), answer."""
+    return Response(await answer_json(ctx, who, body), media_type="application/json")
+
+
+async def answer_json(ctx: AppContext, who: Caller, body: bytes) -> bytes:
+    """The check: parse, look up, audit (durable before the answer), the answer's JSON."""
     q = parse_json(body, EligibilityRequest)
     query = CheckQuery(
         q.insurer_number, q.symbol, q.number, q.branch, q.birth_date, q.service_date,
@@ -167,4 +171,4 @@ async def answer(ctx: AppContext, who: Caller, body: bytes) -> Response:
     )  # fmt: skip
     result = await ctx.check(query)
     await audit(ctx, who, "eligibility", result)
-    return Response(response_json(result), media_type="application/json")
+    return response_json(result)

@@ -72,8 +72,7 @@ class App(FastAPI):
         if scope["type"] == "http":
             ctx.audit.load.note_request()  # batches gather while requests come (web.quiet)
             if fastpath.handles(scope):
-                response = await fastpath.eligibility(ctx, scope, receive)
-                await response(scope, receive, send)
+                await fastpath.eligibility(ctx, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 

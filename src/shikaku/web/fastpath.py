@@ -10,8 +10,7 @@ docs page and the fuzzer see it, and every test request goes through this path.
 
 from __future__ import annotations
 
-from starlette.responses import Response
-from starlette.types import Receive, Scope
+from starlette.types import Receive, Scope, Send
 
 from shikaku.web import api
 from shikaku.web.auth import authorize, key_from
@@ -26,14 +25,22 @@ def handles(scope: Scope) -> bool:
     return scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST"
 
 
-async def eligibility(ctx: AppContext, scope: Scope, receive: Receive) -> Response:
+async def eligibility(ctx: AppContext, scope: Scope, receive: Receive, send: Send) -> None:
     try:
         headers = {name: value for name, value in scope["headers"] if name in _WANTED}
         key = key_from(lambda name: _text(headers.get(name.encode("latin-1"))))
         who = authorize(ctx, key)
-        return await api.answer(ctx, who, await _body(receive))
+        body = await api.answer_json(ctx, who, await _body(receive))
     except Exception as exc:
-        return answer_errors(exc)
+        await answer_errors(exc)(scope, receive, send)
+        return
+    # What starlette's Response(body, media_type="application/json") sends, without building it.
+    length = (b"content-length", str(len(body)).encode("latin-1"))
+    await send({"type": "http.response.start", "status": 200, "headers": [_JSON_TYPE, length]})
+    await send({"type": "http.response.body", "body": body})
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
 
 
 _WANTED = frozenset({b"authorization", b"x-api-key"})
