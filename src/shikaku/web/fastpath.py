@@ -3,7 +3,7 @@
 The check is the API's hot path. FastAPI's routing (exception middlewares, the dependency
 solver, the Request object) cost a lookup about as much as the check itself (~0.1 ms: 2,650
 against 3,600 lookups/s measured on one core); here the app hands the ASGI call straight to the same functions the declared route
-uses (web.auth.authorize, web.api.answer), and errors become the same problem+json answers
+uses (web.auth.authorize, web.api.answer_json), and errors become the same problem+json answers
 (web.problems.answer_errors). The route stays declared in FastAPI: the OpenAPI document, the
 docs page and the fuzzer see it, and every test request goes through this path.
 """
