@@ -82,11 +82,7 @@ def engine(
         path.write_bytes(sqlite_template.read_bytes())
         eng = make_engine(f"sqlite:///{path}")
     else:
-        url = request.getfixturevalue("pg_url")
-        if url is None:
-            pytest.skip("PostgreSQL is not reachable (outside CI only)")
-        eng = make_engine(url)
-        _truncate_all(eng)
+        eng = _emptied_postgres(request.getfixturevalue("pg_url"))
     yield eng
     eng.dispose()
 
@@ -94,12 +90,17 @@ def engine(
 @pytest.fixture
 def pg_engine(pg_url: str | None) -> Iterator[Engine]:
     """A migrated, empty registry on PostgreSQL, for what only PostgreSQL does."""
-    if pg_url is None:
-        pytest.skip("PostgreSQL is not reachable (outside CI only)")
-    eng = make_engine(pg_url)
-    _truncate_all(eng)
+    eng = _emptied_postgres(pg_url)
     yield eng
     eng.dispose()
+
+
+def _emptied_postgres(url: str | None) -> Engine:
+    if url is None:
+        pytest.skip("PostgreSQL is not reachable (outside CI only)")
+    eng = make_engine(url)
+    _truncate_all(eng)
+    return eng
 
 
 @pytest.fixture
