@@ -103,3 +103,32 @@ def test_a_failed_batch_fails_its_requests_not_the_batcher(pg: Engine) -> None:
 
     outcomes = asyncio.run(requests())
     assert len(outcomes) == 2 and all(isinstance(o, Exception) for o in outcomes)
+
+
+def test_requests_of_other_kinds_do_not_hold_a_lookup_back(pg: Engine) -> None:
+    """Requests that keep starting without a lookup (say a flood of health checks) keep the
+    loop from ever being quiet: the lookup still goes after its batch's longest wait."""
+
+    async def run() -> tuple[list[object], bool]:
+        pool = AsyncPool(pg.url, 1)
+        load = Load()
+        batcher = LookupBatcher(pool, load, max_wait=0.05)
+        flooding = True
+
+        async def flood() -> None:
+            while flooding:
+                load.note_request()
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(flood())
+        try:
+            records = await asyncio.wait_for(batcher.find(_lookups(pg)[0]), 30)
+            still_flooding = not task.done()
+        finally:
+            flooding = False
+            await task
+            await pool.close()
+        return records, still_flooding
+
+    records, still_flooding = asyncio.run(run())
+    assert records and still_flooding

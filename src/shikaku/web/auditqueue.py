@@ -40,18 +40,16 @@ class LoopAuditQueue:
         self.delay = delay
         self.connections = connections  # PostgreSQL: commit asynchronously on these
         self._pending: list[_Waiter] = []
-        self._scheduled: asyncio.TimerHandle | None = None
         self._committing = False
         self.load = load or Load()
-        self._quiet = WhenQuiet(self.load, self._flush)
+        self._quiet = WhenQuiet(self.load, self._flush, delay)
 
     async def write(self, entry: AuditEntry) -> int:
         """The entry's row id, once its transaction has committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
         self._pending.append((entry, future))
-        if not self._committing and self._scheduled is None:
-            self._scheduled = loop.call_later(self.delay, self._flush)
+        if not self._committing:
             self._quiet.arm()
         return await future
 
@@ -61,9 +59,6 @@ class LoopAuditQueue:
         return batch
 
     def _flush(self) -> None:
-        if self._scheduled is not None:
-            self._scheduled.cancel()
-            self._scheduled = None
         self._quiet.disarm()
         if self.connections is not None:
             self._committing = True

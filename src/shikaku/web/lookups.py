@@ -21,17 +21,24 @@ from shikaku.web.quiet import Load, WhenQuiet
 # keep both cores' backends busy (measured on 2 cores, 16 clients: 8 against 256, ~5,500
 # against ~4,300 lookups/s, noisy).
 LOOKUP_BATCH = 8
+LOOKUP_MAX_WAIT = 0.002  # seconds a lookup waits at most for others to join its batch
 Keys = tuple[str, str, str, str, date, date]  # insurer, symbol, number, branch, birth, day
 _Waiter = tuple[Keys, "asyncio.Future[list[PersonRecord]]"]
 
 
 class LookupBatcher:
-    def __init__(self, pool: AsyncPool, load: Load, max_batch: int = LOOKUP_BATCH) -> None:
+    def __init__(
+        self,
+        pool: AsyncPool,
+        load: Load,
+        max_batch: int = LOOKUP_BATCH,
+        max_wait: float = LOOKUP_MAX_WAIT,
+    ) -> None:
         self.pool = pool
         self.max_batch = max_batch
         self._pending: list[_Waiter] = []
         self._running = 0  # batches on their way, at most one per connection
-        self._quiet = WhenQuiet(load, self._send)
+        self._quiet = WhenQuiet(load, self._send, max_wait)
 
     async def find(self, keys: Keys) -> list[PersonRecord]:
         """The records matching every key (see registry.checks)."""
@@ -44,6 +51,7 @@ class LookupBatcher:
         return await future
 
     def _send(self) -> None:
+        self._quiet.disarm()
         while self._pending and self._running < self.pool.size:
             batch = self._pending[: self.max_batch]
             del self._pending[: self.max_batch]

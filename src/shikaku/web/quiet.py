@@ -26,35 +26,49 @@ class Load:
 
 
 class WhenQuiet:
-    """Calls `action` once the loop has turned QUIET_TURNS times with no request begun."""
+    """Calls `action` once the loop has turned QUIET_TURNS times with no request begun, or
+    `max_wait` seconds after `arm`, whichever comes first (requests of other kinds, which
+    never join the batch, could otherwise keep it waiting)."""
 
-    def __init__(self, load: Load, action: Callable[[], None]) -> None:
+    def __init__(self, load: Load, action: Callable[[], None], max_wait: float) -> None:
         self.load = load
         self.action = action
-        self.armed = False
+        self.max_wait = max_wait
+        self._timer: asyncio.TimerHandle | None = None
         self._seen = 0
         self._quiet = 0
 
+    @property
+    def armed(self) -> bool:
+        return self._timer is not None
+
     def arm(self) -> None:
         """Start watching (a batch began gathering); nothing if already watching."""
-        if self.armed:
+        if self._timer is not None:
             return
-        self.armed = True
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self.max_wait, self._fire)
         self._seen, self._quiet = self.load.started, 0
-        asyncio.get_running_loop().call_soon(self._turn)
+        loop.call_soon(self._turn)
 
     def disarm(self) -> None:
-        self.armed = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire(self) -> None:
+        self._timer = None
+        self.action()
 
     def _turn(self) -> None:
-        if not self.armed:
+        if self._timer is None:
             return
         if self.load.started != self._seen:
             self._seen, self._quiet = self.load.started, 0
         else:
             self._quiet += 1
             if self._quiet >= QUIET_TURNS:
-                self.armed = False
+                self.disarm()
                 self.action()
                 return
         asyncio.get_running_loop().call_soon(self._turn)
