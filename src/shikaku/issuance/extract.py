@@ -51,6 +51,7 @@ TARGET_COLUMNS = (
     "valid_until", "effective_from", "cap_category", "supersedes",
 )  # fmt: skip
 _WRITE_BATCH = 5000
+UNPRINTABLE = "印字できない文字"  # how a target held for glyphs begins its held_reason
 
 
 @dataclass
@@ -225,7 +226,7 @@ class Extractor:
                 if bad:
                     codes = " ".join(f"U+{ord(ch):04X}" for ch in bad)
                     problems.append(f"{label} {codes}")
-        return "印字できない文字: " + "、".join(problems) if problems else None
+        return f"{UNPRINTABLE}: " + "、".join(problems) if problems else None
 
     def employer_problem(self, row: _Row) -> str | None:
         return self._glyphs(

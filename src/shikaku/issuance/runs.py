@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func, select
 
@@ -297,7 +297,14 @@ def latest_run(engine: Engine, kind: str, extraction_date: date) -> RunInfo | No
     return None if run_id is None else list_runs(engine, int(run_id))[0]
 
 
-def held_targets(engine: Engine, run_id: int) -> list[tuple[str, str, str, str]]:
+class HeldTarget(NamedTuple):
+    symbol: str
+    number: str
+    branch: str
+    held_reason: str
+
+
+def held_targets(engine: Engine, run_id: int) -> list[HeldTarget]:
     c = run_targets.c
     with engine.connect() as conn:
         rows = conn.execute(
@@ -305,4 +312,4 @@ def held_targets(engine: Engine, run_id: int) -> list[tuple[str, str, str, str]]
             .where(c.run_id == run_id, c.status == "held")
             .order_by(c.symbol, c.number, c.branch)
         ).all()
-    return [(r.symbol, r.number, r.branch, r.held_reason or "") for r in rows]
+    return [HeldTarget(r.symbol, r.number, r.branch, r.held_reason or "") for r in rows]

@@ -553,18 +553,15 @@ class RunDetail:
 
 
 def run_detail(engine: Engine, run_id: int) -> RunDetail | None:
-    from shikaku.issuance.runs import list_runs
+    from shikaku.issuance.extract import UNPRINTABLE
+    from shikaku.issuance.runs import held_targets, list_runs
 
     found = list_runs(engine, run_id)
     if not found:
         return None
+    held = held_targets(engine, run_id)
     t, part = run_targets.c, run_partitions.c
     with engine.connect() as conn:
-        held = conn.execute(
-            select(t.symbol, t.number, t.branch, t.held_reason)
-            .where(t.run_id == run_id, t.status == "held")
-            .order_by(t.symbol, t.number, t.branch)
-        ).all()
         ready, rendered = conn.execute(
             select(func.count(), func.count(t.page_first)).where(
                 t.run_id == run_id, t.status == "ready"
@@ -575,8 +572,8 @@ def run_detail(engine: Engine, run_id: int) -> RunDetail | None:
                 part.run_id == run_id
             )
         ).one()
-    glyph = [h for h in held if (h.held_reason or "").startswith("印字できない文字")]
-    return RunDetail(found[0], list(held), glyph, int(ready), int(rendered), int(pages), int(done))
+    glyph = [h for h in held if h.held_reason.startswith(UNPRINTABLE)]
+    return RunDetail(found[0], held, glyph, int(ready), int(rendered), int(pages), int(done))
 
 
 # ------------------------------------------------------------------ employer portal

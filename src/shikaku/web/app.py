@@ -70,7 +70,7 @@ class App(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx: AppContext = self.state.ctx
         if scope["type"] == "http":
-            ctx.audit.load.note_request()  # batches gather while requests come (web.quiet)
+            ctx.load.note_request()  # batches gather while requests come (web.quiet)
             if fastpath.handles(scope):
                 await fastpath.eligibility(ctx, scope, receive, send)
                 return
@@ -83,9 +83,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     policy = settings.policy
     postgres = not is_sqlite(db)
     load = Load()
-    readers = (
-        AsyncPool(db.url, settings.api.database_connections, LOOKUP_SESSION) if postgres else None
-    )
     ctx = AppContext(
         settings=settings,
         engine=db,
@@ -97,8 +94,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             load=load,
         ),
         limiter=RateLimiter(settings.api.rate_limit_per_second, settings.api.rate_limit_burst),
-        readers=readers,
-        lookups=LookupBatcher(readers, load) if readers is not None else None,
+        load=load,
+        lookups=LookupBatcher(
+            AsyncPool(db.url, settings.api.database_connections, LOOKUP_SESSION), load
+        )
+        if postgres
+        else None,
     )
 
     @asynccontextmanager
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         yield
         await ctx.audit.close()
         ctx.close()
-        for pool in (ctx.readers, ctx.audit.connections):
+        for pool in (ctx.lookups.pool if ctx.lookups else None, ctx.audit.connections):
             if pool is not None:
                 await pool.close()
 

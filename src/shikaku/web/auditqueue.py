@@ -21,7 +21,7 @@ import asyncio
 
 from shikaku.security.audit import AuditEntry, AuditWriter
 from shikaku.web.pgpool import AsyncPool
-from shikaku.web.quiet import Load, WhenQuiet
+from shikaku.web.quiet import Load, WhenQuiet, settle
 
 _Waiter = tuple[AuditEntry, "asyncio.Future[int]"]
 
@@ -37,7 +37,6 @@ class LoopAuditQueue:
     ) -> None:
         self.writer = writer
         self.max_batch = max_batch
-        self.delay = delay
         self.connections = connections  # PostgreSQL: commit asynchronously on these
         self._pending: list[_Waiter] = []
         self._committing = False
@@ -69,9 +68,9 @@ class LoopAuditQueue:
             try:
                 ids = self.writer.append([entry for entry, _f in batch])
             except Exception as exc:
-                _settle(batch, None, exc)
+                settle(batch, None, exc)
                 continue
-            _settle(batch, ids, None)
+            settle(batch, ids, None)
 
     async def _commit_async(self, batch: list[_Waiter]) -> None:
         try:
@@ -79,9 +78,9 @@ class LoopAuditQueue:
                 try:
                     ids = await self._append_async([e for e, _f in batch])
                 except Exception as exc:
-                    _settle(batch, None, exc)
+                    settle(batch, None, exc)
                 else:
-                    _settle(batch, ids, None)
+                    settle(batch, ids, None)
                 batch = self._take()  # what arrived meanwhile: at once
         finally:
             self._committing = False
@@ -100,14 +99,3 @@ class LoopAuditQueue:
         else:
             self._flush()
         self.writer.close()
-
-
-def _settle(batch: list[_Waiter], ids: list[int] | None, exc: Exception | None) -> None:
-    """Every waiter learns its row id, or that its row was not written."""
-    for i, (_entry, future) in enumerate(batch):
-        if future.done():
-            continue
-        if ids is None:
-            future.set_exception(exc or RuntimeError("audit row not written"))
-        else:
-            future.set_result(ids[i])

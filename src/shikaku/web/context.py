@@ -7,7 +7,7 @@ The audit row of a read is durable before its answer leaves: handlers return thr
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy import Connection, Engine
@@ -20,8 +20,8 @@ from shikaku.settings import Settings
 from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import Caller, RateLimiter
 from shikaku.web.lookups import LookupBatcher
-from shikaku.web.pgpool import AsyncPool
 from shikaku.web.problems import Problem
+from shikaku.web.quiet import Load
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +34,14 @@ class AppContext:
     audit: LoopAuditQueue
     limiter: RateLimiter
 
-    readers: AsyncPool | None = None  # PostgreSQL: see web.pgpool
-    lookups: LookupBatcher | None = None  # PostgreSQL: batches of lookups on `readers`
+    load: Load = field(default_factory=Load)  # requests begun: when batches stop gathering
+    lookups: LookupBatcher | None = None  # PostgreSQL: batches of lookups (web.lookups)
 
     _reader: Connection | None = None
 
     def reader(self) -> Connection:
         """SQLite: the loop's lookups run on the audit writer's connection (PostgreSQL's go
-        through `readers`): a checkout per request cost more than the lookup itself, and a
+        through `lookups`): a checkout per request cost more than the lookup itself, and a
         connection of their own would lose its page cache at every audit commit. Outside the
         writer's batches it is in autocommit: a SELECT opens no transaction."""
         if self._reader is None or self._reader.closed or self._reader.invalidated:
@@ -49,11 +49,11 @@ class AppContext:
         return self._reader
 
     async def check(self, query: CheckQuery) -> CheckResult:
-        """One lookup: on PostgreSQL through the asynchronous readers, so the loop serves
+        """One lookup: on PostgreSQL in a batch on asynchronous connections, so the loop serves
         other requests during the round trip; on SQLite directly. A connection the server
         dropped is replaced and the lookup tried once more."""
         grace = self.settings.policy.ecert_grace_months
-        if self.readers is None:
+        if self.lookups is None:
             try:
                 return check_eligibility(self.reader(), query, self.document_policy, grace)
             except Exception as exc:
@@ -61,7 +61,6 @@ class AppContext:
                     raise
                 self.close()
                 return check_eligibility(self.reader(), query, self.document_policy, grace)
-        assert self.lookups is not None
         records = await self.lookups.find(
             (query.insurer_number, query.symbol, query.number, query.branch, query.birth_date,
              query.service_date)

@@ -15,7 +15,7 @@ from datetime import date
 
 from shikaku.registry.checks import PersonRecord, find_many_async
 from shikaku.web.pgpool import AsyncPool
-from shikaku.web.quiet import Load, WhenQuiet
+from shikaku.web.quiet import Load, WhenQuiet, settle
 
 # PostgreSQL runs a batch's lookups one after another on one backend: batches of at most 8
 # keep both cores' backends busy (measured on 2 cores, 16 clients: 8 against 256, ~5,500
@@ -63,13 +63,9 @@ class LookupBatcher:
         try:
             found = await self.pool.run(lambda conn: find_many_async(conn, keys))
         except Exception as exc:
-            for _k, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            settle(batch, None, exc)
         else:
-            for (_k, future), records in zip(batch, found, strict=True):
-                if not future.done():
-                    future.set_result(records)
+            settle(batch, found)
         finally:
             self._running -= 1
             self._send()  # what gathered meanwhile goes at once

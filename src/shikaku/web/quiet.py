@@ -10,9 +10,28 @@ clients that were answered together and came back together that whole wait (16 c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 QUIET_TURNS = 2
+
+
+def settle(
+    batch: Sequence[tuple[Any, asyncio.Future[T]]],
+    results: Sequence[T] | None,
+    exc: BaseException | None = None,
+) -> None:
+    """Every waiter of a batch learns its result, or the batch's error (waiters that gave up
+    meanwhile are left alone)."""
+    for i, (_item, future) in enumerate(batch):
+        if future.done():
+            continue
+        if results is None:
+            future.set_exception(exc or RuntimeError("batch not done"))
+        else:
+            future.set_result(results[i])
 
 
 class Load:
