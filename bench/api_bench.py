@@ -96,12 +96,28 @@ end
 """
 
 
-def wrk(url: str, duration: int, connections: int, script: Path | None) -> dict[str, float]:
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (Linux /proc), 0 without one."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    url: str, duration: int, connections: int, script: Path | None, server: int | None = None
+) -> dict[str, float]:
+    """One wrk run; with `server` (the serving process's pid), also its CPU time per request:
+    steadier than the rate on a VM whose speed drifts, and it shows whether the server was
+    busy or waiting (CPU per request × rate = the share of its core it used)."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script is not None:
         cmd += ["-s", str(script)]
+    before = cpu_seconds(server)
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    used = cpu_seconds(server) - before
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
 
     def pct(label: str) -> float:
         m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
@@ -116,6 +132,7 @@ def wrk(url: str, duration: int, connections: int, script: Path | None) -> dict[
         "p50": pct("50"),
         "p99": pct("99"),
         "non2xx": float(errors.group(1)) if errors else 0.0,
+        "cpu_us": used / done * 1e6 if done else float("nan"),
     }
 
 
@@ -127,6 +144,7 @@ def combine(runs: list[dict[str, float]]) -> dict[str, float]:
         "p50": p50s[len(p50s) // 2],
         "p99": max(r["p99"] for r in runs),
         "non2xx": sum(r["non2xx"] for r in runs),
+        "cpu_us": sum(r["cpu_us"] for r in runs) / len(runs),
     }
 
 
@@ -167,14 +185,15 @@ def serve_and_measure(
         log(f"{name}: warm-up, {WARM_UP} s")
         wrk(base + "/v1/health", 2, connections, None)
         wrk(base + "/v1/eligibility", WARM_UP, connections, script)
+        pid = server.pid if workers == 1 else None  # one worker: uvicorn serves in-process
         # Lookups and baseline take turns, so a slow spell of the machine (a shared VM varies
         # by ±15 % over minutes) weighs on both alike.
         part = max(1, duration // rounds)
         runs: dict[str, list[dict[str, float]]] = {"lookups": [], "baseline": []}
         for i in range(rounds):
             log(f"{name}: round {i + 1}/{rounds}: wrk lookups {part} s, baseline {part} s")
-            runs["lookups"].append(wrk(base + "/v1/eligibility", part, connections, script))
-            runs["baseline"].append(wrk(base + "/v1/health", part, connections, None))
+            runs["lookups"].append(wrk(base + "/v1/eligibility", part, connections, script, pid))
+            runs["baseline"].append(wrk(base + "/v1/health", part, connections, None, pid))
         lookups, baseline = combine(runs["lookups"]), combine(runs["baseline"])
     finally:
         os.killpg(server.pid, 15)
@@ -246,9 +265,10 @@ def main() -> int:
           f"-c{args.connections}, {args.duration} s per endpoint in {args.rounds} alternating "
           f"rounds, {args.workers} uvicorn worker(s)\n")  # fmt: skip
     print(
-        "database   | endpoint                  | req/s  | p50 ms | p99 ms | vs baseline | non-2xx | met"
+        "database   | endpoint                  | req/s  | p50 ms | p99 ms | vs baseline "
+        "| non-2xx | server CPU µs/req | met"
     )
-    print("-" * 100)
+    print("-" * 120)
     for name, endpoint, m, share in rows:
         met = ""
         if share is not None:
@@ -261,7 +281,7 @@ def main() -> int:
         share_text = f"{share:.0%}" if share is not None else ""
         print(
             f"{name:<10} | {endpoint:<25} | {m['rate']:>6,.0f} | {m['p50']:>6.2f} | {m['p99']:>6.2f} "
-            f"| {share_text:>11} | {m['non2xx']:>7,.0f} | {met}"
+            f"| {share_text:>11} | {m['non2xx']:>7,.0f} | {m['cpu_us']:>17,.0f} | {met}"
         )
     print(f"\ntargets: ≥ {TARGET_RATE:,} lookups/s, p99 < {TARGET_P99_MS:.0f} ms, ≥ "
           f"{TARGET_BASELINE_SHARE:.0%} of the baseline's rate")  # fmt: skip
