@@ -132,7 +132,7 @@ def wrk(
         "p50": pct("50"),
         "p99": pct("99"),
         "non2xx": float(errors.group(1)) if errors else 0.0,
-        "cpu_us": used / done * 1e6 if done else float("nan"),
+        "cpu_us": used / done * 1e6 if done and server is not None else float("nan"),
     }
 
 
