@@ -96,10 +96,8 @@ end
 """
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process so far (Linux /proc), 0 without one."""
-    if pid is None:
-        return 0.0
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -113,9 +111,9 @@ def wrk(
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script is not None:
         cmd += ["-s", str(script)]
-    before = cpu_seconds(server)
+    before = cpu_seconds(server) if server is not None else None
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
-    used = cpu_seconds(server) - before
+    used = cpu_seconds(server) - before if server is not None and before is not None else None
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
 
@@ -132,7 +130,7 @@ def wrk(
         "p50": pct("50"),
         "p99": pct("99"),
         "non2xx": float(errors.group(1)) if errors else 0.0,
-        "cpu_us": used / done * 1e6 if done and server is not None else float("nan"),
+        "cpu_us": used / done * 1e6 if used is not None and done else float("nan"),
     }
 
 
