@@ -22,7 +22,7 @@ from shikaku.registry.records import parse_branch, parse_number, parse_symbol
 from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.web.auth import KEY_REQUIRED, Caller, caller
 from shikaku.web.body import body_schema, parse_json
-from shikaku.web.context import AppContext, audit, context_of
+from shikaku.web.context import AppContext, audited_check, context_of
 
 router = APIRouter()
 
@@ -169,6 +169,5 @@ async def answer_json(ctx: AppContext, who: Caller, body: bytes) -> bytes:
         q.insurer_number, q.symbol, q.number, q.branch, q.birth_date, q.service_date,
         q.consent_cap_info, q.facility_has_online_check,
     )  # fmt: skip
-    result = await ctx.check(query)
-    await audit(ctx, who, "eligibility", result)
+    result = await audited_check(ctx, who, "eligibility", query)
     return response_json(result)

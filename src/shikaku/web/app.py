@@ -13,17 +13,12 @@ from sqlalchemy import Engine
 from starlette.types import Receive, Scope, Send
 
 from shikaku import __version__
-from shikaku.domain.documents import DocumentPolicy
-from shikaku.registry.db import is_sqlite, make_engine, require_current_schema
-from shikaku.security.audit import DURABLE_COMMITS, AuditWriter
+from shikaku.registry.db import make_engine, require_current_schema
 from shikaku.settings import Settings, load_settings
 from shikaku.web import api, fastpath, fhir, problems
-from shikaku.web.auditqueue import LoopAuditQueue
-from shikaku.web.auth import SECURITY_SCHEMES, RateLimiter
-from shikaku.web.context import AppContext
-from shikaku.web.lookups import LookupBatcher
-from shikaku.web.pgpool import AsyncPool
-from shikaku.web.quiet import Load
+from shikaku.web.auth import SECURITY_SCHEMES
+from shikaku.web.checkworker import worker_for
+from shikaku.web.context import AppContext, check_context, close_context
 from shikaku.webconsole import web as console
 
 DESCRIPTION = """
@@ -38,13 +33,6 @@ Authenticate with `Authorization: Bearer <key>` or `X-API-Key`. Errors are probl
 (RFC 9457) or, under /fhir, OperationOutcome.
 """
 
-
-# The lookups' sessions. The statement is prepared once per connection; PostgreSQL would still
-# plan it anew for each execution while it judges custom plans cheaper (~0.15 ms, as long as
-# the query itself). Every parameter is an equality on a unique key or a date bound, so one
-# generic plan serves. No JIT: a batch's estimated cost can pass jit_above_cost (tables not
-# yet analysed after an import), and compiling then took 26 ms of a 0.5 ms lookup.
-LOOKUP_SESSION = ("SET plan_cache_mode = force_generic_plan", "SET jit = off")
 
 # FastAPI's OpenTelemetry spans and metrics: off unless `api.telemetry` (they cost ~5% of a
 # lookup's time even with no exporter configured).
@@ -80,38 +68,15 @@ class App(FastAPI):
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
     db = engine or make_engine(settings.database_url)
-    policy = settings.policy
-    postgres = not is_sqlite(db)
-    load = Load()
-    ctx = AppContext(
-        settings=settings,
-        engine=db,
-        document_policy=DocumentPolicy.from_policy(policy),
-        audit=LoopAuditQueue(
-            AuditWriter(db, keep_connection=True),
-            delay=settings.api.audit_flush_ms / 1000,
-            connections=AsyncPool(db.url, 1, DURABLE_COMMITS) if postgres else None,
-            load=load,
-        ),
-        limiter=RateLimiter(settings.api.rate_limit_per_second, settings.api.rate_limit_burst),
-        load=load,
-        lookups=LookupBatcher(
-            AsyncPool(db.url, settings.api.database_connections, LOOKUP_SESSION), load
-        )
-        if postgres
-        else None,
-    )
+    ctx = check_context(settings, db)
+    ctx.worker = worker_for(settings, db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         require_current_schema(db)
         settle_heap()
         yield
-        await ctx.audit.close()
-        ctx.close()
-        for pool in (ctx.lookups.pool if ctx.lookups else None, ctx.audit.connections):
-            if pool is not None:
-                await pool.close()
+        await close_context(ctx)
 
     app = App(
         title="shikaku 資格確認 API",

@@ -14,12 +14,15 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from shikaku.domain.documents import DocumentPolicy
-from shikaku.security.audit import AuditEntry
+from shikaku.registry.db import is_sqlite
+from shikaku.security.audit import DURABLE_COMMITS, AuditEntry, AuditWriter
 from shikaku.service.eligibility import CheckQuery, CheckResult, answer, check_eligibility
 from shikaku.settings import Settings
 from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import Caller, RateLimiter
-from shikaku.web.lookups import LookupBatcher
+from shikaku.web.checkworker import CheckWorker, CheckWorkerError
+from shikaku.web.lookups import LOOKUP_SESSION, LookupBatcher
+from shikaku.web.pgpool import AsyncPool
 from shikaku.web.problems import Problem
 from shikaku.web.quiet import Load
 
@@ -36,6 +39,7 @@ class AppContext:
 
     load: Load = field(default_factory=Load)  # requests begun: when batches stop gathering
     lookups: LookupBatcher | None = None  # PostgreSQL: batches of lookups (web.lookups)
+    worker: CheckWorker | None = None  # the checks in a child process (web.checkworker)
 
     _reader: Connection | None = None
 
@@ -91,9 +95,61 @@ class AppContext:
             self.audit.writer.close()
 
 
+def check_context(
+    settings: Settings, engine: Engine, audit_flush: float | None = None
+) -> AppContext:
+    """What a check needs, on this process's event loop: the web app's (web.app), or the check
+    worker's (web.checkworker). `audit_flush`: the longest audit rows gather, in seconds
+    (default `api.audit_flush_ms`)."""
+    postgres = not is_sqlite(engine)
+    load = Load()
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        document_policy=DocumentPolicy.from_policy(settings.policy),
+        audit=LoopAuditQueue(
+            AuditWriter(engine, keep_connection=True),
+            delay=settings.api.audit_flush_ms / 1000 if audit_flush is None else audit_flush,
+            connections=AsyncPool(engine.url, 1, DURABLE_COMMITS) if postgres else None,
+            load=load,
+        ),
+        limiter=RateLimiter(settings.api.rate_limit_per_second, settings.api.rate_limit_burst),
+        load=load,
+        lookups=LookupBatcher(
+            AsyncPool(engine.url, settings.api.database_connections, LOOKUP_SESSION), load
+        )
+        if postgres
+        else None,
+    )
+
+
+async def close_context(ctx: AppContext) -> None:
+    """After the last request: what is queued is written, the connections closed."""
+    if ctx.worker is not None:
+        await ctx.worker.close()
+    await ctx.audit.close()
+    ctx.close()
+    for pool in (ctx.lookups.pool if ctx.lookups else None, ctx.audit.connections):
+        if pool is not None:
+            await pool.close()
+
+
 def context_of(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
+
+
+async def audited_check(ctx: AppContext, who: Caller, kind: str, query: CheckQuery) -> CheckResult:
+    """The check's result, once its audit row is durable: only then may the answer be sent."""
+    if ctx.worker is None:
+        result = await ctx.check(query)
+        await audit(ctx, who, kind, result)
+        return result
+    try:
+        return await ctx.worker.check((query, who, kind))
+    except CheckWorkerError:
+        logger.exception("check not done; no answer without its audit row")
+        raise _UNAUDITED from None
 
 
 async def audit(ctx: AppContext, who: Caller, kind: str, result: CheckResult) -> None:
@@ -108,9 +164,12 @@ async def audit(ctx: AppContext, who: Caller, kind: str, result: CheckResult) ->
         await ctx.audit.write(entry)
     except Exception:
         logger.exception("audit row not written; the answer is withheld")
-        raise Problem(
-            503,
-            "監査ログに記録できないため回答できません。しばらくして再試行してください "
-            "(the audit log is unavailable: no answer without its audit row)",
-            headers={"Retry-After": "1"},
-        ) from None
+        raise _UNAUDITED from None
+
+
+_UNAUDITED = Problem(
+    503,
+    "監査ログに記録できないため回答できません。しばらくして再試行してください "
+    "(the audit log is unavailable: no answer without its audit row)",
+    headers={"Retry-After": "1"},
+)

@@ -20,7 +20,7 @@ from shikaku.domain.members import Relationship
 from shikaku.registry.records import parse_branch, parse_number, parse_symbol
 from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.web.auth import KEY_REQUIRED, Authenticated
-from shikaku.web.context import audit, context_of
+from shikaku.web.context import audited_check, context_of
 
 router = APIRouter(prefix="/fhir")
 
@@ -317,9 +317,8 @@ async def coverage_eligibility(
         return outcome(exc.status, exc.expression, exc.message, exc.code)
     purpose = body.get("purpose") or []
     query = CheckQuery(*keys, birth, served, consent_cap_info="benefits" in purpose)
-    result = await ctx.check(query)
+    result = await audited_check(ctx, who, "fhir_eligibility", query)
     answer = eligibility_response(body, keys, served, result)
-    await audit(ctx, who, "fhir_eligibility", result)
     return JSONResponse(answer, media_type=FHIR_JSON)
 
 
@@ -346,7 +345,7 @@ async def coverage_search(
         day = _date(date_, "date") if date_ else date.today()
     except FhirError as exc:
         return outcome(exc.status, exc.expression, exc.message, exc.code)
-    result = await ctx.check(CheckQuery(*keys, birth, day))
+    result = await audited_check(ctx, who, "fhir_coverage", CheckQuery(*keys, birth, day))
     found = result.validity not in (Validity.NOT_FOUND, Validity.MULTIPLE)
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
@@ -360,7 +359,6 @@ async def coverage_search(
                 "search": {"mode": "match"},
             }
         ]
-    await audit(ctx, who, "fhir_coverage", result)
     return JSONResponse(bundle, media_type=FHIR_JSON)
 
 
