@@ -21,6 +21,7 @@ from shikaku.domain.eligibility import EligibilityAnswer, Validity, eligibility_
 from shikaku.domain.errors import DomainError
 from shikaku.domain.members import Relationship
 from shikaku.registry import checks
+from shikaku.security.audit import AuditEntry
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,16 @@ def check_eligibility(
         conn, q.insurer_number, q.symbol, q.number, q.branch, q.birth_date, q.service_date
     )
     return answer(records, q, policy, ecert_grace_months)
+
+
+def audit_entry(clinic_id: int | None, kind: str, result: CheckResult) -> AuditEntry:
+    """A check's audit row: who asked, whom it found, the validity code (all it needs)."""
+    return AuditEntry(
+        clinic_id=clinic_id,
+        kind=kind,
+        person_id=result.person_id,
+        result=str(int(result.validity)),
+    )
 
 
 def answer(

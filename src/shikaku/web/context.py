@@ -15,8 +15,14 @@ from sqlalchemy.exc import DBAPIError
 
 from shikaku.domain.documents import DocumentPolicy
 from shikaku.registry.db import is_sqlite
-from shikaku.security.audit import DURABLE_COMMITS, AuditEntry, AuditWriter
-from shikaku.service.eligibility import CheckQuery, CheckResult, answer, check_eligibility
+from shikaku.security.audit import DURABLE_COMMITS, AuditWriter
+from shikaku.service.eligibility import (
+    CheckQuery,
+    CheckResult,
+    answer,
+    audit_entry,
+    check_eligibility,
+)
 from shikaku.settings import Settings
 from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import Caller, RateLimiter
@@ -95,12 +101,8 @@ class AppContext:
             self.audit.writer.close()
 
 
-def check_context(
-    settings: Settings, engine: Engine, audit_flush: float | None = None
-) -> AppContext:
-    """What a check needs, on this process's event loop: the web app's (web.app), or the check
-    worker's (web.checkworker). `audit_flush`: the longest audit rows gather, in seconds
-    (default `api.audit_flush_ms`)."""
+def check_context(settings: Settings, engine: Engine) -> AppContext:
+    """What a check on the event loop needs (web.app adds the check worker, web.checkworker)."""
     postgres = not is_sqlite(engine)
     load = Load()
     return AppContext(
@@ -109,7 +111,7 @@ def check_context(
         document_policy=DocumentPolicy.from_policy(settings.policy),
         audit=LoopAuditQueue(
             AuditWriter(engine, keep_connection=True),
-            delay=settings.api.audit_flush_ms / 1000 if audit_flush is None else audit_flush,
+            delay=settings.api.audit_flush_ms / 1000,
             connections=AsyncPool(engine.url, 1, DURABLE_COMMITS) if postgres else None,
             load=load,
         ),
@@ -154,14 +156,8 @@ async def audited_check(ctx: AppContext, who: Caller, kind: str, query: CheckQue
 
 async def audit(ctx: AppContext, who: Caller, kind: str, result: CheckResult) -> None:
     """Returns once the read's audit row is durable: only then may the answer be sent."""
-    entry = AuditEntry(
-        clinic_id=who.clinic_id,
-        kind=kind,
-        person_id=result.person_id,
-        result=str(int(result.validity)),  # the validity code: all a check's row needs
-    )
     try:
-        await ctx.audit.write(entry)
+        await ctx.audit.write(audit_entry(who.clinic_id, kind, result))
     except Exception:
         logger.exception("audit row not written; the answer is withheld")
         raise _UNAUDITED from None
