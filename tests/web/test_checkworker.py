@@ -8,6 +8,8 @@ import asyncio
 import os
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
+from shikaku.domain.documents import DocumentPolicy
 from shikaku.registry.tables import audit_log
 from shikaku.security.apikeys import add_clinic
+from shikaku.security.audit import AuditWriter
 from shikaku.security.mynumber import MyNumberVault
+from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.settings import load_settings
 from shikaku.web.app import create_app
+from shikaku.web.auth import Caller
+from shikaku.web.checkworker import check_batches
 from shikaku.web.context import AppContext
 from tests.web.conftest import CLINIC_CODE, query, seed_registry
 
@@ -159,3 +166,33 @@ def test_no_answer_while_the_audit_log_refuses_rows(
             conn.execute(text("DROP TRIGGER refuse_audit"))
         r = client.post("/v1/eligibility", json=query(), headers=auth)
         assert r.status_code == 200 and _audit_rows(engine) == before + 1
+
+
+def test_a_failed_lookup_costs_only_its_own_answer(
+    registry: tuple[Engine, dict[str, str]],
+) -> None:
+    """The child's batch work itself (web.checkworker.check_batches), on the real registry:
+    one job that cannot be looked up gets its error's kind (never its text); the others are
+    answered and audited."""
+    engine, _auth = registry
+    settings = load_settings({}, {})
+    good = CheckQuery("01130012", "01234567", "1", "00", date(1980, 1, 2), date(2024, 12, 2))
+    bad = replace(good, birth_date="1980-01-02")  # type: ignore[arg-type]  # not a date
+    who = Caller(1, CLINIC_CODE)
+    writer = AuditWriter(engine, keep_connection=True)
+    before = _audit_rows(engine)
+    try:
+        replies = check_batches(
+            writer,
+            [(1, [(good, who, "eligibility")]), (2, [(bad, who, "eligibility"), (good, who, "x")])],
+            DocumentPolicy.from_policy(settings.policy),
+            settings.policy.ecert_grace_months,
+        )
+    finally:
+        writer.close()
+    assert [number for number, _r in replies] == [1, 2]
+    (first,), (failed, second) = replies[0][1], replies[1][1]
+    assert isinstance(first, CheckResult) and first.name == "協会　花子"
+    assert failed == "AttributeError"
+    assert second == first
+    assert _audit_rows(engine) == before + 2
