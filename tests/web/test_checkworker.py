@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -196,3 +197,15 @@ def test_a_failed_lookup_costs_only_its_own_answer(
     assert failed == "AttributeError"
     assert second == first
     assert _audit_rows(engine) == before + 2
+
+
+def test_no_answer_when_the_worker_cannot_start(
+    registry: tuple[Engine, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, auth = registry
+    with TestClient(_app(engine, 8)) as client:
+        monkeypatch.setattr(sys, "executable", "/nonexistent/python3")
+        r = client.post("/v1/eligibility", json=query(), headers=auth)
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+        monkeypatch.undo()
+        assert client.post("/v1/eligibility", json=query(), headers=auth).status_code == 200

@@ -116,25 +116,27 @@ class CheckWorker:
         return await future
 
     async def _start(self) -> None:
+        """One child at a time; checks that wait for it go on either way (without one, they
+        fail as CheckWorkerError: 503)."""
         if self._starting is not None:
             await asyncio.shield(self._starting)
             return
-        self._starting = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._starting = starting = loop.create_future()
         try:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "shikaku.web.checkworker",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             )  # fmt: skip
-            assert proc.stdin is not None
-            proc.stdin.write(_frame((self.settings, self.database_url)))
-            self._proc, self._loop = proc, asyncio.get_running_loop()
-            self._reader = self._loop.create_task(self._read(proc))
-            self._starting.set_result(None)
-        except BaseException as exc:
-            self._starting.set_exception(exc)
-            raise
+        except OSError as exc:
+            raise CheckWorkerError(f"check worker not started: {exc.strerror}") from exc
         finally:
             self._starting = None
+            starting.set_result(None)
+        assert proc.stdin is not None
+        proc.stdin.write(_frame((self.settings, self.database_url)))
+        self._proc, self._loop = proc, loop
+        self._reader = loop.create_task(self._read(proc))
 
     def _send(self) -> None:
         self._send_soon = None
