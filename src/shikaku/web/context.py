@@ -1,7 +1,8 @@
 """What every request handler shares: the database, the rules' policy dates, the audit log.
 
-The audit row of a read is durable before its answer leaves: handlers return through
-`audit_and_answer`, which waits for the group commit that carries the row.
+The audit row of a read is durable before its answer leaves: handlers check through
+`audited_check`, which returns only after the commit that carries the row (the loop's group
+commit, web.auditqueue, or on SQLite the check worker's, web.checkworker).
 """
 
 from __future__ import annotations
