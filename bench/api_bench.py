@@ -102,20 +102,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def settle_writes(pg_db: str | None) -> None:
+def settle_writes(admin: Any | None) -> None:
     """The import's writes reach the disk before the API is measured, so that the import's
-    checkpoint (PostgreSQL) and writeback are not timed as the lookups' (the audit commits
-    fsync). The time it took is logged: near 0 s, nothing was pending."""
+    checkpoint (PostgreSQL: `admin`, any connection to the cluster) and writeback are not
+    timed as the lookups' (the audit commits fsync). The time it took is logged: near 0 s,
+    nothing was pending."""
     started = time.monotonic()
-    if pg_db is not None:
-        from sqlalchemy import create_engine, text
+    if admin is not None:
+        from sqlalchemy import text
 
-        engine = create_engine(
-            PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_db, isolation_level="AUTOCOMMIT"
-        )
-        with engine.connect() as conn:
+        with admin.connect() as conn:
             conn.execute(text("CHECKPOINT"))
-        engine.dispose()
     os.sync()
     log(f"the import's writes on disk after {time.monotonic() - started:.1f} s")
 
@@ -250,6 +247,7 @@ def main() -> int:
     targets = [("SQLite", None)]
     if not args.skip_postgres:
         targets.append(("PostgreSQL", f"shikaku_api_bench_{os.getpid()}"))
+    admin: Any = None  # PostgreSQL's administrative engine, once it is the target
     for name, pg_db in targets:
         cwd = workdir / name.lower()
         cwd.mkdir(exist_ok=True)
@@ -271,7 +269,7 @@ def main() -> int:
         for path in (files.employers, files.members):
             log(f"{name}: importing {path.name}")
             run("import", str(path), env=db_env, cwd=cwd)
-        settle_writes(pg_db)
+        settle_writes(admin)
         rows += serve_and_measure(
             name, db_env, cwd, url, args.duration, args.connections, args.workers, args.rounds
         )

@@ -17,7 +17,6 @@ from shikaku.registry.db import make_engine, require_current_schema
 from shikaku.settings import Settings, load_settings
 from shikaku.web import api, fastpath, fhir, problems
 from shikaku.web.auth import SECURITY_SCHEMES
-from shikaku.web.checkworker import worker_for
 from shikaku.web.context import AppContext, check_context, close_context
 from shikaku.webconsole import web as console
 
@@ -69,7 +68,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or load_settings()
     db = engine or make_engine(settings.database_url)
     ctx = check_context(settings, db)
-    ctx.worker = worker_for(settings, db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 _LENGTH = struct.Struct("<I")
 Job = tuple[CheckQuery, "Caller", str]  # the query, who asks, the audit kind
-# A batch's number and, per job, its result or the text of the error that stopped it.
+# A batch's number and, per job, its result or the kind of the error that stopped it.
 Reply = tuple[int, list[CheckResult | str]]
 
 
@@ -189,9 +189,11 @@ class CheckWorker:
 
     async def close(self) -> None:
         """After the last request: the child finishes what it has and ends with its input."""
-        proc, self._proc = self._proc, None
-        if proc is None or self._loop is not asyncio.get_running_loop():
+        if self._loop is not asyncio.get_running_loop():
             self._abandon()
+            return
+        proc, self._proc = self._proc, None
+        if proc is None:
             return
         if proc.stdin is not None:
             proc.stdin.close()

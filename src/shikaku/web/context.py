@@ -27,7 +27,7 @@ from shikaku.service.eligibility import (
 from shikaku.settings import Settings
 from shikaku.web.auditqueue import LoopAuditQueue
 from shikaku.web.auth import Caller, RateLimiter
-from shikaku.web.checkworker import CheckWorker, CheckWorkerError
+from shikaku.web.checkworker import CheckWorker, CheckWorkerError, worker_for
 from shikaku.web.lookups import LOOKUP_SESSION, LookupBatcher
 from shikaku.web.pgpool import AsyncPool
 from shikaku.web.problems import Problem
@@ -103,7 +103,8 @@ class AppContext:
 
 
 def check_context(settings: Settings, engine: Engine) -> AppContext:
-    """What a check on the event loop needs (web.app adds the check worker, web.checkworker)."""
+    """What the app's checks need: on SQLite the check worker (web.checkworker), on
+    PostgreSQL the loop's batches of lookups; the audit log's group commit either way."""
     postgres = not is_sqlite(engine)
     load = Load()
     return AppContext(
@@ -123,6 +124,7 @@ def check_context(settings: Settings, engine: Engine) -> AppContext:
         )
         if postgres
         else None,
+        worker=worker_for(settings, engine),
     )
 
 

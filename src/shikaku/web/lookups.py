@@ -17,9 +17,6 @@ from shikaku.registry.checks import PersonRecord, find_many_async
 from shikaku.web.pgpool import AsyncPool
 from shikaku.web.quiet import Load, WhenQuiet, settle
 
-# PostgreSQL runs a batch's lookups one after another on one backend: batches of at most 8
-# keep both cores' backends busy (measured on 2 cores, 16 clients: 8 against 256, ~5,500
-# against ~4,300 lookups/s, noisy).
 # The lookups' sessions. The statement is prepared once per connection; PostgreSQL would still
 # plan it anew for each execution while it judges custom plans cheaper (~0.15 ms, as long as
 # the query itself). Every parameter is an equality on a unique key or a date bound, so one
@@ -27,6 +24,9 @@ from shikaku.web.quiet import Load, WhenQuiet, settle
 # yet analysed after an import), and compiling then took 26 ms of a 0.5 ms lookup.
 LOOKUP_SESSION = ("SET plan_cache_mode = force_generic_plan", "SET jit = off")
 
+# PostgreSQL runs a batch's lookups one after another on one backend: batches of at most 8
+# keep both cores' backends busy (measured on 2 cores, 16 clients: 8 against 256, ~5,500
+# against ~4,300 lookups/s, noisy).
 LOOKUP_BATCH = 8
 LOOKUP_MAX_WAIT = 0.002  # seconds a lookup waits at most for others to join its batch
 Keys = tuple[str, str, str, str, date, date]  # insurer, symbol, number, branch, birth, day
