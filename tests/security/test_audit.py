@@ -329,3 +329,41 @@ def test_async_writers_of_two_processes_keep_one_chain(engine: Engine) -> None:
         asyncio.run(interleave())
     report = verify_chain(engine)
     assert report.ok and report.rows == 18
+
+
+def test_concurrent_writers_of_three_processes_all_succeed(pg_engine: Engine) -> None:
+    """Two API workers' asynchronous writers and a staff console's blocking one, at once: a
+    writer that continues from its own last row must not slip in between a locked writer's
+    read of the head and its insert (that insert then failed on the primary key, and the API
+    answered 503). Every batch is written, and the log is one chain without gaps."""
+    import asyncio
+
+    import asyncpg
+
+    dsn = pg_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    batches, size = 40, 3
+    console = AuditWriter(pg_engine)
+
+    async def api_worker(writer: AuditWriter) -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for i in range(batches):
+                assert len(await writer.append_async(conn, entries(size, start=i))) == size
+        finally:
+            await conn.close()
+        return batches * size
+
+    async def run() -> list[int]:
+        console_rows = asyncio.to_thread(
+            lambda: sum(len(console.append(entries(size))) for _ in range(batches))
+        )
+        return list(
+            await asyncio.gather(
+                api_worker(AuditWriter(pg_engine)), api_worker(AuditWriter(pg_engine)), console_rows
+            )
+        )
+
+    written = sum(asyncio.run(run()))
+    report = verify_chain(pg_engine)
+    assert report.ok, report.problems[:3]
+    assert report.rows == written == 3 * batches * size

@@ -165,11 +165,16 @@ def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-# PostgreSQL (asyncpg): a whole batch as one prepared statement, one array per column.
+# PostgreSQL (asyncpg): a whole batch as one prepared statement, one array per column. It
+# takes the log's lock before its first row (an uncorrelated subquery runs once, before the
+# scan; the cast keeps the planner from dropping the call, as it would inside EXISTS), so a
+# writer continuing from its own last row never slips in between another writer's locked
+# read of the head and that writer's insert.
 _PG_INSERT_COLUMNS = (
     "INSERT INTO audit_log (id, at, clinic_id, kind, person_id, result, detail, prev_hash, "
     "row_hash) SELECT * FROM unnest($1::bigint[], $2::timestamp[], $3::bigint[], "
-    "$4::varchar[], $5::bigint[], $6::varchar[], $7::text[], $8::bytea[], $9::bytea[])"
+    "$4::varchar[], $5::bigint[], $6::varchar[], $7::text[], $8::bytea[], $9::bytea[]) "
+    "WHERE (SELECT pg_advisory_xact_lock($10)::text) IS NOT NULL"
 )
 _COLUMNS = (
     "id",
@@ -308,18 +313,19 @@ class AuditWriter:
         the server commits. The batch is one statement, one array per column.
 
         After its first batch the writer continues from the row it wrote last, in a single
-        autocommitted statement (one round trip, durable when it returns): no lock, no read
-        of the head. Should another writer have continued the chain meanwhile, the batch's
-        first id is taken (the primary key refuses it, nothing is written) and the batch goes
-        the locked way: lock, read the head, insert, commit. The chain cannot fork: a row's
-        place is its id."""
+        autocommitted statement (one round trip, durable when it returns) that takes the
+        log's lock itself; it does not read the head. Should another writer have continued
+        the chain meanwhile, the batch's first id is taken (the primary key refuses it,
+        nothing is written) and the batch goes the locked way: lock, read the head, insert,
+        commit. The chain cannot fork: a row's place is its id, and no writer inserts
+        without the lock."""
         if not entries:
             return []
         now = _utcnow()
         if self._head is not None:
             rows = self._chain(self._head, entries, now)
             try:
-                await conn.execute(_PG_INSERT_COLUMNS, *_columns(rows))
+                await conn.execute(_PG_INSERT_COLUMNS, *_columns(rows), PG_LOCK_KEY)
             except Exception as exc:
                 self._head = None
                 if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
@@ -330,7 +336,7 @@ class AuditWriter:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", PG_LOCK_KEY)
             rows = self._chain(await conn.fetchrow(self._last_sql), entries, now)
-            await conn.execute(_PG_INSERT_COLUMNS, *_columns(rows))
+            await conn.execute(_PG_INSERT_COLUMNS, *_columns(rows), PG_LOCK_KEY)
         self._head = (rows[-1][0], rows[-1][-1])
         return [row[0] for row in rows]
 
