@@ -150,3 +150,30 @@ def test_writers_in_several_processes_never_fork_the_chain(engine: Engine) -> No
     report = verify_chain(engine)
     assert report.ok, report.problems
     assert report.rows == 4 * 20 * 3
+
+
+def test_sqlite_writers_take_turns_on_the_lock_file(sqlite_engine: Engine) -> None:
+    """Another process's writer holds the turn (the lock file beside the database): a batch
+    waits for it, not in SQLite's sleeping busy handler, and goes in as soon as it is free."""
+    import fcntl
+    import os
+
+    database = sqlite_engine.url.database
+    assert database
+    writer = AuditWriter(sqlite_engine)
+    writer.append([AuditEntry("eligibility", result="1")])  # creates the lock file
+    lock_file = f"{database}-auditlock"
+    assert os.stat(lock_file).st_mode & 0o777 == 0o600
+    other = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    done: list[int] = []
+    waiting = threading.Thread(
+        target=lambda: done.extend(writer.append([AuditEntry("eligibility", result="1")]))
+    )
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive() and not done  # it waits for the turn
+    os.close(other)  # the other writer lets go
+    waiting.join(30)
+    assert done == [2]
+    assert verify_chain(sqlite_engine).ok

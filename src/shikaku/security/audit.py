@@ -7,11 +7,11 @@ The first row's prev_hash is 32 zero bytes; every other row's is its predecessor
 recompute the chain from a database dump with a few lines of any language.
 
 Writing: `AuditWriter.append` writes a batch in one transaction that first takes the log's
-lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), so writers in
-any number of processes never fork the chain; ids are assigned here, without gaps. It returns
-only after the commit is durable (SQLite: synchronous=FULL for that commit; PostgreSQL:
-synchronous_commit=on), so a caller that answers after `append` returns never answers
-without its audit row. `AuditBatcher` lets concurrent threads share one such transaction
+lock (SQLite: a lock file, then BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory
+lock), so writers in any number of processes never fork the chain; ids are assigned here,
+without gaps. It returns only after the commit is durable (SQLite: synchronous=FULL for
+that commit; PostgreSQL: synchronous_commit=on), so a caller that answers after `append`
+returns never answers without its audit row. `AuditBatcher` lets concurrent threads share one such transaction
 (the web app's event loop uses web.auditqueue instead).
 
 Checking: `verify_chain` streams the rows in id order and names every row that was edited,
@@ -22,8 +22,10 @@ leave no trace inside the chain: compare with a head hash recorded elsewhere (`a
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import json
+import os
 import queue
 import re
 import threading
@@ -189,6 +191,24 @@ _COLUMNS = (
 )
 
 
+@contextmanager
+def _writers_turn(database: str | None) -> Iterator[None]:
+    """SQLite: the writers of a database file take turns on a lock file beside it. A writer
+    that finds the database locked otherwise waits in SQLite's busy handler, which sleeps in
+    steps of up to 100 ms (two API workers, each with its check worker: p99 778 ms); on the
+    lock file it is woken the moment the other lets go. (An in-memory database has one
+    process.)"""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    fd = os.open(f"{database}-auditlock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 class AuditWriter:
     """Appends batches to the chain; safe across threads and processes (see the module).
 
@@ -294,6 +314,12 @@ class AuditWriter:
         """The log's lock first (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
         advisory lock; read committed, so the last row read after it is the newest committed
         one), then the chain continues from the last row."""
+        if self._sqlite:
+            with _writers_turn(self.engine.url.database):
+                return self._append_locked(raw, entries)
+        return self._append_locked(raw, entries)
+
+    def _append_locked(self, raw: Any, entries: Sequence[AuditEntry]) -> list[int]:
         now = _utcnow()
         if self._sqlite:
             raw.execute("BEGIN IMMEDIATE")
