@@ -11,8 +11,8 @@ lock (SQLite: a lock file, then BEGIN IMMEDIATE; PostgreSQL: a transaction-scope
 lock), so writers in any number of processes never fork the chain; ids are assigned here,
 without gaps. It returns only after the commit is durable (SQLite: synchronous=FULL for
 that commit; PostgreSQL: synchronous_commit=on), so a caller that answers after `append`
-returns never answers without its audit row. `AuditBatcher` lets concurrent threads share one such transaction
-(the web app's event loop uses web.auditqueue instead).
+returns never answers without its audit row. `AuditBatcher` lets concurrent threads share
+one such transaction (the web app's event loop uses web.auditqueue instead).
 
 Checking: `verify_chain` streams the rows in id order and names every row that was edited,
 inserted or deleted. Rows removed from the end (or a consistent rewrite of the newest rows)
@@ -311,9 +311,10 @@ class AuditWriter:
             raw.commit()
 
     def _append(self, raw: Any, entries: Sequence[AuditEntry]) -> list[int]:
-        """The log's lock first (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
-        advisory lock; read committed, so the last row read after it is the newest committed
-        one), then the chain continues from the last row."""
+        """The log's lock first (SQLite: the writers' turn on the lock file, then BEGIN
+        IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock; read committed, so the
+        last row read after it is the newest committed one), then the chain continues from
+        the last row."""
         if self._sqlite:
             with _writers_turn(self.engine.url.database):
                 return self._append_locked(raw, entries)
