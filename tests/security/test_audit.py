@@ -367,3 +367,35 @@ def test_concurrent_writers_of_three_processes_all_succeed(pg_engine: Engine) ->
     report = verify_chain(pg_engine)
     assert report.ok, report.problems[:3]
     assert report.rows == written == 3 * batches * size
+
+
+@pytest.mark.parametrize("tries", [0, 1, 3])
+def test_async_writers_after_refusals_take_the_lock(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch, tries: int
+) -> None:
+    """However many unlocked attempts a batch gets (none: straight to the locked way), two
+    writers that keep overtaking each other write every batch, in one chain."""
+    import asyncio
+
+    import asyncpg
+
+    from shikaku.security import audit
+
+    monkeypatch.setattr(audit, "OPTIMISTIC_TRIES", tries)
+    dsn = pg_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    first, second = AuditWriter(pg_engine), AuditWriter(pg_engine)
+
+    async def interleave() -> None:
+        a, b = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+        try:
+            for i in range(6):
+                writer, conn = (first, a) if i % 2 else (second, b)
+                ids = await writer.append_async(conn, entries(2, start=2 * i))
+                assert ids == [2 * i + 1, 2 * i + 2]
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(interleave())
+    report = verify_chain(pg_engine)
+    assert report.ok and report.rows == 12
