@@ -300,35 +300,38 @@ def test_entries_are_checked() -> None:
 
 
 def test_async_writers_of_two_processes_keep_one_chain(engine: Engine) -> None:
-    """PostgreSQL (the API's asyncpg path): each writer continues from the row it wrote last
-    without a lock; when the other writer got there first, the primary key refuses the batch
-    and it goes the locked way. Interleaved, the log stays one valid chain with no gap.
+    """PostgreSQL (the API's asyncpg path): each writer continues from the row it wrote last;
+    when the other writer got there first, the primary key refuses the batch and it tries
+    again from the head. Interleaved, the log stays one valid chain with no gap.
     (SQLite has no asynchronous writer: the same interleaving through `append`.)"""
     import asyncio
 
-    first, second = AuditWriter(engine), AuditWriter(engine)
     if engine.dialect.name == "sqlite":
+        first, second = AuditWriter(engine), AuditWriter(engine)
         for i in range(6):
             (first if i % 2 else second).append(entries(3, start=3 * i))
     else:
-        import asyncpg
-
-        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-        async def interleave() -> None:
-            a, b = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
-            try:
-                for i in range(6):
-                    writer, conn = (first, a) if i % 2 else (second, b)
-                    ids = await writer.append_async(conn, entries(3, start=3 * i))
-                    assert ids == [3 * i + 1, 3 * i + 2, 3 * i + 3]
-            finally:
-                await a.close()
-                await b.close()
-
-        asyncio.run(interleave())
+        asyncio.run(_interleave_async(engine, batches=6, size=3))
     report = verify_chain(engine)
     assert report.ok and report.rows == 18
+
+
+async def _interleave_async(engine: Engine, batches: int, size: int) -> None:
+    """Two asynchronous writers, each on its own connection, take turns batch by batch: each
+    batch finds the other's rows after its own last one."""
+    import asyncpg
+
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    first, second = AuditWriter(engine), AuditWriter(engine)
+    a, b = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        for i in range(batches):
+            writer, conn = (first, a) if i % 2 else (second, b)
+            ids = await writer.append_async(conn, entries(size, start=size * i))
+            assert ids == list(range(size * i + 1, size * i + size + 1))
+    finally:
+        await a.close()
+        await b.close()
 
 
 def test_concurrent_writers_of_three_processes_all_succeed(pg_engine: Engine) -> None:
@@ -377,25 +380,9 @@ def test_async_writers_after_refusals_take_the_lock(
     writers that keep overtaking each other write every batch, in one chain."""
     import asyncio
 
-    import asyncpg
-
     from shikaku.security import audit
 
     monkeypatch.setattr(audit, "OPTIMISTIC_TRIES", tries)
-    dsn = pg_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    first, second = AuditWriter(pg_engine), AuditWriter(pg_engine)
-
-    async def interleave() -> None:
-        a, b = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
-        try:
-            for i in range(6):
-                writer, conn = (first, a) if i % 2 else (second, b)
-                ids = await writer.append_async(conn, entries(2, start=2 * i))
-                assert ids == [2 * i + 1, 2 * i + 2]
-        finally:
-            await a.close()
-            await b.close()
-
-    asyncio.run(interleave())
+    asyncio.run(_interleave_async(pg_engine, batches=6, size=2))
     report = verify_chain(pg_engine)
     assert report.ok and report.rows == 12
