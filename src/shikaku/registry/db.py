@@ -94,6 +94,15 @@ def is_sqlite(conn: Connection | Engine) -> bool:
     return conn.dialect.name == "sqlite"
 
 
+def shared_sqlite_file(engine: Engine) -> str | None:
+    """The path of a SQLite database that other processes can open too; None for another
+    database, an in-memory one (it lives in this process only) or a `file:` URI."""
+    database = engine.url.database
+    if not is_sqlite(engine) or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else database
+
+
 def placeholder(conn: Connection) -> str:
     """The DBAPI parameter mark for hand-written SQL: qmark (sqlite3) or format (psycopg)."""
     return "?" if is_sqlite(conn) else "%s"

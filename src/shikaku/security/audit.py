@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from shikaku.registry.db import is_sqlite
+from shikaku.registry.db import is_sqlite, shared_sqlite_file
 from shikaku.registry.tables import audit_log
 
 __all__ = [
@@ -197,9 +197,9 @@ def _writers_turn(database: str | None) -> Iterator[None]:
     """SQLite: the writers of a database file take turns on a lock file beside it. A writer
     that finds the database locked otherwise waits in SQLite's busy handler, which sleeps in
     steps of up to 100 ms (two API workers, each with its check worker: p99 778 ms); on the
-    lock file it is woken the moment the other lets go. (An in-memory database has one
-    process.)"""
-    if not database or database == ":memory:" or database.startswith("file:"):
+    lock file it is woken the moment the other lets go. `database`: the file, or None when
+    no other process can open it (registry.db.shared_sqlite_file)."""
+    if database is None:
         yield
         return
     fd = os.open(f"{database}-auditlock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -225,6 +225,7 @@ class AuditWriter:
         self._head: tuple[int, bytes] | None = None  # (id, row_hash) last written (async)
         self._lock = threading.Lock()
         self._sqlite = is_sqlite(engine)
+        self._shared_file = shared_sqlite_file(engine)  # the lock file's database
         mark = "?" if self._sqlite else "%s"
         self._last_sql = "SELECT id, row_hash FROM audit_log ORDER BY id DESC LIMIT 1"
         self._insert_sql = (
@@ -317,7 +318,7 @@ class AuditWriter:
         last row read after it is the newest committed one), then the chain continues from
         the last row."""
         if self._sqlite:
-            with _writers_turn(self.engine.url.database):
+            with _writers_turn(self._shared_file):
                 return self._append_locked(raw, entries)
         return self._append_locked(raw, entries)
 

@@ -39,10 +39,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import Engine
 
 from shikaku.domain.documents import DocumentPolicy
-from shikaku.registry.db import is_sqlite
+from shikaku.registry.db import shared_sqlite_file
 from shikaku.security.audit import AuditEntry, AuditWriter
 from shikaku.service.eligibility import CheckQuery, CheckResult, audit_entry, check_eligibility
 from shikaku.settings import Settings
+from shikaku.web.quiet import settle
 
 if TYPE_CHECKING:
     from shikaku.web.auth import Caller
@@ -60,30 +61,25 @@ class CheckWorkerError(RuntimeError):
 
 
 def worker_for(settings: Settings, engine: Engine) -> CheckWorker | None:
-    """The app's check worker on SQLite; none if `api.check_batch` is 0 or the database
-    lives only in this process (in memory)."""
-    if (
-        not is_sqlite(engine)
-        or not settings.api.check_batch
-        or engine.url.database in (None, "", ":memory:")
-    ):
+    """The app's check worker on SQLite; none if `api.check_batch` is 0 or the child could
+    not open the database (it lives only in this process)."""
+    if not settings.api.check_batch or shared_sqlite_file(engine) is None:
         return None
-    url = engine.url.render_as_string(hide_password=False)
-    return CheckWorker(settings, url, settings.api.check_batch)
+    return CheckWorker(settings, engine.url.render_as_string(hide_password=False))
 
 
 class CheckWorker:
     """The loop's side: queue a check, await its audited result."""
 
-    def __init__(self, settings: Settings, database_url: str, batch: int) -> None:
+    def __init__(self, settings: Settings, database_url: str) -> None:
         self.settings = settings
         self.database_url = database_url  # the app's engine's, password included
-        self.batch = batch
+        self.batch = settings.api.check_batch
         self._loop: asyncio.AbstractEventLoop | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._starting: asyncio.Future[None] | None = None
         self._queued: list[tuple[Job, asyncio.Future[CheckResult]]] = []
-        self._sent: dict[int, list[asyncio.Future[CheckResult]]] = {}
+        self._sent: dict[int, list[tuple[Job, asyncio.Future[CheckResult]]]] = {}
         self._number = 0
         self._send_soon: asyncio.Handle | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -145,10 +141,10 @@ class CheckWorker:
             part = self._queued[: self.batch]
             del self._queued[: self.batch]
             if proc is None or proc.stdin is None or proc.returncode is not None:
-                _fail([f for _j, f in part], CheckWorkerError("check worker not running"))
+                settle(part, None, CheckWorkerError("check worker not running"))
                 continue
             self._number += 1
-            self._sent[self._number] = [f for _j, f in part]
+            self._sent[self._number] = part
             proc.stdin.write(_frame((self._number, [j for j, _f in part])))
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
@@ -157,7 +153,7 @@ class CheckWorker:
             while True:
                 head = await proc.stdout.readexactly(_LENGTH.size)
                 number, results = pickle.loads(await proc.stdout.readexactly(*_LENGTH.unpack(head)))
-                for future, result in zip(self._sent.pop(number), results, strict=True):
+                for (_job, future), result in zip(self._sent.pop(number), results, strict=True):
                     if future.done():
                         continue
                     if isinstance(result, str):
@@ -171,8 +167,8 @@ class CheckWorker:
                 self._proc = None
                 logger.warning("check worker stopped (pid %s)", proc.pid)
             sent, self._sent = self._sent, {}
-            for futures in sent.values():
-                _fail(futures, CheckWorkerError("check worker stopped"))
+            for part in sent.values():
+                settle(part, None, CheckWorkerError("check worker stopped"))
             if proc.returncode is None:
                 proc.kill()
             await proc.wait()
@@ -199,12 +195,6 @@ class CheckWorker:
             proc.stdin.close()
         if self._reader is not None:
             await self._reader
-
-
-def _fail(futures: list[asyncio.Future[CheckResult]], exc: BaseException) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_exception(exc)
 
 
 def _frame(value: Any) -> bytes:
