@@ -96,10 +96,19 @@ end
 """
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(group: int) -> float:
+    """User + system CPU time so far of the processes of one process group (Linux /proc): the
+    server with its children (SQLite's check worker, uvicorn's workers), whose CPU the serving
+    process's own time would leave out. PostgreSQL's backends are not in it."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[2]) == group:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def settle_writes(admin: Any | None) -> None:
@@ -120,7 +129,7 @@ def settle_writes(admin: Any | None) -> None:
 def wrk(
     url: str, duration: int, connections: int, script: Path | None, server: int | None = None
 ) -> dict[str, float]:
-    """One wrk run; with `server` (the serving process's pid), also its CPU time per request:
+    """One wrk run; with `server` (the server's process group), also its CPU time per request:
     steadier than the rate on a VM whose speed drifts, and it shows whether the server was
     busy or waiting (CPU per request × rate = the share of its core it used)."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
@@ -198,7 +207,7 @@ def serve_and_measure(
         log(f"{name}: warm-up, {WARM_UP} s")
         wrk(base + "/v1/health", 2, connections, None)
         wrk(base + "/v1/eligibility", WARM_UP, connections, script)
-        pid = server.pid if workers == 1 else None  # one worker: uvicorn serves in-process
+        pid = server.pid  # the group's id: started in a session of its own
         # Lookups and baseline take turns, so a slow spell of the machine (a shared VM varies
         # by ±15 % over minutes) weighs on both alike.
         part = max(1, duration // rounds)
