@@ -131,7 +131,7 @@ def wrk(
 ) -> dict[str, float]:
     """One wrk run; with `server` (the server's process group), also its CPU time per request:
     steadier than the rate on a VM whose speed drifts, and it shows whether the server was
-    busy or waiting (CPU per request × rate = the share of its core it used)."""
+    busy or waiting (CPU per request × rate = the cores it used)."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script is not None:
         cmd += ["-s", str(script)]

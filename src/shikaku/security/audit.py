@@ -316,24 +316,19 @@ class AuditWriter:
         """The log's lock first (SQLite: the writers' turn on the lock file, then BEGIN
         IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock; read committed, so the
         last row read after it is the newest committed one), then the chain continues from
-        the last row."""
-        if self._sqlite:
-            with _writers_turn(self._shared_file):
-                return self._append_locked(raw, entries)
-        return self._append_locked(raw, entries)
-
-    def _append_locked(self, raw: Any, entries: Sequence[AuditEntry]) -> list[int]:
-        now = _utcnow()
-        if self._sqlite:
-            raw.execute("BEGIN IMMEDIATE")
-        else:
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
-        rows = self._chain(raw.execute(self._last_sql).fetchone(), entries, now)
-        raw.cursor().executemany(self._insert_sql, rows)
-        if self._sqlite:
-            raw.execute("COMMIT")
-        else:
-            raw.commit()
+        the last row. PostgreSQL has no lock file (its `_shared_file` is None)."""
+        with _writers_turn(self._shared_file):
+            now = _utcnow()
+            if self._sqlite:
+                raw.execute("BEGIN IMMEDIATE")
+            else:
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+            rows = self._chain(raw.execute(self._last_sql).fetchone(), entries, now)
+            raw.cursor().executemany(self._insert_sql, rows)
+            if self._sqlite:
+                raw.execute("COMMIT")
+            else:
+                raw.commit()
         return [row[0] for row in rows]
 
     async def append_async(self, conn: Any, entries: Sequence[AuditEntry]) -> list[int]:
