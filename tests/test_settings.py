@@ -15,7 +15,7 @@ def test_no_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     s = load_settings(environ={})
     assert s.database_url == "sqlite:///shikaku.db"
     assert s.insurer.number == "01130012"
-    assert s.policy.interim_relief_until == date(2026, 3, 31)
+    assert s.policy.interim_relief_until == date(2026, 7, 31)
     assert s.policy.certificate_validity_years == 5
     assert s.policy.insured_branch == "00"
     assert s.policy.card_part_corner == "lower_left"

@@ -87,6 +87,7 @@ class Policy(_Section):
     card_abolished_on: date = DEFAULT_DOCUMENT_POLICY.card_abolished_on
     old_card_valid_until: date = DEFAULT_DOCUMENT_POLICY.old_card_valid_until
     interim_relief_until: date = DEFAULT_DOCUMENT_POLICY.interim_relief_until
+    interim_relief: bool = DEFAULT_DOCUMENT_POLICY.interim_relief
     certificate_validity_rule: CertificateRule = CertificateRule.YEARS_CAPPED_AT_75
     certificate_validity_years: int = Field(MAX_CERTIFICATE_YEARS, ge=1, le=MAX_CERTIFICATE_YEARS)
     ecert_grace_months: int = Field(ECERT_GRACE_MONTHS, ge=0, le=12)

@@ -22,7 +22,7 @@ D = timedelta(days=1)
 POLICY = DocumentPolicy()
 ABOLISHED = date(2024, 12, 2)
 OLD_CARD_LAST = date(2025, 12, 1)
-RELIEF_LAST = date(2026, 3, 31)
+RELIEF_LAST = date(2026, 7, 31)  # DOMAIN.md §1, extended from 2026-03-31
 
 M, MN, C, OLD, N = (
     Document.MYNA_CARD,
@@ -103,7 +103,27 @@ def test_policy_dates_out_of_order_are_refused(
     ],
 )
 def test_relief_window(day: date, relief: bool) -> None:
-    assert POLICY.relief_on(day) is relief
+    assert POLICY.relief_on(day, OLD_CARD_LAST) is relief
+
+
+def test_relief_starts_the_day_after_each_cards_own_validity() -> None:
+    """DOMAIN.md §1: "It covers a card from the day after that card's own validity ended"."""
+    july = date(2025, 7, 31)  # a 70-74 card printed to expire on 7/31
+    assert not POLICY.relief_on(july, july)
+    assert POLICY.relief_on(july + D, july)
+    assert POLICY.relief_on(RELIEF_LAST, july)
+    assert not POLICY.relief_on(RELIEF_LAST + D, july)
+
+
+def test_relief_can_be_turned_off() -> None:
+    off = DocumentPolicy(ABOLISHED, OLD_CARD_LAST, RELIEF_LAST, interim_relief=False)
+    assert not off.relief_on(OLD_CARD_LAST + D, OLD_CARD_LAST)
+    assert docs(OLD_CARD_LAST + D, policy=off) == ()
+
+
+def test_a_card_only_for_a_qualification_that_began_before_the_abolition() -> None:
+    assert POLICY.holds_old_card(ABOLISHED - D)
+    assert not POLICY.holds_old_card(ABOLISHED)
 
 
 def test_old_card_until() -> None:
@@ -187,9 +207,10 @@ def test_old_card_without_printed_expiry(day: date, online: bool, accepted: bool
     ("day", "online", "accepted"),
     [
         (date(2025, 7, 31), True, True),  # printed expiry, inclusive
-        (date(2025, 8, 1), True, False),  # expired before the relief: refused
-        (OLD_CARD_LAST, True, False),
-        (OLD_CARD_LAST + D, True, True),  # the relief takes any expired card
+        (date(2025, 8, 1), True, True),  # relief from the day after its own expiry
+        (date(2025, 8, 1), False, False),  # relief only with an online check
+        (OLD_CARD_LAST, True, True),
+        (OLD_CARD_LAST + D, True, True),
         (OLD_CARD_LAST + D, False, False),
         (RELIEF_LAST, True, True),
         (RELIEF_LAST + D, True, False),
@@ -233,7 +254,7 @@ def test_policy_dates_are_data() -> None:
     extended = DocumentPolicy(ABOLISHED, OLD_CARD_LAST, date(2026, 9, 30))
     assert docs(date(2026, 9, 30), policy=extended) == (OLD, N)
     assert docs(date(2026, 10, 1), policy=extended) == ()
-    no_relief = DocumentPolicy(ABOLISHED, OLD_CARD_LAST, OLD_CARD_LAST)
+    no_relief = DocumentPolicy(ABOLISHED, OLD_CARD_LAST, RELIEF_LAST, interim_relief=False)
     assert docs(OLD_CARD_LAST, policy=no_relief) == (OLD,)
     assert docs(OLD_CARD_LAST + D, policy=no_relief) == ()
 
@@ -315,6 +336,7 @@ def test_documents_only_disappear_over_time_except_at_the_relief(
     early, late = sorted((max(a, ABOLISHED), max(b, ABOLISHED)))
     before = set(docs(early, **s))
     after = set(docs(late, **s))
-    if POLICY.relief_on(late):
+    card_until = POLICY.old_card_until(s["card"]) if s["has_old_card"] else OLD_CARD_LAST
+    if POLICY.relief_on(late, card_until):
         after -= {OLD, N}
     assert after <= before

@@ -14,6 +14,8 @@ from shikaku.domain.eligibility import (
     Validity,
     covers,
     eligibility_on,
+    statutory_window,
+    within_window,
 )
 from shikaku.domain.errors import DomainError
 from shikaku.domain.members import Period
@@ -87,8 +89,8 @@ def test_no_record_is_not_found() -> None:
 
 def test_records_without_any_period_are_not_found() -> None:
     assert eligibility_on([(), ()], FROM) == EligibilityAnswer(V.NOT_FOUND)
-    # newer_elsewhere cannot make a qualification out of nothing
-    assert eligibility_on([()], FROM, newer_elsewhere=True).validity is V.NOT_FOUND
+    # a newer record elsewhere cannot make a qualification out of nothing
+    assert eligibility_on([()], FROM, newer_from=FROM).validity is V.NOT_FOUND
 
 
 def test_two_records_covering_the_day_are_multiple() -> None:
@@ -168,17 +170,24 @@ def test_tie_on_lost_on_goes_to_the_later_start_then_the_first_candidate() -> No
 
 
 def test_newer_elsewhere_marks_an_ended_qualification() -> None:
-    answer = eligibility_on([CLOSED], LOST, newer_elsewhere=True)
+    answer = eligibility_on([CLOSED], LOST, newer_from=LOST)
     assert answer == EligibilityAnswer(V.INVALID_NEWER, CLOSED[0][0], "03")
 
 
 def test_newer_elsewhere_does_not_override_a_covering_period() -> None:
-    assert eligibility_on([CLOSED], LOST - D, newer_elsewhere=True).validity is V.VALID
+    assert eligibility_on([CLOSED], LOST - D, newer_from=FROM + D).validity is V.VALID
 
 
-def test_newer_elsewhere_before_the_first_period() -> None:
-    answer = eligibility_on([CLOSED], FROM - D, newer_elsewhere=True)
-    assert answer == EligibilityAnswer(V.INVALID_NEWER)
+def test_an_older_record_covering_the_day_is_not_newer() -> None:
+    """A transfer's new record asked before it starts, while the old one still covers the
+    day: only the older covers it, so 2, not 3 (issue 15)."""
+    assert eligibility_on([CLOSED], LOST, newer_from=FROM - D).validity is V.INVALID
+    assert eligibility_on([CLOSED], LOST, newer_from=FROM).validity is V.INVALID
+
+
+def test_before_the_first_period_nothing_is_newer() -> None:
+    answer = eligibility_on([CLOSED], FROM - D, newer_from=FROM - 10 * D)
+    assert answer == EligibilityAnswer(V.INVALID)
 
 
 def test_a_later_period_of_the_same_record_is_not_newer_elsewhere() -> None:
@@ -187,7 +196,7 @@ def test_a_later_period_of_the_same_record_is_not_newer_elsewhere() -> None:
 
 
 def test_newer_elsewhere_with_multiple_records_still_multiple() -> None:
-    assert eligibility_on([OPEN, OPEN], FROM, newer_elsewhere=True).validity is V.MULTIPLE
+    assert eligibility_on([OPEN, OPEN], FROM, newer_from=FROM).validity is V.MULTIPLE
 
 
 # --------------------------------------------------------------------------- corrupt data
@@ -245,9 +254,9 @@ def histories(draw: st.DrawFn) -> History:
 days = st.integers(-10, 5000).map(lambda n: BASE + n * D)
 
 
-@given(histories(), days, st.booleans())
-def test_valid_iff_a_period_covers_the_day(history: History, day: date, newer: bool) -> None:
-    answer = eligibility_on([history], day, newer_elsewhere=newer)
+@given(histories(), days, st.none() | days)
+def test_valid_iff_a_period_covers_the_day(history: History, day: date, newer: date | None) -> None:
+    answer = eligibility_on([history], day, newer_from=newer)
     covering = [p for p, _ in history if covers(p, day)]
     assert (answer.validity is V.VALID) == bool(covering)
     if covering:
@@ -255,16 +264,19 @@ def test_valid_iff_a_period_covers_the_day(history: History, day: date, newer: b
         assert answer.loss_reason is None
 
 
-@given(histories(), days, st.booleans())
-def test_one_record_answers_are_consistent(history: History, day: date, newer: bool) -> None:
-    answer = eligibility_on([history], day, newer_elsewhere=newer)
+@given(histories(), days, st.none() | days)
+def test_one_record_answers_are_consistent(history: History, day: date, newer: date | None) -> None:
+    answer = eligibility_on([history], day, newer_from=newer)
     if not history:
         assert answer == EligibilityAnswer(V.NOT_FOUND)
         return
     assert answer.validity is not V.MULTIPLE
     if answer.validity is V.VALID:
         return
-    assert answer.validity is (V.INVALID_NEWER if newer else V.INVALID)
+    began_later = (
+        newer is not None and answer.period is not None and newer > answer.period.eligible_from
+    )
+    assert answer.validity is (V.INVALID_NEWER if began_later else V.INVALID)
     ended = [(p, r) for p, r in history if p.lost_on is not None and p.lost_on <= day]
     if not ended:
         assert answer.period is None and answer.loss_reason is None
@@ -288,8 +300,8 @@ def test_newer_elsewhere_only_turns_invalid_into_invalid_newer(
     histories_: list[History], day: date
 ) -> None:
     plain = eligibility_on(histories_, day)
-    newer = eligibility_on(histories_, day, newer_elsewhere=True)
-    if plain.validity is V.INVALID:
+    newer = eligibility_on(histories_, day, newer_from=day)
+    if plain.validity is V.INVALID and plain.period is not None:
         assert newer == EligibilityAnswer(V.INVALID_NEWER, plain.period, plain.loss_reason)
     else:
         assert newer == plain
@@ -304,3 +316,34 @@ def test_a_covered_day_stays_covered_until_lost_on(history: History, day: date) 
         assert eligibility_on([history], period.eligible_from).period == period
         if period.lost_on is not None:
             assert eligibility_on([history], period.lost_on - D).period == period
+
+
+# --------------------------------------------------------------------------- the law's window
+
+
+def test_statutory_window_ends_on_the_75th_birthday() -> None:
+    w = statutory_window(date(1950, 6, 15), date(1950, 6, 15))
+    assert (w.starts_on, w.lost_on, w.reason) == (date(1950, 6, 15), date(2025, 6, 15), "03")
+    leap = statutory_window(date(1952, 2, 29), date(1952, 2, 29))
+    assert leap.lost_on == date(2027, 3, 1)  # no 29 February in 2027: reached on 28 February
+
+
+def test_a_dependents_window_ends_with_the_insured_persons() -> None:
+    w = statutory_window(date(1953, 3, 3), date(1950, 6, 15))
+    assert (w.lost_on, w.reason) == (date(2025, 6, 15), "99")
+    young_insured = statutory_window(date(1950, 6, 15), date(1960, 1, 1))
+    assert (young_insured.lost_on, young_insured.reason) == (date(2025, 6, 15), "03")
+
+
+def test_within_window_cuts_and_drops() -> None:
+    w = statutory_window(date(1950, 6, 15), date(1950, 6, 15))
+    open_ = ((Period(date(2000, 4, 1), None), None),)
+    assert within_window(open_, w) == ((Period(date(2000, 4, 1), date(2025, 6, 15)), "03"),)
+    recorded = ((Period(date(2000, 4, 1), date(2025, 1, 1)), "01"),)
+    assert within_window(recorded, w) == recorded  # the registry's earlier loss stands
+    after = ((Period(date(2025, 7, 1), None), None),)
+    assert within_window(after, w) == ()  # wholly past 75: nothing here ever covered it
+    before_birth = ((Period(date(1940, 1, 1), None), None),)
+    assert within_window(before_birth, w)[0][0].eligible_from == date(1950, 6, 15)
+    answer = eligibility_on([within_window(open_, w)], date(2025, 6, 15))
+    assert answer == EligibilityAnswer(V.INVALID, Period(date(2000, 4, 1), date(2025, 6, 15)), "03")

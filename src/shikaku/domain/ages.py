@@ -8,7 +8,8 @@ birthday, so someone born on the 1st reaches it on the last day of the previous 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from calendar import isleap
+from datetime import MAXYEAR, date, timedelta
 
 from shikaku.domain.errors import DomainError
 
@@ -19,16 +20,25 @@ ELDERLY_AGE = 70  # 高齢受給者
 LATE_ELDERLY_AGE = 75  # 後期高齢者医療
 
 
-def _anniversary(birth: date, year: int) -> date:
-    """The birthday in `year`; a 29 February birthday falls on 1 March in common years.
+def _anniversary_day(birth: date, year: int) -> tuple[int, int]:
+    """(month, day) of the birthday in `year`; a 29 February birthday falls on 1 March in
+    common years.
 
     民法143条2項: with no corresponding day in the month, the period ends on its last day
     (28 February), so the day after it (1 March) plays the part of the birthday.
     """
-    try:
-        return birth.replace(year=year)
-    except ValueError:  # 29 February in a common year
-        return date(year, 3, 1)
+    if (birth.month, birth.day) == (2, 29) and not isleap(year):
+        return (3, 1)
+    return (birth.month, birth.day)
+
+
+def _anniversary(birth: date, year: int) -> date:
+    """The birthday in `year` as a date; a DomainError past the calendar (year 9999)."""
+    if year > MAXYEAR:
+        raise DomainError(
+            f"{year}年は暦の範囲外です", f"year {year} is beyond the supported calendar"
+        )
+    return date(year, *_anniversary_day(birth, year))
 
 
 def reaches_age_on(birth: date, age: int) -> date:
@@ -49,11 +59,13 @@ def age_on(birth: date, day: date) -> int:
         raise DomainError(
             "生年月日より前の日の年齢は求められません", "day is before the birth date"
         )
-    nxt = day + _ONE_DAY
-    age = nxt.year - birth.year
-    if nxt < _anniversary(birth, nxt.year):
-        age -= 1
-    return age
+    # The day after, as (year, month, day): day + 1 would overflow on 9999-12-31.
+    if (day.month, day.day) == (12, 31):
+        year, month_day = day.year + 1, (1, 1)
+    else:
+        nxt = day + _ONE_DAY
+        year, month_day = nxt.year, (nxt.month, nxt.day)
+    return year - birth.year - (month_day < _anniversary_day(birth, year))
 
 
 def preschool_until(birth: date) -> date:

@@ -46,21 +46,26 @@ class _PolicyDates(Protocol):
     def old_card_valid_until(self) -> date: ...
     @property
     def interim_relief_until(self) -> date: ...
+    @property
+    def interim_relief(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
 class DocumentPolicy:
     """The transition dates, defaults from DOMAIN.md §1.
 
-    card_abolished_on: first day without new 健康保険証, and the first day the notice serves
-    with a マイナ保険証. old_card_valid_until: last day any old card is valid. Interim relief
-    (policy) runs from the day after old_card_valid_until through interim_relief_until; make
-    them equal for no relief at all.
+    card_abolished_on: first day without new 健康保険証 (nobody holds a card for a
+    qualification that began on or after it), and the first day the notice serves with a
+    マイナ保険証. old_card_valid_until: last day any old card is valid. Interim relief
+    (暫定的な取扱い, policy): a card is accepted again, online only, from the day after its
+    own validity ended through interim_relief_until, and so is the notice alone; `interim_relief`
+    False turns it off.
     """
 
     card_abolished_on: date = date(2024, 12, 2)
     old_card_valid_until: date = date(2025, 12, 1)
-    interim_relief_until: date = date(2026, 3, 31)
+    interim_relief_until: date = date(2026, 7, 31)
+    interim_relief: bool = True
 
     def __post_init__(self) -> None:
         if not self.card_abolished_on <= self.old_card_valid_until <= self.interim_relief_until:
@@ -72,7 +77,10 @@ class DocumentPolicy:
     @classmethod
     def from_policy(cls, policy: _PolicyDates) -> DocumentPolicy:
         return cls(
-            policy.card_abolished_on, policy.old_card_valid_until, policy.interim_relief_until
+            policy.card_abolished_on,
+            policy.old_card_valid_until,
+            policy.interim_relief_until,
+            policy.interim_relief,
         )
 
     def old_card_until(self, printed_expiry: date | None) -> date:
@@ -84,14 +92,18 @@ class DocumentPolicy:
             return self.old_card_valid_until
         return min(printed_expiry, self.old_card_valid_until)
 
-    def relief_on(self, day: date) -> bool:
-        """Interim relief (暫定的な取扱い) is in force: after every old card has expired.
+    def holds_old_card(self, qualified_from: date) -> bool:
+        """A card was ever issued for a qualification that began on `qualified_from`: only
+        before card_abolished_on (DOMAIN.md §5: nobody received one on or after it)."""
+        return qualified_from < self.card_abolished_on
 
-        It starts the day after old_card_valid_until, not at a card's own printed expiry: the
-        relief belongs to the end of the transition, so a card whose printed expiry passed
-        earlier is refused until then and accepted again (online) during the relief.
-        """
-        return self.old_card_valid_until < day <= self.interim_relief_until
+    def relief_on(self, day: date, card_until: date) -> bool:
+        """Interim relief covers `day` for a member whose old card (or, for one who never had
+        a card, every old card) was valid through `card_until`: from the day after it through
+        interim_relief_until (DOMAIN.md §1: "from the day after that card's own validity
+        ended"). A 70-74 card printed to expire on 7/31 is in relief from 8/1, a card without
+        a printed expiry from the day after old_card_valid_until."""
+        return self.interim_relief and card_until < day <= self.interim_relief_until
 
 
 DEFAULT_DOCUMENT_POLICY = DocumentPolicy()
@@ -116,16 +128,21 @@ def accepted_documents(
     - 資格確認書 through `certificate_valid_until` inclusive (None: none was issued);
     - 健康保険証 through min(printed expiry, old_card_valid_until) inclusive
       (`old_card_expires_on` None: no printed expiry; `has_old_card` False: the member never
-      got one, e.g. enrolled after card_abolished_on); then, during the interim relief, any
-      old card of the member, expired or not, but only where the facility checks online;
-    - 資格情報のお知らせ alone only during the interim relief, and only with an online check.
+      got one, i.e. the qualification began on or after card_abolished_on, see
+      `DocumentPolicy.holds_old_card`); then, during the interim relief from the day after
+      that card's own validity ended, the expired card, only where the facility checks online;
+    - 資格情報のお知らせ alone only during the interim relief (for a member without a card,
+      from the day after old_card_valid_until), and only with an online check.
 
     An eligible member can have nothing acceptable (no マイナ保険証, no 資格確認書, the old
     card gone): that is exactly the member who must be sent a 資格確認書.
     """
     if not eligible:
         return ()
-    relief_online = facility_has_online_check and policy.relief_on(day)
+    card_until = (
+        policy.old_card_until(old_card_expires_on) if has_old_card else policy.old_card_valid_until
+    )
+    relief_online = facility_has_online_check and policy.relief_on(day, card_until)
     accepted: list[Document] = []
     if has_mynacard:
         if facility_has_online_check:
@@ -134,7 +151,7 @@ def accepted_documents(
             accepted.append(Document.MYNA_CARD_WITH_NOTICE)
     if certificate_valid_until is not None and day <= certificate_valid_until:
         accepted.append(Document.CERTIFICATE)
-    if has_old_card and (day <= policy.old_card_until(old_card_expires_on) or relief_online):
+    if has_old_card and (day <= card_until or relief_online):
         accepted.append(Document.OLD_CARD)
     if relief_online:
         accepted.append(Document.NOTICE_ALONE)

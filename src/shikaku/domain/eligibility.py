@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from enum import IntEnum
 from itertools import pairwise
 
+from shikaku.domain.ages import late_elderly_on
 from shikaku.domain.errors import DomainError
 from shikaku.domain.members import (
     LOSS_REASON_WITHOUT_LOST_ON,
@@ -107,22 +108,83 @@ def _checked(history: History) -> list[tuple[Period, str | None]]:
     return ordered
 
 
+# 喪失事由 of a period the law ends although the registry has not: a person of 75 joins
+# 後期高齢者医療 (another medical insurance, 03); a dependent whose insured person left that way
+# loses the dependency with nothing in its place (99).
+STATUTORY_REASON_OWN = "03"
+STATUTORY_REASON_INSURED = "99"
+
+
+@dataclass(frozen=True, slots=True)
+class StatutoryWindow:
+    """The days the law lets this insurer cover a person, whatever the registry holds.
+
+    Nobody is covered before birth (nor a dependent before the insured person's birth), and
+    coverage ends on the 75th birthday (後期高齢者医療, DOMAIN.md §6), for a dependent also on
+    the insured person's 75th birthday: there is no 被扶養者 without a 被保険者. `lost_on` is
+    None only where that birthday is beyond the calendar.
+    """
+
+    starts_on: date
+    lost_on: date | None
+    reason: str
+
+
+def statutory_window(birth: date, insured_birth: date) -> StatutoryWindow:
+    """The window for a person born on `birth` whose insured person was born on
+    `insured_birth` (the same date for the insured person)."""
+    own = _late_elderly_or_none(birth)
+    insured = _late_elderly_or_none(insured_birth)
+    starts_on = max(birth, insured_birth)
+    if insured is not None and (own is None or insured < own):
+        return StatutoryWindow(starts_on, insured, STATUTORY_REASON_INSURED)
+    return StatutoryWindow(starts_on, own, STATUTORY_REASON_OWN)
+
+
+def _late_elderly_or_none(birth: date) -> date | None:
+    try:
+        return late_elderly_on(birth)
+    except DomainError:  # beyond the calendar: never within it
+        return None
+
+
+def within_window(history: History, window: StatutoryWindow) -> History:
+    """The history as the law reads it: each period cut to the window, with the window's
+    喪失事由 where the cut ends it (a registry loss on or before the cut keeps its own), and
+    periods wholly outside the window dropped. Corrupt histories pass through unchanged for
+    `eligibility_on` to refuse."""
+    cut: list[tuple[Period, str | None]] = []
+    for period, reason in history:
+        if period.lost_on is not None and period.lost_on <= period.eligible_from:
+            cut.append((period, reason))  # corrupt: refused later, never hidden
+            continue
+        start = max(period.eligible_from, window.starts_on)
+        lost_on, why = period.lost_on, reason
+        if window.lost_on is not None and (lost_on is None or lost_on > window.lost_on):
+            lost_on, why = window.lost_on, window.reason
+        if lost_on is not None and lost_on <= start:
+            continue
+        cut.append((Period(start, lost_on), why))
+    return tuple(cut)
+
+
 def eligibility_on(
-    candidates: Sequence[History], day: date, *, newer_elsewhere: bool = False
+    candidates: Sequence[History], day: date, *, newer_from: date | None = None
 ) -> EligibilityAnswer:
     """The オンライン資格確認 answer for `day`, from the records that matched every key.
 
     - no record, or no record with any period: NOT_FOUND (there is no 資格 to report on);
     - more than one record covering the day: MULTIPLE (the keys should have been unique);
-    - exactly one record covering the day: VALID with that period (newer_elsewhere ignored);
-    - otherwise INVALID_NEWER when `newer_elsewhere`, else INVALID, with the period that ended
-      latest on or before the day and its reason; a day before every period: no period, no
-      reason. Ties on lost_on go to the later eligible_from, then to the first candidate.
-
-    `newer_elsewhere` is the caller's finding that the same person (same My Number) holds a
-    newer qualification in another record, i.e. one covering the day or starting after the
-    period that ended. A later period of these same records is deliberately not "newer":
-    the clinic already has those numbers, and a day in a gap is simply not covered.
+    - exactly one record covering the day: VALID with that period;
+    - otherwise INVALID, with the period that ended latest on or before the day and its
+      reason; a day before every period: no period, no reason. Ties on lost_on go to the
+      later eligible_from, then to the first candidate.
+    - INVALID_NEWER instead of INVALID only when a qualification that began LATER than that
+      period covers the day: `newer_from` is the caller's finding of another record of the
+      same person (same My Number) covering the day, given as the day it began. An older
+      record still covering the day (a transfer's new record asked before it starts) is not
+      newer; a later period of these same records is not either: the clinic already has those
+      numbers, and a day in a gap is simply not covered.
     """
     histories = [_checked(history) for history in candidates]
     if not any(histories):
@@ -133,7 +195,6 @@ def eligibility_on(
         return EligibilityAnswer(Validity.MULTIPLE)
     if covering:
         return EligibilityAnswer(Validity.VALID, covering[0])
-    validity = Validity.INVALID_NEWER if newer_elsewhere else Validity.INVALID
     ended = [
         (period.lost_on, period.eligible_from, period, reason)
         for history in histories
@@ -141,6 +202,7 @@ def eligibility_on(
         if period.lost_on is not None and period.lost_on <= day
     ]
     if not ended:
-        return EligibilityAnswer(validity)
+        return EligibilityAnswer(Validity.INVALID)
     *_, period, reason = max(ended, key=lambda item: (item[0], item[1]))  # first of equals
-    return EligibilityAnswer(validity, period, reason)
+    newer = newer_from is not None and newer_from > period.eligible_from
+    return EligibilityAnswer(Validity.INVALID_NEWER if newer else Validity.INVALID, period, reason)

@@ -3,8 +3,8 @@
 The person must match on every key, birth date included (DOMAIN.md §5); nothing is read for
 a lookup that matches nobody. The statement returns the person with their periods, joined
 to the household's pay on the day, the マイナ保険証 registration and the newest 資格確認書 (each
-the newest row on or before the day), and whether another record under the same My Number
-covers the day (a newer qualification).
+the newest row on or before the day), and when another record under the same My Number that
+covers the day began (a newer qualification if it began later).
 
 It runs as the driver's own SQL text, compiled once per dialect, on the driver's cursor:
 SQLAlchemy's per-statement and result work cost as much as the query. `find_records` is the
@@ -84,7 +84,7 @@ class PersonRecord:
     periods: tuple[tuple[Period, str | None], ...]  # oldest first
     household: Household  # the insured person's (the person's own when insured)
     registration: Registration | None  # the latest マイナ保険証 registration on the day
-    newer_elsewhere: bool  # another record with this My Number covers the day
+    elsewhere_from: date | None  # start of another record's (same My Number) covering period
     certificate: Certificate | None  # the newest 資格確認書 issued on or before the day
 
 
@@ -126,8 +126,11 @@ def _newest_certificate() -> Any:
 
 
 _elsewhere = eligibility_periods.alias("elsewhere")
-_NEWER_ELSEWHERE = (
-    select(_other.c.id)
+# The day the period of another record of the same My Number covering the day began (the
+# rules call it newer only when it began after the answer's own period: domain.eligibility).
+_ELSEWHERE_FROM = (
+    select(func.max(_elsewhere.c.eligible_from))
+    .select_from(_other)
     .join(_elsewhere, _elsewhere.c.person_id == _other.c.id)
     .where(
         _other.c.my_number_bidx == _p.my_number_bidx,
@@ -136,7 +139,7 @@ _NEWER_ELSEWHERE = (
         or_(_elsewhere.c.lost_on.is_(None), _elsewhere.c.lost_on > bindparam("day")),
     )
     .correlate_except(_other, _elsewhere)  # the lookup's person and day, however nested
-    .exists()
+    .scalar_subquery()
 )
 
 _insured_person = persons.alias("insured")
@@ -163,7 +166,7 @@ _FIND = (
         _reg.c.registered_on,
         _reg.c.cancelled_on,
         _reg.c.ecert_expires_on,
-        _NEWER_ELSEWHERE.label("newer_elsewhere"),
+        _ELSEWHERE_FROM.label("elsewhere_from"),
         _cert.c.valid_until.label("certificate_valid_until"),
         _cert.c.superseded_on.label("certificate_superseded_on"),
         _cert.c.returned_on.label("certificate_returned_on"),
@@ -336,7 +339,7 @@ def _records(rows: Sequence[Any]) -> list[PersonRecord]:
             records.append(
                 PersonRecord(
                     pid, relationship, insured_id, name, kana, born, sex, _day(old_card),
-                    bool(has_mn), tuple(periods), household, registration, bool(elsewhere),
+                    bool(has_mn), tuple(periods), household, registration, _day(elsewhere),
                     certificate,
                 )
             )  # fmt: skip

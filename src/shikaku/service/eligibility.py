@@ -17,8 +17,13 @@ from shikaku.domain.certificate import (
 )
 from shikaku.domain.copay import CapCategory, cap_category, copay_rate
 from shikaku.domain.documents import Document, DocumentPolicy, accepted_documents
-from shikaku.domain.eligibility import EligibilityAnswer, Validity, eligibility_on
-from shikaku.domain.errors import DomainError
+from shikaku.domain.eligibility import (
+    EligibilityAnswer,
+    Validity,
+    eligibility_on,
+    statutory_window,
+    within_window,
+)
 from shikaku.domain.members import Relationship
 from shikaku.registry import checks
 from shikaku.security.audit import AuditEntry
@@ -83,40 +88,42 @@ def answer(
     if not records:
         return CheckResult(Validity.NOT_FOUND)
     day = q.service_date
-    answer = eligibility_on([r.periods for r in records], day)
+    histories = [
+        within_window(r.periods, statutory_window(r.birth_date, r.household.insured_birth))
+        for r in records
+    ]
+    person = records[0]
+    newer_from = person.elsewhere_from if len(records) == 1 else None
+    answer = eligibility_on(histories, day, newer_from=newer_from)
     if answer.validity is Validity.MULTIPLE:
         return CheckResult(Validity.MULTIPLE)
-    person = records[0]
-    if answer.validity is Validity.INVALID and person.newer_elsewhere:
-        answer = eligibility_on([person.periods], day, newer_elsewhere=True)
     if answer.validity is not Validity.VALID:
         return _result(answer, person)
+    assert answer.period is not None  # VALID always names its period
     is_insured = person.relationship == Relationship.INSURED
     household = person.household
     insured_birth = household.insured_birth
     pay = household.standard_monthly_pay or 0
-    try:
-        rate: int | None = copay_rate(
+    # Within the statutory window every rule has an answer: a VALID answer always has a rate.
+    rate = copay_rate(
+        person.birth_date,
+        day,
+        insured_birth=insured_birth,
+        insured_standard_monthly_pay=pay,
+        is_insured=is_insured,
+    )
+    category = (
+        cap_category(
             person.birth_date,
             day,
             insured_birth=insured_birth,
             insured_standard_monthly_pay=pay,
             is_insured=is_insured,
+            tax_exempt=household.tax_exempt,
         )
-        category = (
-            cap_category(
-                person.birth_date,
-                day,
-                insured_birth=insured_birth,
-                insured_standard_monthly_pay=pay,
-                is_insured=is_insured,
-                tax_exempt=household.tax_exempt,
-            )
-            if q.consent_cap_info
-            else None
-        )
-    except DomainError:  # a record the rules refuse (past 75): covered, but no rate to give
-        rate, category = None, None
+        if q.consent_cap_info
+        else None
+    )
     registration = person.registration
     has_card = registration is not None and mynacard_usable_on(
         day,
@@ -130,6 +137,7 @@ def answer(
         eligible=True,
         facility_has_online_check=q.facility_has_online_check,
         old_card_expires_on=person.old_card_expires_on,
+        has_old_card=policy.holds_old_card(answer.period.eligible_from),
         certificate_valid_until=_certificate_until(person.certificate, day),
         has_mynacard=has_card,
         policy=policy,
