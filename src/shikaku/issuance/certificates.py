@@ -27,7 +27,6 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
-from shikaku.domain.barcode import barcode_for
 from shikaku.domain.certificate import (
     CertificateReason,
     certificate_due,
@@ -44,6 +43,7 @@ from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.targets import Target
 from shikaku.registry.bulk import Bulk
 from shikaku.registry.db import write_transaction
+from shikaku.registry.postal import barcode_for
 from shikaku.registry.tables import (
     certificate_applications,
     certificate_returns,

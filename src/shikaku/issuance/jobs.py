@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
-from shikaku.domain.barcode import barcode_for
 from shikaku.domain.certificate import CertificateReason
 from shikaku.domain.packing import pack_households
 from shikaku.issuance.runconfig import RunConfig
+from shikaku.registry.postal import barcode_for
 from shikaku.registry.tables import run_partitions, run_targets, runs
 from shikaku.render.model import (
     Certificate,

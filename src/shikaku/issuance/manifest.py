@@ -60,6 +60,7 @@ class ManifestTotals:
     sheets: int
     pages: int
     barcode_letters: int  # letters (外封筒 and 封書) carrying a customer barcode
+    letters_without_barcode: int  # letters whose address gave none (no discount for them)
     barcode_discount: bool  # enough barcoded letters for Japan Post's discount
 
 
@@ -125,6 +126,7 @@ def totals(conn: Connection, run_id: int, min_letters: int) -> ManifestTotals:
         select(func.count(func.distinct(c.partition_no))).where(c.run_id == run_id)
     ).scalar_one()
     barcode_letters = sum(v[3] for kind, v in by_kind.items() if kind != "box")
+    all_letters = sum(v[0] for kind, v in by_kind.items() if kind != "box")
     return ManifestTotals(
         partitions=int(partitions),
         files=int(files),
@@ -136,6 +138,7 @@ def totals(conn: Connection, run_id: int, min_letters: int) -> ManifestTotals:
         sheets=sum(v[2] for v in by_kind.values()),
         pages=int(pages or 0),
         barcode_letters=barcode_letters,
+        letters_without_barcode=all_letters - barcode_letters,
         barcode_discount=barcode_letters >= min_letters,
     )
 

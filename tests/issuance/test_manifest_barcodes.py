@@ -1,0 +1,58 @@
+"""The manifest counts letters with and without a customer barcode, and stays deterministic.
+
+A letter whose address gives no barcode with confidence goes out without one (it loses its
+own discount, never the mailing's); the print vendor and the insurer see how many.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from shikaku.issuance.engine import InlineEngine
+from shikaku.issuance.runs import execute
+from shikaku.issuance.verify import verify_run
+from shikaku.registry.db import write_transaction
+from shikaku.registry.tables import employers, runs
+from shikaku.security.mynumber import MyNumberVault
+from tests.issuance.helpers import demo_registry, settings, start
+
+
+def test_manifest_counts_letters_with_and_without_barcode(
+    engine: Engine, vault: MyNumberVault, tmp_path: Path
+) -> None:
+    demo_registry(engine, vault, tmp_path, members=150)
+    with write_transaction(engine) as conn:
+        e = employers.c
+        # two employers whose address no longer starts with their postal code's city
+        for employer_id, address in conn.execute(
+            select(e.id, e.address).where(e.delivery == "employer").order_by(e.id).limit(2)
+        ).all():
+            conn.execute(
+                employers.update()
+                .where(e.id == employer_id)
+                .values(address="移転先未登録 " + address)
+            )
+    run_id, _ = start(engine, vault, settings(tmp_path))
+    execute(engine, run_id, InlineEngine(), task_notices=40)
+    with engine.connect() as conn:
+        out = Path(conn.execute(select(runs.c.output_url).where(runs.c.id == run_id)).scalar_one())
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    totals = manifest["totals"]
+    letters = [c for c in manifest["containers"] if c["kind"] != "box"]
+    without = [c for c in letters if not c["barcode"]]
+    assert without and without == [c for c in letters if c["address"].startswith("移転先未登録")]
+    assert totals["letters_without_barcode"] == len(without)
+    assert totals["barcode_letters"] == len(letters) - len(without) > 0
+    assert totals["barcode_letters"] + totals["letters_without_barcode"] == (
+        totals["envelopes"] + totals["letters"]
+    )
+    with (out / "manifest.csv").open(encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    assert rows[-1][0] == "合計" and int(rows[-1][8]) == totals["barcode_letters"]
+    # verify rebuilds both manifest files from the ledger and compares their bytes
+    report = verify_run(engine, run_id)
+    assert report.ok, report.problems
