@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import Path as UrlPart
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
@@ -143,7 +146,39 @@ def pdf(data: bytes, filename: str) -> Response:
     return Response(data, media_type="application/pdf", headers=headers)
 
 
-router = APIRouter(include_in_schema=False)
+# The largest ids the databases hold: persons, runs and My Number reports are BIGINT on
+# PostgreSQL (SQLite's INTEGER has 64 bits too); a partition number is an INTEGER. A larger
+# number names nothing, and must not reach a query (SQLite cannot bind it).
+ROW_ID_MAX = 2**63 - 1
+PARTITION_NO_MAX = 2**31 - 1
+RowId = Annotated[int, UrlPart(ge=1, le=ROW_ID_MAX)]
+PartitionNo = Annotated[int, UrlPart(ge=0, le=PARTITION_NO_MAX)]
+
+
+def form_id(value: str) -> int | None:
+    """An id chosen in a form (ASCII digits, in the column's range), else None."""
+    if not (value.isascii() and value.isdigit()) or int(value) > ROW_ID_MAX:
+        return None
+    return int(value)
+
+
+class ConsoleRoute(APIRoute):
+    """A page whose URL does not parse (an id that is not a number, or one no column could
+    hold) does not exist: the 404 page, as for an id that is not there, never a JSON error."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError:
+                raise NotFound from None
+
+        return route
+
+
+router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 Field = Annotated[str, Form()]
 
 
@@ -276,14 +311,14 @@ NOTICES = {
 
 
 @router.get("/console/persons/{person_id}")
-def person(request: Request, person_id: int) -> HTMLResponse:
+def person(request: Request, person_id: RowId) -> HTMLResponse:
     user = staff_user(request)
     notice = NOTICES.get(request.query_params.get("done", ""), "")
     return _person_page(request, user, person_id, notice=notice)
 
 
 @router.get("/console/persons/{person_id}/documents/{run_id}")
-def person_document(request: Request, person_id: int, run_id: int) -> Response:
+def person_document(request: Request, person_id: RowId, run_id: RowId) -> Response:
     user = staff_user(request)
     c = console_of(request)
     try:
@@ -308,7 +343,7 @@ def _act(
 
 
 @router.post("/console/persons/{person_id}/reissue")
-def reissue(request: Request, person_id: int, csrf: Field = "") -> Response:
+def reissue(request: Request, person_id: RowId, csrf: Field = "") -> Response:
     c = console_of(request)
     return _act(
         request, person_id, {"csrf": csrf}, "reissue",
@@ -321,7 +356,7 @@ def reissue(request: Request, person_id: int, csrf: Field = "") -> Response:
 @router.post("/console/persons/{person_id}/certificate")
 def certificate(
     request: Request,
-    person_id: int,
+    person_id: RowId,
     csrf: Field = "",
     cert_reason: Field = "",
     cert_on: Field = "",
@@ -339,7 +374,7 @@ def certificate(
 
 @router.post("/console/persons/{person_id}/my-number")
 def my_number(
-    request: Request, person_id: int, csrf: Field = "", my_number: Field = ""
+    request: Request, person_id: RowId, csrf: Field = "", my_number: Field = ""
 ) -> Response:
     c = console_of(request)
     # The number typed is never sent back (not even when it is wrong).
@@ -352,7 +387,7 @@ def my_number(
 @router.post("/console/persons/{person_id}/return")
 def envelope_return(
     request: Request,
-    person_id: int,
+    person_id: RowId,
     csrf: Field = "",
     return_run: Field = "",
     reason: Field = "",
@@ -362,9 +397,10 @@ def envelope_return(
     fields = {"csrf": csrf, "return_run": return_run, "reason": reason, "left_on": left_on}
 
     def action(user: User) -> None:
-        if not return_run.isdigit():
+        run_id = form_id(return_run)
+        if run_id is None:
             raise desk.DeskError("書類を選んでください", "choose a run", "return_run")
-        desk.record_return(c.engine, int(return_run), person_id, reason, left_on, user)
+        desk.record_return(c.engine, run_id, person_id, reason, left_on, user)
 
     return _act(request, person_id, fields, "return", action)
 
@@ -381,7 +417,7 @@ def reports(request: Request) -> HTMLResponse:
 
 
 @router.post("/console/reports/{report_id}")
-def decide(request: Request, report_id: int, csrf: Field = "", decision: Field = "") -> Response:
+def decide(request: Request, report_id: RowId, csrf: Field = "", decision: Field = "") -> Response:
     user = actor(request, csrf)
     c = console_of(request)
     try:
@@ -408,7 +444,7 @@ def runs_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/console/runs/{run_id}")
-def run_page(request: Request, run_id: int) -> HTMLResponse:
+def run_page(request: Request, run_id: RowId) -> HTMLResponse:
     user = staff_user(request)
     detail = desk.run_detail(console_of(request).engine, run_id)
     if detail is None:
@@ -457,12 +493,12 @@ def _parcel_page(
 
 
 @router.get("/portal/parcels/{run_id}/{partition_no}")
-def parcel(request: Request, run_id: int, partition_no: int) -> HTMLResponse:
+def parcel(request: Request, run_id: RowId, partition_no: PartitionNo) -> HTMLResponse:
     return _parcel_page(request, employer_user(request), run_id, partition_no)
 
 
 @router.get("/portal/parcels/{run_id}/{partition_no}/pdf")
-def parcel_pdf(request: Request, run_id: int, partition_no: int) -> Response:
+def parcel_pdf(request: Request, run_id: RowId, partition_no: PartitionNo) -> Response:
     user = employer_user(request)
     c = console_of(request)
     assert user.employer_id is not None
@@ -501,13 +537,18 @@ def _parcel_act(
 
 @router.post("/portal/parcels/{run_id}/{partition_no}/handed-out")
 def handed_out(
-    request: Request, run_id: int, partition_no: int, csrf: Field = "", insured: Field = ""
+    request: Request,
+    run_id: RowId,
+    partition_no: PartitionNo,
+    csrf: Field = "",
+    insured: Field = "",
 ) -> Response:
     def action(user: User, employer_id: int) -> None:
-        if not insured.isdigit():
+        insured_id = form_id(insured)
+        if insured_id is None:
             raise desk.DeskError("被保険者を選んでください", "choose", "insured")
         engine = console_of(request).engine
-        desk.mark_handed_out(engine, employer_id, run_id, partition_no, int(insured), user)
+        desk.mark_handed_out(engine, employer_id, run_id, partition_no, insured_id, user)
 
     return _parcel_act(request, run_id, partition_no, csrf, {}, "insured", "handed_out", action)
 
@@ -515,8 +556,8 @@ def handed_out(
 @router.post("/portal/parcels/{run_id}/{partition_no}/return")
 def portal_return(
     request: Request,
-    run_id: int,
-    partition_no: int,
+    run_id: RowId,
+    partition_no: PartitionNo,
     csrf: Field = "",
     person: Field = "",
     left_on: Field = "",
@@ -524,12 +565,13 @@ def portal_return(
     engine = console_of(request).engine
 
     def action(user: User, employer_id: int) -> None:
-        if not person.isdigit() or not desk.parcel_has_person(
-            engine, employer_id, run_id, partition_no, int(person)
+        person_id = form_id(person)
+        if person_id is None or not desk.parcel_has_person(
+            engine, employer_id, run_id, partition_no, person_id
         ):
             raise desk.DeskError("返戻する方を選んでください", "choose a person", "person")
         desk.record_return(
-            engine, run_id, int(person), "left", left_on, user, employer_id=employer_id
+            engine, run_id, person_id, "left", left_on, user, employer_id=employer_id
         )
 
     values = {"person": person, "left_on": left_on}

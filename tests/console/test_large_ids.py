@@ -1,0 +1,87 @@
+"""Ids no database column can hold, in every console and portal URL that takes one, on SQLite
+and PostgreSQL: the browser gets the 404 page (or, for an id chosen in a form, the form again
+with its error), never a 500 and never JSON."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.console.conftest import SYMBOL_A, Desk, login, person_id
+
+TOO_LARGE = [
+    "99999999999999999999",  # beyond 64 bits
+    str(2**63),  # one past BIGINT (and SQLite's INTEGER)
+    "-1",
+    "abc",
+    "²",  # a digit to str.isdigit, not to int()
+]
+PARTITION_TOO_LARGE = [*TOO_LARGE, str(2**31)]  # one past INTEGER (run_partitions.partition_no)
+
+
+def _is_page(r: object, status: int) -> None:
+    assert r.status_code == status, (r.request.url, r.status_code, r.text[:300])  # type: ignore[attr-defined]
+    assert r.headers["content-type"].startswith("text/html"), r.request.url  # type: ignore[attr-defined]
+
+
+def test_staff_console_urls(desk: Desk) -> None:
+    client = desk.client()
+    csrf = login(client, "op1")
+    pid = person_id(desk.engine, SYMBOL_A, "1")
+    for big in TOO_LARGE:
+        for url in (
+            f"/console/persons/{big}",
+            f"/console/persons/{big}/documents/{desk.run_id}",
+            f"/console/persons/{pid}/documents/{big}",
+            f"/console/runs/{big}",
+        ):
+            _is_page(client.get(url), 404)
+        for url, form in (
+            (f"/console/persons/{big}/reissue", {}),
+            (f"/console/persons/{big}/certificate", {"cert_reason": "lost"}),
+            (f"/console/persons/{big}/my-number", {"my_number": ""}),
+            (f"/console/persons/{big}/return", {"return_run": str(desk.run_id)}),
+            (f"/console/reports/{big}", {"decision": "approve"}),
+        ):
+            _is_page(client.post(url, data={"csrf": csrf, **form}), 404)
+        r = client.post(
+            f"/console/persons/{pid}/return",
+            data={"csrf": csrf, "return_run": big, "reason": "unknown", "left_on": ""},
+        )
+        _is_page(r, 400)
+        assert "書類を選んでください" in r.text
+    # Not logged in: the same page (the URL names nothing), no redirect through the login.
+    _is_page(desk.client().get(f"/console/persons/{TOO_LARGE[0]}"), 404)
+
+
+def test_employer_portal_urls(desk: Desk) -> None:
+    client = desk.client()
+    csrf = login(client, "emp_a")
+    run = desk.run_id
+    for big in TOO_LARGE:
+        for url in (f"/portal/parcels/{big}/1", f"/portal/parcels/{big}/1/pdf"):
+            _is_page(client.get(url), 404)
+        for action in ("handed-out", "return"):
+            _is_page(client.post(f"/portal/parcels/{big}/1/{action}", data={"csrf": csrf}), 404)
+        r = client.post(f"/portal/parcels/{run}/1/handed-out", data={"csrf": csrf, "insured": big})
+        _is_page(r, 400)
+        r = client.post(f"/portal/parcels/{run}/1/return", data={"csrf": csrf, "person": big})
+        _is_page(r, 400)
+        assert "返戻する方を選んでください" in r.text
+    for big in PARTITION_TOO_LARGE:
+        for url in (f"/portal/parcels/{run}/{big}", f"/portal/parcels/{run}/{big}/pdf"):
+            _is_page(client.get(url), 404)
+        for action in ("handed-out", "return"):
+            r = client.post(f"/portal/parcels/{run}/{big}/{action}", data={"csrf": csrf})
+            _is_page(r, 404)
+
+
+def test_an_id_in_range_still_works(desk: Desk) -> None:
+    """The ids' bounds let every real id through (the first person, partition 1)."""
+    client: TestClient = desk.client()
+    login(client, "op1")
+    assert (
+        client.get(f"/console/persons/{person_id(desk.engine, SYMBOL_A, '1')}").status_code == 200
+    )
+    portal = desk.client()
+    login(portal, "emp_a")
+    assert portal.get(f"/portal/parcels/{desk.run_id}/1").status_code == 200
