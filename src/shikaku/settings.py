@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from shikaku.domain.certificate import ECERT_GRACE_MONTHS, MAX_CERTIFICATE_YEARS, CertificateRule
+from shikaku.domain.copay import DEFAULT_BURDEN_TABLES, BurdenTables, burden_tables_from_data
 from shikaku.domain.documents import DEFAULT_DOCUMENT_POLICY
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number
@@ -95,6 +96,37 @@ class Policy(_Section):
     card_part_corner: CardCorner = CardCorner.LOWER_LEFT
     notice_shows_sex: bool = True  # some insurers omit 性別 on the notice
     excluded_categories: tuple[str, ...] = ("日雇特例",)
+    # TOML files of dated 負担割合 / 高額療養費 tables (docs/settings.md), added to the built-in
+    # ones: a revision such as 2026-08's or 2027-08's thirteen brackets is a file, not code.
+    burden_tables: tuple[Path, ...] = ()
+
+    @model_validator(mode="after")
+    def _tables_load(self) -> Policy:
+        load_burden_tables(self)  # a wrong file fails at start, naming the file and field
+        return self
+
+
+def load_burden_tables(policy: Policy) -> BurdenTables:
+    """The built-in tables with those of `policy.burden_tables` merged in, in file order."""
+    return load_burden_table_files(policy.burden_tables)
+
+
+def load_burden_table_files(paths: Iterable[Path]) -> BurdenTables:
+    """The built-in tables with those of the TOML files `paths` merged in, in order; a
+    ValueError names the file and the field."""
+    tables = DEFAULT_BURDEN_TABLES
+    for path in paths:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"{path}: 読めません ({exc.strerror})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: TOML の構文エラー ({exc})") from None
+        try:
+            tables = tables.merged(burden_tables_from_data(data, str(path)))
+        except DomainError as exc:
+            raise ValueError(f"{exc.ja} ({exc.en})") from None
+    return tables
 
 
 class Window(_Section):

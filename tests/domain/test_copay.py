@@ -11,11 +11,9 @@ from hypothesis import strategies as st
 
 from shikaku.domain.ages import late_elderly_on
 from shikaku.domain.copay import (
+    CAP_CODES,
     CAP_TABLES,
     COPAY_TABLES,
-    DEFAULT_CAPS,
-    DEFAULT_COPAY,
-    CapCategory,
     cap_category,
     copay_rate,
     monthly_cap,
@@ -23,10 +21,12 @@ from shikaku.domain.copay import (
     table_on,
 )
 from shikaku.domain.errors import DomainError
+from tests.domain.codes import C
 
 D = timedelta(days=1)
 DAY = date(2025, 10, 15)
-C = CapCategory
+DEFAULT_CAPS = CAP_TABLES[-1]
+DEFAULT_COPAY = COPAY_TABLES[-1]
 
 
 def own_rate(birth: date, day: date = DAY, pay: int = 300_000) -> int:
@@ -201,9 +201,7 @@ def test_rate_is_20_or_30_from_birth_to_the_day_before_75(
 # --------------------------------------------------------------------------- 限度額適用区分
 
 
-def own_category(
-    birth: date, pay: int, *, tax_exempt: bool = False, zero: bool = False
-) -> CapCategory:
+def own_category(birth: date, pay: int, *, tax_exempt: bool = False, zero: bool = False) -> str:
     return cap_category(
         birth,
         DAY,
@@ -212,7 +210,7 @@ def own_category(
         is_insured=True,
         tax_exempt=tax_exempt,
         household_income_zero=zero,
-    )
+    ).code
 
 
 UNDER_70 = date(1980, 1, 1)
@@ -233,39 +231,39 @@ ELDERLY = date(1954, 4, 10)
         (1_390_000, C.A01, C.B01),
     ],
 )
-def test_category_thresholds(pay: int, under70: CapCategory, elderly: CapCategory) -> None:
-    assert own_category(UNDER_70, pay) is under70
-    assert own_category(ELDERLY, pay) is elderly
+def test_category_thresholds(pay: int, under70: str, elderly: str) -> None:
+    assert own_category(UNDER_70, pay) == under70
+    assert own_category(ELDERLY, pay) == elderly
 
 
 @pytest.mark.parametrize(
     ("pay", "expected"),
     [(260_000, C.A05), (500_000, C.A05), (530_000, C.A02), (830_000, C.A01)],
 )
-def test_tax_exempt_under_70_is_o_except_for_a_and_i(pay: int, expected: CapCategory) -> None:
-    assert own_category(UNDER_70, pay, tax_exempt=True) is expected
+def test_tax_exempt_under_70_is_o_except_for_a_and_i(pay: int, expected: str) -> None:
+    assert own_category(UNDER_70, pay, tax_exempt=True) == expected
 
 
 def test_elderly_low_income() -> None:
-    assert own_category(ELDERLY, 200_000, tax_exempt=True) is C.B05
-    assert own_category(ELDERLY, 200_000, tax_exempt=True, zero=True) is C.B06
-    assert own_category(ELDERLY, 200_000, zero=True) is C.B04  # zero only with tax_exempt
-    assert own_category(ELDERLY, 280_000, tax_exempt=True) is C.B03  # 現役並み first
+    assert own_category(ELDERLY, 200_000, tax_exempt=True) == C.B05
+    assert own_category(ELDERLY, 200_000, tax_exempt=True, zero=True) == C.B06
+    assert own_category(ELDERLY, 200_000, zero=True) == C.B04  # zero only with tax_exempt
+    assert own_category(ELDERLY, 280_000, tax_exempt=True) == C.B03  # 現役並み first
 
 
 def test_elderly_dependent_category_follows_the_insured() -> None:
-    def cat(insured_birth: date, pay: int) -> CapCategory:
+    def cat(insured_birth: date, pay: int) -> str:
         return cap_category(
             date(1953, 9, 9),
             DAY,
             insured_birth=insured_birth,
             insured_standard_monthly_pay=pay,
             is_insured=False,
-        )
+        ).code
 
-    assert cat(ELDERLY, 280_000) is C.B03
-    assert cat(ELDERLY, 830_000) is C.B01
-    assert cat(date(1960, 1, 1), 830_000) is C.B04  # insured under 70: 一般
+    assert cat(ELDERLY, 280_000) == C.B03
+    assert cat(ELDERLY, 830_000) == C.B01
+    assert cat(date(1960, 1, 1), 830_000) == C.B04  # insured under 70: 一般
 
 
 def test_under_70_dependent_uses_the_insured_pay() -> None:
@@ -277,8 +275,8 @@ def test_under_70_dependent_uses_the_insured_pay() -> None:
             insured_birth=UNDER_70,
             insured_standard_monthly_pay=530_000,
             is_insured=False,
-        )
-        is C.A02
+        ).code
+        == C.A02
     )
 
 
@@ -287,11 +285,20 @@ def test_category_from_75_is_rejected() -> None:
         own_category(date(1950, 10, 15), 300_000)
 
 
-def test_labels() -> None:
-    assert C.A01.label == "ア"
-    assert C.B03.label == "現役並みⅠ"
-    assert C.B06.label == "低所得Ⅰ"
-    assert C("A05") is C.A05
+def test_labels_are_oqscd012s() -> None:
+    top = cap_category(
+        UNDER_70, DAY, insured_birth=UNDER_70, insured_standard_monthly_pay=900_000, is_insured=True
+    )
+    assert (top.code, top.label, str(top)) == ("A01", "ア", "A01")
+    assert DEFAULT_CAPS.category("B03").label == "現役並みⅠ"
+    assert DEFAULT_CAPS.category("B06").label == "低所得Ⅰ"
+    assert [(code, CAP_CODES[code]) for code in ("A06", "B07", "B08", "B09", "B10")] == [
+        ("A06", "オ（境）"),
+        ("B07", "低所得Ⅰ（老福）"),
+        ("B08", "低所得Ⅰ（境）"),
+        ("B09", "一般Ⅱ"),
+        ("B10", "一般Ⅰ"),
+    ]
 
 
 # --------------------------------------------------------------------------- monthly cap
@@ -320,7 +327,7 @@ def test_labels() -> None:
         (C.B06, 1_000_000, 15_000),
     ],
 )
-def test_monthly_cap(category: CapCategory, total: int, cap: int) -> None:
+def test_monthly_cap(category: str, total: int, cap: int) -> None:
     assert monthly_cap(category, total, many_times=False) == cap
 
 
@@ -340,7 +347,7 @@ def test_monthly_cap(category: CapCategory, total: int, cap: int) -> None:
         (C.B06, 15_000),
     ],
 )
-def test_many_times(category: CapCategory, cap: int) -> None:
+def test_many_times(category: str, cap: int) -> None:
     assert monthly_cap(category, 2_000_000, many_times=True) == cap
 
 
@@ -354,7 +361,7 @@ def test_many_times(category: CapCategory, cap: int) -> None:
         (C.A04, 57_600),
     ],
 )
-def test_outpatient_only(category: CapCategory, cap: int) -> None:
+def test_outpatient_only(category: str, cap: int) -> None:
     assert monthly_cap(category, 1_000_000, many_times=False, outpatient_only=True) == cap
     # 多数回 never lowers the 外来 (個人) cap of 一般/低所得
     if category in (C.B04, C.B05, C.B06):
@@ -388,9 +395,9 @@ def test_cap_rejects(category: str, total: int) -> None:
         monthly_cap(category, total, many_times=False)
 
 
-@given(st.sampled_from(list(CapCategory)), st.integers(0, 10_000_000), st.booleans())
+@given(st.sampled_from(sorted(DEFAULT_CAPS.rules)), st.integers(0, 10_000_000), st.booleans())
 def test_cap_is_monotone_and_many_times_never_higher(
-    category: CapCategory, total: int, outpatient: bool
+    category: str, total: int, outpatient: bool
 ) -> None:
     cap = monthly_cap(category, total, many_times=False, outpatient_only=outpatient)
     assert cap <= monthly_cap(category, total + 1, many_times=False, outpatient_only=outpatient)

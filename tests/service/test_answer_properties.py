@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shikaku.domain.ages import late_elderly_on
-from shikaku.domain.documents import DEFAULT_DOCUMENT_POLICY, Document
+from shikaku.domain.documents import Document
 from shikaku.domain.eligibility import Validity
 from shikaku.domain.members import Period
 from shikaku.registry.checks import Household, PersonRecord
@@ -57,7 +57,7 @@ def test_a_valid_answer_always_has_a_copay_rate(
 ) -> None:
     record, day = case
     q = CheckQuery("01130012", "1", "1", "00", record.birth_date, day, consent_cap_info=consent)
-    result = answer([record], q, DEFAULT_DOCUMENT_POLICY)
+    result = answer([record], q)
     if result.validity is Validity.VALID:
         assert result.copay_rate in (20, 30)
         assert (result.cap_category is not None) == consent
@@ -69,7 +69,7 @@ def test_a_valid_answer_always_has_a_copay_rate(
 def test_nothing_is_valid_from_the_75th_birthday(case: tuple[PersonRecord, date]) -> None:
     record, day = case
     q = CheckQuery("01130012", "1", "1", "00", record.birth_date, day)
-    result = answer([record], q, DEFAULT_DOCUMENT_POLICY)
+    result = answer([record], q)
     leaves = min(
         late_elderly_on(record.birth_date), late_elderly_on(record.household.insured_birth)
     )
@@ -85,6 +85,6 @@ def test_no_old_card_for_a_qualification_from_the_abolition(
 ) -> None:
     record, day = case
     q = CheckQuery("01130012", "1", "1", "00", record.birth_date, day)
-    result = answer([record], q, DEFAULT_DOCUMENT_POLICY)
+    result = answer([record], q)
     if result.eligible_from is not None and result.eligible_from >= date(2024, 12, 2):
         assert Document.OLD_CARD not in result.accepted_documents

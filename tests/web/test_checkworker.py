@@ -20,12 +20,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
-from shikaku.domain.documents import DocumentPolicy
 from shikaku.registry.tables import audit_log
 from shikaku.security.apikeys import add_clinic
 from shikaku.security.audit import AuditWriter
 from shikaku.security.mynumber import MyNumberVault
-from shikaku.service.eligibility import CheckQuery, CheckResult
+from shikaku.service.eligibility import CheckQuery, CheckResult, CheckRules
 from shikaku.settings import load_settings
 from shikaku.web.app import create_app
 from shikaku.web.auth import Caller
@@ -186,8 +185,7 @@ def test_a_failed_lookup_costs_only_its_own_answer(
         replies = check_batches(
             writer,
             [(1, [(good, who, "eligibility")]), (2, [(bad, who, "eligibility"), (good, who, "x")])],
-            DocumentPolicy.from_policy(settings.policy),
-            settings.policy.ecert_grace_months,
+            CheckRules.from_settings(settings),
         )
     finally:
         writer.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from itertools import product
 
-from shikaku.domain.copay import CapCategory
+from shikaku.domain.copay import CAP_CODES, CapCategory
 from shikaku.domain.documents import Document
 from shikaku.domain.eligibility import Validity
 from shikaku.domain.members import LOSS_REASONS
@@ -16,7 +16,9 @@ from shikaku.web.api import EligibilityResponse, response_json, to_response
 def _results() -> list[CheckResult]:
     results = [CheckResult(v) for v in Validity]
     for relationship, reason, category in product(
-        (1, 2), (None, *LOSS_REASONS, "77"), (None, *CapCategory)
+        (1, 2),
+        (None, *LOSS_REASONS, "77"),
+        (None, *(CapCategory(code, label) for code, label in CAP_CODES.items())),
     ):
         results.append(
             CheckResult(

@@ -128,3 +128,36 @@ def test_relief_ends_on_2026_07_31_by_default(clinic: Client) -> None:
     assert {"old_card", "notice_alone"} <= documents(last)
     after = ask(clinic, **keys, service_date="2026-08-01")
     assert not {"old_card", "notice_alone"} & documents(after)
+
+
+def test_a_cap_table_loaded_as_data_reaches_the_answer(
+    clinic: Client, engine: Engine, tmp_path: Path
+) -> None:
+    """policy.burden_tables: a 2027-08 table with new 区分 codes, no code change."""
+    from tests.domain.test_burden_tables import EXAMPLE_2027
+
+    table = tmp_path / "caps-2027.toml"
+    table.write_text(EXAMPLE_2027, encoding="utf-8")
+    _client, auth = clinic
+    settings = load_settings(
+        {},
+        {
+            "api": {"rate_limit_per_second": 1000, "rate_limit_burst": 1000},
+            "policy": {"burden_tables": [str(table)]},
+        },
+    )
+    with TestClient(create_app(settings, engine)) as client:
+        keys = query(number="10", birth_date="1950-06-15", consent_cap_info=True)
+        before = client.post(
+            "/v1/eligibility", json=keys | {"service_date": "2025-01-06"}, headers=auth
+        )
+        assert before.json()["cap_category"] == {"code": "B03", "label": "現役並みⅠ"}
+        keys = query(number="1", birth_date="1980-01-02", consent_cap_info=True)
+        old = client.post(
+            "/v1/eligibility", json=keys | {"service_date": "2027-07-31"}, headers=auth
+        )
+        new = client.post(
+            "/v1/eligibility", json=keys | {"service_date": "2027-08-01"}, headers=auth
+        )
+    assert old.json()["cap_category"] == {"code": "A04", "label": "エ"}
+    assert new.json()["cap_category"] == {"code": "A15", "label": "ウ2"}

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
@@ -57,6 +58,7 @@ from shikaku.registry.tables import (
     runs,
 )
 from shikaku.render.model import Employer, ReturnItem, ReturnLetter, return_letter_text
+from shikaku.settings import load_burden_table_files
 
 _CHUNK = 500
 
@@ -98,6 +100,7 @@ class CertificatePlanner:
         self.issued_on: date = run.issued_on
         self.expiring_before: date | None = run.expiring_before
         self.config = config
+        self.tables = load_burden_table_files(Path(p) for p in config.burden_tables)
         m = mynacard_registrations.c
         self.registration: dict[int, tuple[date, date | None, date | None]] = {}
         for pid, reg, cancelled, ecert in conn.execute(
@@ -223,6 +226,7 @@ class CertificatePlanner:
                 insured_standard_monthly_pay=int(pay),
                 is_insured=target.relationship == Relationship.INSURED,
                 tax_exempt=bool(tax_exempt),
+                tables=self.tables,
             )
         except DomainError:
             return None

@@ -48,6 +48,7 @@ class RunConfig:
     validity_rule: str = CertificateRule.YEARS_CAPPED_AT_75.value
     validity_years: int = MAX_CERTIFICATE_YEARS
     ecert_grace_months: int = ECERT_GRACE_MONTHS
+    burden_tables: tuple[str, ...] = ()  # settings policy.burden_tables (the 区分's label)
 
     @classmethod
     def from_settings(cls, s: Settings) -> RunConfig:
@@ -77,6 +78,7 @@ class RunConfig:
             validity_rule=str(s.policy.certificate_validity_rule),
             validity_years=s.policy.certificate_validity_years,
             ecert_grace_months=s.policy.ecert_grace_months,
+            burden_tables=tuple(str(p) for p in s.policy.burden_tables),
         )
 
     def to_json(self) -> str:
@@ -88,6 +90,7 @@ class RunConfig:
         data["contact_lines"] = tuple(data["contact_lines"])
         data["excluded_categories"] = tuple(data["excluded_categories"])
         data["window"] = tuple(data["window"])
+        data["burden_tables"] = tuple(data.get("burden_tables", ()))
         return cls(**data)
 
     @property

@@ -15,8 +15,19 @@ from shikaku.domain.certificate import (
     holds_valid_certificate,
     mynacard_usable_on,
 )
-from shikaku.domain.copay import CapCategory, cap_category, copay_rate
-from shikaku.domain.documents import Document, DocumentPolicy, accepted_documents
+from shikaku.domain.copay import (
+    DEFAULT_BURDEN_TABLES,
+    BurdenTables,
+    CapCategory,
+    cap_category,
+    copay_rate,
+)
+from shikaku.domain.documents import (
+    DEFAULT_DOCUMENT_POLICY,
+    Document,
+    DocumentPolicy,
+    accepted_documents,
+)
 from shikaku.domain.eligibility import (
     EligibilityAnswer,
     Validity,
@@ -27,6 +38,7 @@ from shikaku.domain.eligibility import (
 from shikaku.domain.members import Relationship
 from shikaku.registry import checks
 from shikaku.security.audit import AuditEntry
+from shikaku.settings import Settings, load_burden_tables
 
 
 @dataclass(frozen=True)
@@ -56,16 +68,32 @@ class CheckResult:
     accepted_documents: tuple[Document, ...] = ()
 
 
-def check_eligibility(
-    conn: Connection,
-    q: CheckQuery,
-    policy: DocumentPolicy,
-    ecert_grace_months: int = ECERT_GRACE_MONTHS,
-) -> CheckResult:
+@dataclass(frozen=True)
+class CheckRules:
+    """The dated policy data a check applies (settings: policy.*): the transition dates,
+    the e-certificate grace and the burden tables, built once per process."""
+
+    documents: DocumentPolicy = DEFAULT_DOCUMENT_POLICY
+    ecert_grace_months: int = ECERT_GRACE_MONTHS
+    tables: BurdenTables = DEFAULT_BURDEN_TABLES
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CheckRules:
+        return cls(
+            DocumentPolicy.from_policy(settings.policy),
+            settings.policy.ecert_grace_months,
+            load_burden_tables(settings.policy),
+        )
+
+
+DEFAULT_CHECK_RULES = CheckRules()
+
+
+def check_eligibility(conn: Connection, q: CheckQuery, rules: CheckRules) -> CheckResult:
     records = checks.find_records(
         conn, q.insurer_number, q.symbol, q.number, q.branch, q.birth_date, q.service_date
     )
-    return answer(records, q, policy, ecert_grace_months)
+    return answer(records, q, rules)
 
 
 def audit_entry(clinic_id: int | None, kind: str, result: CheckResult) -> AuditEntry:
@@ -79,10 +107,7 @@ def audit_entry(clinic_id: int | None, kind: str, result: CheckResult) -> AuditE
 
 
 def answer(
-    records: Sequence[checks.PersonRecord],
-    q: CheckQuery,
-    policy: DocumentPolicy,
-    ecert_grace_months: int = ECERT_GRACE_MONTHS,
+    records: Sequence[checks.PersonRecord], q: CheckQuery, rules: CheckRules = DEFAULT_CHECK_RULES
 ) -> CheckResult:
     """The rules applied to what the registry holds for the query's keys."""
     if not records:
@@ -111,6 +136,7 @@ def answer(
         insured_birth=insured_birth,
         insured_standard_monthly_pay=pay,
         is_insured=is_insured,
+        tables=rules.tables,
     )
     category = (
         cap_category(
@@ -120,6 +146,7 @@ def answer(
             insured_standard_monthly_pay=pay,
             is_insured=is_insured,
             tax_exempt=household.tax_exempt,
+            tables=rules.tables,
         )
         if q.consent_cap_info
         else None
@@ -130,17 +157,17 @@ def answer(
         registered_on=registration.registered_on,
         cancelled_on=registration.cancelled_on,
         ecert_expires_on=registration.ecert_expires_on,
-        grace_months=ecert_grace_months,
+        grace_months=rules.ecert_grace_months,
     )
     documents = accepted_documents(
         day,
         eligible=True,
         facility_has_online_check=q.facility_has_online_check,
         old_card_expires_on=person.old_card_expires_on,
-        has_old_card=policy.holds_old_card(answer.period.eligible_from),
+        has_old_card=rules.documents.holds_old_card(answer.period.eligible_from),
         certificate_valid_until=_certificate_until(person.certificate, day),
         has_mynacard=has_card,
-        policy=policy,
+        policy=rules.documents,
     )
     return _result(answer, person, rate, category, documents)
 

@@ -38,10 +38,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import Engine
 
-from shikaku.domain.documents import DocumentPolicy
 from shikaku.registry.db import shared_sqlite_file
 from shikaku.security.audit import AuditEntry, AuditWriter
-from shikaku.service.eligibility import CheckQuery, CheckResult, audit_entry, check_eligibility
+from shikaku.service.eligibility import (
+    CheckQuery,
+    CheckResult,
+    CheckRules,
+    audit_entry,
+    check_eligibility,
+)
 from shikaku.settings import Settings
 from shikaku.web.quiet import settle
 
@@ -250,7 +255,7 @@ class _Frames:
 
 
 def check_batches(
-    writer: AuditWriter, batches: list[tuple[int, list[Job]]], policy: DocumentPolicy, grace: int
+    writer: AuditWriter, batches: list[tuple[int, list[Job]]], rules: CheckRules
 ) -> list[Reply]:
     """Every job of `batches`, their audit rows in one durable transaction; per batch its
     reply. A job whose lookup failed gets its error's kind; if the commit fails, every job."""
@@ -260,7 +265,7 @@ def check_batches(
     for _number, jobs in batches:
         for query, who, kind in jobs:
             try:
-                result = check_eligibility(conn, query, policy, grace)
+                result = check_eligibility(conn, query, rules)
             except Exception as exc:
                 logger.exception("check failed")
                 results.append(type(exc).__name__)  # never the text: it may quote the keys
@@ -290,14 +295,14 @@ def serve(source: int, sink: BinaryIO) -> None:
     settings, url = frames.next()
     engine = make_engine(url)
     writer = AuditWriter(engine, keep_connection=True)
-    policy = DocumentPolicy.from_policy(settings.policy)
+    rules = CheckRules.from_settings(settings)
     try:
         while True:
             try:
                 batches = [frames.next(), *frames.waiting()]
             except EOFError:
                 break
-            replies = check_batches(writer, batches, policy, settings.policy.ecert_grace_months)
+            replies = check_batches(writer, batches, rules)
             sink.write(b"".join(_frame(reply) for reply in replies))
             sink.flush()
     finally:

@@ -14,12 +14,12 @@ from fastapi import Request
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from shikaku.domain.documents import DocumentPolicy
 from shikaku.registry.db import is_sqlite
 from shikaku.security.audit import DURABLE_COMMITS, AuditWriter
 from shikaku.service.eligibility import (
     CheckQuery,
     CheckResult,
+    CheckRules,
     answer,
     audit_entry,
     check_eligibility,
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 class AppContext:
     settings: Settings
     engine: Engine
-    document_policy: DocumentPolicy
+    rules: CheckRules
     audit: LoopAuditQueue
     limiter: RateLimiter
 
@@ -63,20 +63,19 @@ class AppContext:
         """One lookup: on PostgreSQL in a batch on asynchronous connections, so the loop serves
         other requests during the round trip; on SQLite directly. A connection the server
         dropped is replaced and the lookup tried once more."""
-        grace = self.settings.policy.ecert_grace_months
         if self.lookups is None:
             try:
-                return check_eligibility(self.reader(), query, self.document_policy, grace)
+                return check_eligibility(self.reader(), query, self.rules)
             except Exception as exc:
                 if not self._lost_connection(exc):
                     raise
                 self.close()
-                return check_eligibility(self.reader(), query, self.document_policy, grace)
+                return check_eligibility(self.reader(), query, self.rules)
         records = await self.lookups.find(
             (query.insurer_number, query.symbol, query.number, query.branch, query.birth_date,
              query.service_date)
         )  # fmt: skip
-        return answer(records, query, self.document_policy, grace)
+        return answer(records, query, self.rules)
 
     def _lost_connection(self, exc: Exception) -> bool:
         """SQLAlchemy's verdict; for the driver's own errors (the lookup runs on the driver's
@@ -110,7 +109,7 @@ def check_context(settings: Settings, engine: Engine) -> AppContext:
     return AppContext(
         settings=settings,
         engine=engine,
-        document_policy=DocumentPolicy.from_policy(settings.policy),
+        rules=CheckRules.from_settings(settings),
         audit=LoopAuditQueue(
             AuditWriter(engine, keep_connection=True),
             delay=settings.api.audit_flush_ms / 1000,
