@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
 from shikaku.registry.tables import audit_log
 from shikaku.security.apikeys import revoke_clinic
 from shikaku.settings import load_settings
+from shikaku.web.api import EligibilityRequest
 from shikaku.web.app import create_app
+from shikaku.web.problems import PROBLEM
 from tests.registry.helpers import MY_NUMBERS
 from tests.web.conftest import CLINIC_CODE, query
 
@@ -179,3 +182,67 @@ def test_an_oversized_body_is_refused_with_413(api: Api) -> None:
         headers={**auth, "Content-Type": "application/json"},
     )
     assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def _wrong_type(annotation: Any) -> Any:
+    """A JSON value of the wrong type for a field: a string for a boolean, a number for a
+    string or a date."""
+    return "true" if annotation is bool else 20241202
+
+
+def test_every_field_refuses_a_value_of_the_wrong_json_type(api: Api) -> None:
+    """Strict input: "yes" is not a boolean, 1 is not a 番号, 20241202 is not a date."""
+    client, auth, _engine = api
+    fields = EligibilityRequest.model_fields
+    assert {"consent_cap_info", "facility_has_online_check", "birth_date"} <= set(fields)
+    for name, info in fields.items():
+        for value in (_wrong_type(info.annotation), None, [], {}):
+            r = client.post("/v1/eligibility", json=query(**{name: value}), headers=auth)
+            assert r.status_code == 422, (name, value, r.text)
+            assert [e["field"] for e in r.json()["errors"]] == [name], (name, value)
+    r = client.post("/v1/eligibility", json=query(consent_cap_info="yes"), headers=auth)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "consent_cap_info"
+
+
+def test_dates_the_rules_cannot_compute_with_are_refused(api: Api) -> None:
+    """service_date 9999-12-31 once overflowed in the rules (a 503); it never reaches them."""
+    client, auth, _engine = api
+    for field, value in (
+        ("service_date", "9999-12-31"),
+        ("service_date", "3000-01-01"),
+        ("service_date", "1867-12-31"),
+        ("birth_date", "9999-12-31"),
+        ("birth_date", "0001-01-01"),
+        ("service_date", "1980-01-01"),  # the day before the birth date
+    ):
+        r = client.post("/v1/eligibility", json=query(**{field: value}), headers=auth)
+        assert r.status_code == 422, (field, value, r.text)
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+    r = client.post("/v1/eligibility", json=query(service_date="2999-12-31"), headers=auth)
+    assert r.status_code == 200, r.text
+
+
+def test_answers_and_their_errors_are_never_cached(api: Api) -> None:
+    client, auth, _engine = api
+    for r in (
+        client.post("/v1/eligibility", json=query(), headers=auth),
+        client.post("/v1/eligibility", json=query(branch="x"), headers=auth),
+        client.post("/v1/eligibility", json=query()),
+        client.post("/v1/eligibility", content=b"{" * 70_000, headers=auth),
+    ):
+        assert r.headers["cache-control"] == "no-store", r.status_code
+
+
+def test_a_body_that_is_not_json_is_refused_with_415(api: Api) -> None:
+    client, auth, _engine = api
+    body = orjson.dumps(query())
+    for content_type in ("text/plain", "application/xml", "application/json; charset=Shift_JIS"):
+        r = client.post(
+            "/v1/eligibility", content=body, headers={**auth, "Content-Type": content_type}
+        )
+        assert r.status_code == 415 and r.headers["content-type"] == PROBLEM, content_type
+    for content_type in ("application/json", "application/json; charset=utf-8"):
+        r = client.post(
+            "/v1/eligibility", content=body, headers={**auth, "Content-Type": content_type}
+        )
+        assert r.status_code == 200, content_type

@@ -3,6 +3,11 @@
 Input and output are separate models. A person is found only when every key matches, birth
 date included; otherwise the answer is 4 該当資格なし and nothing else. No digit of a My Number
 is ever part of an answer (the model has no such field).
+
+The input is strict: every field must have its JSON type (a string is never read as a
+boolean, a number never as a date), and a date must lie in the range the rules are made for
+(`DATE_MIN`..`DATE_MAX`); anything else is a 422 naming the field. The FHIR endpoints check
+their keys and dates with the same types (web.fhir).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number
@@ -21,8 +26,9 @@ from shikaku.domain.members import LOSS_REASONS, Relationship
 from shikaku.registry.records import parse_branch, parse_number, parse_symbol
 from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.web.auth import KEY_REQUIRED, Caller, caller
-from shikaku.web.body import body_schema, parse_json
+from shikaku.web.body import body_schema, parse_json, read_body, require_json
 from shikaku.web.context import AppContext, audited_check, context_of
+from shikaku.web.problems import NO_STORE
 
 router = APIRouter()
 
@@ -37,27 +43,60 @@ def _rule(check: Callable[[str], str]) -> Callable[[str], str]:
     return run
 
 
-InsurerNumber = Annotated[str, AfterValidator(_rule(validate_insurer_number))]
+# 明治元年, the first era the rules know, to a year far enough ahead that no rule's
+# arithmetic on a date (a 75th birthday, a certificate's five years) leaves the calendar.
+DATE_MIN = date(1868, 1, 1)
+DATE_MAX = date(2999, 12, 31)
+
+
+def in_range(day: date) -> date:
+    """A date the rules can compute with, or a ValueError saying the range."""
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise ValueError(
+            f"日付は{DATE_MIN.isoformat()}から{DATE_MAX.isoformat()}までです "
+            f"(date outside {DATE_MIN.isoformat()}..{DATE_MAX.isoformat()})"
+        )
+    return day
+
+
+InsurerNumber = Annotated[
+    str, Field(min_length=1, max_length=16), AfterValidator(_rule(validate_insurer_number))
+]
 Symbol = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_rule(parse_symbol))]
 Number = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_rule(parse_number))]
 Branch = Annotated[str, Field(min_length=1, max_length=4), AfterValidator(_rule(parse_branch))]
+Day = Annotated[date, AfterValidator(in_range)]
 
 
 class EligibilityRequest(BaseModel):
     """照会: 保険者番号・記号・番号・枝番・生年月日 (all must match) and the day of service."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     insurer_number: InsurerNumber = Field(description="保険者番号 (8 or 6 digits, check digit)")
     symbol: Symbol = Field(description="記号")
     number: Number = Field(description="番号")
     branch: Branch = Field(description="枝番 (2 digits)")
-    birth_date: date = Field(description="生年月日")
-    service_date: date = Field(description="受診日 (the day to check)")
+    birth_date: Day = Field(description="生年月日 (1868-01-01..2999-12-31)")
+    service_date: Day = Field(
+        description="受診日 (the day to check; 1868-01-01..2999-12-31, not before birth_date)"
+    )
     consent_cap_info: bool = Field(False, description="限度額適用区分の提供に本人が同意")
     facility_has_online_check: bool = Field(
         True, description="オンライン資格確認を導入している医療機関か"
     )
+
+    @field_validator("service_date")
+    @classmethod
+    def _not_before_birth(cls, day: date, info: ValidationInfo) -> date:
+        return not_before_birth(info.data.get("birth_date"), day)
+
+
+def not_before_birth(birth: date | None, day: date) -> date:
+    """No age is defined before birth: a check for such a day is refused, not computed."""
+    if birth is not None and day < birth:
+        raise ValueError("受診日が生年月日より前です (service date before the birth date)")
+    return day
 
 
 class Code(BaseModel):
@@ -148,6 +187,8 @@ def response_json(r: CheckResult) -> bytes:
     openapi_extra={**body_schema(EligibilityRequest), **KEY_REQUIRED},
     responses={
         401: {"description": "APIキーが無効"},
+        413: {"description": "本文が大きすぎる (over 64 KiB)"},
+        415: {"description": "本文が JSON (UTF-8) ではない"},
         422: {"description": "入力が不正 (problem+json)"},
         429: {"description": "レート制限"},
     },
@@ -155,11 +196,14 @@ def response_json(r: CheckResult) -> bytes:
 async def eligibility(request: Request, who: Annotated[Caller, Depends(caller)]) -> Response:
     """Served by web.fastpath in the app; this route gives the OpenAPI document its entry
     (and serves the same answer wherever the router is mounted without the fast path)."""
-    return await answer(context_of(request), who, await request.body())
+    require_json(request.headers.get("content-type"))
+    return await answer(context_of(request), who, await read_body(request.receive))
 
 
 async def answer(ctx: AppContext, who: Caller, body: bytes) -> Response:
-    return Response(await answer_json(ctx, who, body), media_type="application/json")
+    return Response(
+        await answer_json(ctx, who, body), media_type="application/json", headers=NO_STORE
+    )
 
 
 async def answer_json(ctx: AppContext, who: Caller, body: bytes) -> bytes:

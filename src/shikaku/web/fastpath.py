@@ -14,11 +14,11 @@ from starlette.types import Receive, Scope, Send
 
 from shikaku.web import api
 from shikaku.web.auth import authorize, key_from
+from shikaku.web.body import read_body, require_json
 from shikaku.web.context import AppContext
-from shikaku.web.problems import Problem, answer_errors
+from shikaku.web.problems import answer_errors
 
 PATH = "/v1/eligibility"
-MAX_BODY = 64 * 1024  # a check is a few hundred bytes
 
 
 def handles(scope: Scope) -> bool:
@@ -30,37 +30,28 @@ async def eligibility(ctx: AppContext, scope: Scope, receive: Receive, send: Sen
         headers = {name: value for name, value in scope["headers"] if name in _WANTED}
         key = key_from(lambda name: _text(headers.get(name.encode("latin-1"))))
         who = authorize(ctx, key)
-        body = await api.answer_json(ctx, who, await _body(receive))
+        require_json(_text(headers.get(b"content-type")))
+        body = await api.answer_json(ctx, who, await read_body(receive))
     except Exception as exc:
         await answer_errors(exc)(scope, receive, send)
         return
     # What starlette's Response(body, media_type="application/json") sends, without building it.
     length = (b"content-length", str(len(body)).encode("latin-1"))
-    await send({"type": "http.response.start", "status": 200, "headers": [_JSON_TYPE, length]})
+    start = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [_JSON_TYPE, _NO_STORE, length],
+    }
+    await send(start)
     await send({"type": "http.response.body", "body": body})
 
 
 _JSON_TYPE = (b"content-type", b"application/json")
+_NO_STORE = (b"cache-control", b"no-store")  # problems.NO_STORE: an answer about a person
 
 
-_WANTED = frozenset({b"authorization", b"x-api-key"})
+_WANTED = frozenset({b"authorization", b"x-api-key", b"content-type"})
 
 
 def _text(value: bytes | None) -> str | None:
     return value.decode("latin-1") if value is not None else None
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise Problem(400, "リクエストが途中で切れました (client disconnected)")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise Problem(413, f"リクエスト本文は {MAX_BODY} バイトまでです (body too large)")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
