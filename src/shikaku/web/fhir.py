@@ -51,7 +51,7 @@ REQUEST = "CoverageEligibilityRequest"
 
 # FHIR's id and date datatypes (a full date: a partial one cannot match a birth date).
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # An HTTP status → the OperationOutcome issue type that says it.
 ISSUE_TYPES = {
@@ -124,10 +124,8 @@ _KEYS = {
 Keys = tuple[str, str, str, str]
 
 
-def _object(value: Any, where: str, required: bool = True) -> dict[str, Any]:
-    """`value` as a JSON object; {} when absent and optional."""
-    if value is None and not required:
-        return {}
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """`value` as a JSON object (required)."""
     if value is None:
         raise FhirError(400, where, f"{where} が必要です (required)", "required")
     if not isinstance(value, dict):
