@@ -54,6 +54,8 @@ def clinic(engine: Engine, vault: MyNumberVault, tmp_path: Path) -> Iterator[Cli
             資格取得年月日="2025-04-01",
             個人番号=MY_NUMBERS[1],
         ),
+        # covered since 2000: asked about a day before the first dated burden table
+        member("15", 氏名="古参　加入", 生年月日="1970-07-07", 資格取得年月日="2000-04-01"),
         # a 70-74 card printed to expire on 2025-07-31.
         member("14", 氏名="期限　七月", 生年月日="1953-01-10", 保険証有効期限="2025-07-31"),
     ]
@@ -161,3 +163,13 @@ def test_a_cap_table_loaded_as_data_reaches_the_answer(
         )
     assert old.json()["cap_category"] == {"code": "A04", "label": "エ"}
     assert new.json()["cap_category"] == {"code": "A15", "label": "ウ2"}
+
+
+def test_a_day_before_every_burden_table_is_refused_not_a_5xx(clinic: Client) -> None:
+    client, auth = clinic
+    keys = query(number="15", birth_date="1970-07-07")
+    early = client.post("/v1/eligibility", json=keys | {"service_date": "2018-07-31"}, headers=auth)
+    assert early.status_code == 422, early.text
+    assert early.json()["errors"][0]["field"] == "service_date"
+    first = ask(clinic, number="15", birth_date="1970-07-07", service_date="2018-08-01")
+    assert first["validity"]["code"] == "1" and first["copay_rate"] == 30

@@ -85,6 +85,22 @@ class CheckRules:
             load_burden_tables(settings.policy),
         )
 
+    @property
+    def first_day(self) -> date:
+        """The first service day every dated table covers: an earlier day has no 負担割合 or
+        区分 to answer with (the built-in tables start on 2018-08-01)."""
+        return max(self.tables.copay[0].effective_from, self.tables.caps[0].effective_from)
+
+    def refusal(self, q: CheckQuery) -> str | None:
+        """Why the rules cannot answer this query at all (a message naming the field), or
+        None. Checked before the lookup, so a refused query reads nothing."""
+        if q.service_date < self.first_day:
+            return (
+                f"service_date: {self.first_day.isoformat()} より前の受診日には負担割合の表がありません "
+                f"(no burden table before {self.first_day.isoformat()})"
+            )
+        return None
+
 
 DEFAULT_CHECK_RULES = CheckRules()
 

@@ -144,7 +144,11 @@ def context_of(request: Request) -> AppContext:
 
 
 async def audited_check(ctx: AppContext, who: Caller, kind: str, query: CheckQuery) -> CheckResult:
-    """The check's result, once its audit row is durable: only then may the answer be sent."""
+    """The check's result, once its audit row is durable: only then may the answer be sent.
+    A query the rules cannot answer (a day before every dated table) is a 422, read nothing."""
+    refusal = ctx.rules.refusal(query)
+    if refusal is not None:
+        raise Problem(422, refusal, [{"field": "service_date", "message": refusal}])
     if ctx.worker is None:
         result = await ctx.check(query)
         await audit(ctx, who, kind, result)
