@@ -30,6 +30,7 @@ from shikaku.registry.columns import FileKind
 from shikaku.registry.db import SchemaOutOfDate
 from shikaku.registry.readers import FileRefused
 from shikaku.security.mynumber import VaultKeyError
+from shikaku.security.outputs import mask_digit_runs, private_umask
 from shikaku.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -201,7 +202,7 @@ def run_import(
         encoding=encoding,
     )
     size = file.stat().st_size if file.is_file() else 0
-    with _progress(f"取込中 {file.name}", size or None) as progress:
+    with _progress(f"取込中 {mask_digit_runs(file.name)}", size or None) as progress:
         summary = import_file(engine, file, vault, options, progress)
     _print_summary(summary)
     log.info(
@@ -218,8 +219,10 @@ def run_import(
 
 
 def _print_summary(s: Any) -> None:
+    """What the clerk reads: file content (unknown headers, column names, reasons) and the
+    file's name pass through mask_digit_runs, so no My Number is echoed."""
     kind_ja = "加入者" if s.kind is FileKind.MEMBERS else "事業所"
-    out.print(f"取込 #{s.import_id} {s.file_name}（{kind_ja}, {s.encoding}）")
+    out.print(f"取込 #{s.import_id} {mask_digit_runs(s.file_name)}（{kind_ja}, {s.encoding}）")
     out.print(
         f"  読込 {s.read:,} = 新規 {s.inserted:,} + 更新 {s.updated:,} + 変更なし {s.unchanged:,}"
         f" + エラー {s.rejected:,}"
@@ -228,11 +231,12 @@ def _print_summary(s: Any) -> None:
     if not s.balanced:  # never expected: the counts are the import's promise
         err.print("[red]件数が一致しません (counts do not add up)[/red]")
     if s.ignored_columns:
-        out.print(f"  無視した列 (ignored columns): {', '.join(s.ignored_columns)}")
+        ignored = ", ".join(map(mask_digit_runs, s.ignored_columns))
+        out.print(f"  無視した列 (ignored columns): {ignored}")
     if s.report_path:
         out.print(f"  エラー行の一覧 (error report): {s.report_path}")
         for e in s.errors_sample[:5]:
-            out.print(f"    {e.line}行 {e.column}: {e.ja}")
+            out.print(f"    {e.line}行 {mask_digit_runs(f'{e.column}: {e.ja}')}")
 
 
 @app.command("stats")
@@ -277,7 +281,7 @@ def imports_list(
             table.add_row(
                 str(r.id),
                 r.kind,
-                r.file_name,
+                mask_digit_runs(r.file_name),
                 r.status,
                 *(
                     f"{n:,}"
@@ -390,6 +394,9 @@ def demo(
 def _root(
     version: Annotated[bool, typer.Option("--version", help="バージョンを表示")] = False,
 ) -> None:
+    # Before any command creates a file: the registry, logs, reports and run folders hold
+    # members' data, so they are 0600 (folders 0700) whatever umask we were started with.
+    private_umask()
     if version:
         out.print(f"shikaku {__version__}")
         raise typer.Exit()

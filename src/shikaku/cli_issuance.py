@@ -310,12 +310,12 @@ def certificates_outstanding(
     database_url: DatabaseUrl = None,
 ) -> None:
     """返却を依頼し、まだ返却されていない資格確認書の一覧."""
-    import csv
     import sys
 
     from rich.table import Table
 
     from shikaku.issuance.certificates import outstanding
+    from shikaku.security.outputs import csv_writer
 
     rows = outstanding(database(settings_from(database_url)))
     header = ("資格確認書番号", "記号", "番号", "枝番", "氏名", "有効期限", "資格喪失日",
@@ -326,7 +326,7 @@ def certificates_outstanding(
         for o in rows
     ]  # fmt: skip
     if as_csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv_writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(values)
         return

@@ -1,4 +1,5 @@
-"""kill -9 in the middle of an import: whole batches or nothing, and a re-run completes it."""
+"""kill -9 in the middle of an import: whole batches or nothing, no process of it left
+running, and a re-run completes it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+import pytest
 from sqlalchemy import Engine, func, select
 
 from shikaku.registry.tables import eligibility_periods, import_runs, persons
@@ -26,7 +29,7 @@ def _counts(engine: Engine) -> tuple[int, int]:
     return int(people), int(periods)
 
 
-def _import(engine: Engine, path: Path, cwd: Path) -> subprocess.Popen[str]:
+def _import(engine: Engine, path: Path, cwd: Path, workers: str = "0") -> subprocess.Popen[str]:
     import base64
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIKAKU_")}
@@ -44,7 +47,7 @@ def _import(engine: Engine, path: Path, cwd: Path) -> subprocess.Popen[str]:
             "--batch-size",
             str(BATCH),
             "--workers",
-            "0",
+            workers,
         ],
         cwd=cwd,
         env=env,
@@ -54,27 +57,49 @@ def _import(engine: Engine, path: Path, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_kill_9_then_rerun(engine: Engine, tmp_path: Path) -> None:
+def _alive(processes: list[psutil.Process]) -> list[str]:
+    """The processes still running (a zombie has ended: it only waits to be reaped)."""
+    alive = []
+    for p in processes:
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{p.pid} {' '.join(p.cmdline())[:80]}")
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_kill_9_then_rerun(engine: Engine, tmp_path: Path, workers: str) -> None:
     write(tmp_path / "e.csv", EMPLOYER_HEADER, [employer()])
     assert _import(engine, tmp_path / "e.csv", tmp_path).wait() == 0
     rows = [member(str(i), "00") for i in range(1, ROWS + 1)]
     path = write(tmp_path / "m.csv", MEMBER_HEADER, rows)
 
-    proc = _import(engine, path, tmp_path)
+    proc = _import(engine, path, tmp_path, workers)
     deadline = time.monotonic() + 120
     while _counts(engine)[0] < 3 * BATCH:  # wait until a few batches are committed
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    started = psutil.Process(proc.pid).children(recursive=True)
+    assert len(started) >= int(workers), "the parser process was not running"
     proc.send_signal(signal.SIGKILL)
+    # Not reaped yet, as a shell or a container's init may leave it a while: what the
+    # import started must end on its own, within a few seconds.
+    deadline = time.monotonic() + 10
+    while _alive(started) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(started), "still running after the import was killed"
     proc.wait()
+    proc.communicate()
 
     people, periods = _counts(engine)
     assert 0 < people < ROWS, "the kill came too late to test anything"
     assert people % BATCH == 0, "a batch was half written"
     assert periods == people, "a person without their period: half a row"
 
-    rerun = _import(engine, path, tmp_path)
+    rerun = _import(engine, path, tmp_path, workers)
     _out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     assert _counts(engine) == (ROWS, ROWS)
@@ -86,3 +111,6 @@ def test_kill_9_then_rerun(engine: Engine, tmp_path: Path) -> None:
     assert last.rows_read == ROWS
     assert last.rows_unchanged == people
     assert last.rows_inserted == ROWS - people
+    assert last.rows_read == (
+        last.rows_inserted + last.rows_updated + last.rows_unchanged + last.rows_rejected
+    )

@@ -17,7 +17,6 @@ verify. What differs is decided here:
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -58,6 +57,7 @@ from shikaku.registry.tables import (
     runs,
 )
 from shikaku.render.model import Employer, ReturnItem, ReturnLetter, return_letter_text
+from shikaku.security.outputs import csv_writer
 from shikaku.settings import load_burden_table_files
 
 _CHUNK = 500
@@ -449,7 +449,7 @@ def write_returns_list(conn: Connection, run_id: int, sink: BinaryIO) -> int:
     rows = return_rows(conn, run_id)
     text = TextSink(sink)
     text.write("\ufeff")
-    writer = csv.writer(text, lineterminator="\r\n")
+    writer = csv_writer(text, lineterminator="\r\n")
     writer.writerow(RETURNS_HEADER)
     for x in rows:
         h = x.home

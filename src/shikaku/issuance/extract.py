@@ -11,7 +11,6 @@ nothing behind, and running it again gives the same ledger.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,6 +38,7 @@ from shikaku.registry.tables import (
     runs,
 )
 from shikaku.security.mynumber import MyNumberVault
+from shikaku.security.outputs import csv_writer
 
 Unprintable = Callable[[str], str]  # the characters of a string no embedded font can draw
 Progress = Callable[[int], None]
@@ -521,7 +521,7 @@ def write_held_report(report_dir: Path, run_id: int, held: Sequence[Held]) -> Pa
     path = report_dir / f"run-{run_id:06d}-held.csv"
     tmp = path.with_suffix(".csv.tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f, lineterminator="\r\n")
+        writer = csv_writer(f, lineterminator="\r\n")
         writer.writerow(HELD_HEADER)
         for h in held:
             writer.writerow((h.symbol, h.number, h.branch, h.reason))

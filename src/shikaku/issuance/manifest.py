@@ -7,7 +7,6 @@ first, then the rows stream to both files: memory stays flat however many contai
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -17,6 +16,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from shikaku.issuance.jobs import run_label
 from shikaku.registry.tables import run_containers, run_partitions, runs
+from shikaku.security.outputs import csv_writer
 
 MANIFEST_CSV = "manifest.csv"
 MANIFEST_JSON = "manifest.json"
@@ -177,7 +177,7 @@ def write_manifest_files(
     total = totals(conn, run_id, min_letters)
     csv_text, json_text = TextSink(csv_sink), TextSink(json_sink)
     csv_text.write("\ufeff")  # UTF-8 with BOM: Excel opens it as UTF-8
-    writer = csv.writer(csv_text, lineterminator="\r\n")
+    writer = csv_writer(csv_text, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     head = {
         "run": run_label(run_id),

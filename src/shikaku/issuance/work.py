@@ -23,6 +23,7 @@ from shikaku.issuance.jobs import Job, load_partitions
 from shikaku.issuance.results import container_rows, piece_rows
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.render.model import MailingBatch, RenderResult
+from shikaku.security.outputs import private_umask
 
 TMP_MARK = ".tmp-"
 
@@ -93,6 +94,9 @@ def output_fs(url: str) -> tuple[Any, str]:
 
 
 def render_job(job: Job) -> list[PartitionDone]:
+    # A worker of a cluster no `shikaku` command started has its own umask: the PDFs hold
+    # members' data, so they are 0600 (folders 0700) here too.
+    private_umask()
     renderer = renderer_for(job.config)
     fs, root = output_fs(job.output_url)
     done: list[PartitionDone] = []

@@ -14,6 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from shikaku.security.outputs import create_private_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -28,9 +30,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(engine, Path(database))
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -60,6 +63,16 @@ def write_transaction(engine: Engine, checked_references: bool = False) -> Itera
         finally:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _create_private(engine: Engine, path: Path) -> None:
+    """The database file is made 0600 (just before SQLite would make it), whatever the umask
+    of the process that first connects: SQLite gives its -wal, -shm and -journal files the
+    database file's mode."""
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        create_private_file(path)
 
 
 def _configure_sqlite(engine: Engine) -> None:

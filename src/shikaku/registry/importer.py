@@ -8,14 +8,11 @@ re-run completes, never half a row; memory does not grow with the file.
 
 from __future__ import annotations
 
-import csv
 import gc
 import hashlib
-import multiprocessing
 import os
-import queue
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +23,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from shikaku.registry.columns import FileKind
 from shikaku.registry.db import analyze_after_load, write_transaction
+from shikaku.registry.parserproc import parse_in_child
 from shikaku.registry.readers import UNDECODABLE, open_table
 from shikaku.registry.records import (
     EmployerParser,
@@ -46,6 +44,7 @@ from shikaku.registry.tables import (
 )
 from shikaku.registry.upsert import Outcome, apply_employers, apply_members
 from shikaku.security.mynumber import MyNumberVault
+from shikaku.security.outputs import csv_writer, mask_digit_runs, my_number_tail
 
 # What an import writes, for the planner's statistics afterwards.
 REGISTRY_TABLES = (employers, persons, eligibility_periods, pay_periods, mynacard_registrations)
@@ -168,37 +167,6 @@ def parse_stream(
             yield Parsed(len(chunk), records, [*errors, *parse_errors], table.position())
 
 
-def _parser_process(
-    args: tuple[Path, str | None, HeaderMap, ParseContext, int],
-    key: bytes,
-    out: Any,
-    parent: int,
-) -> None:
-    """Body of the parser process: parse ahead of the writer, stop if the writer is gone."""
-    path, encoding, header, ctx, batch_size = args
-    # Reading the file also makes millions of short-lived lists; collect rarely.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-    def put(item: tuple[str, Any]) -> None:
-        while True:
-            try:
-                out.put(item, timeout=1)
-                return
-            except queue.Full:
-                try:
-                    os.kill(parent, 0)
-                except ProcessLookupError:  # the importer was killed: nothing to wait for
-                    os._exit(1)
-
-    try:
-        for parsed in parse_stream(path, encoding, header, ctx, MyNumberVault(key), batch_size):
-            put(("batch", parsed))
-        put(("done", None))
-    except Exception as exc:
-        put(("error", exc))
-
-
 def _parsed(
     path: Path,
     encoding: str | None,
@@ -210,49 +178,34 @@ def _parsed(
     """Parsed batches in file order: from a parser process (workers ≥ 1) or in-process (0).
 
     With two cores, one process parsing while the other writes is what the machine allows;
-    the queue holds at most a few batches, so memory stays flat.
+    the pipe holds about one batch ahead, so memory stays flat. The parser process never
+    outlives the import (registry.parserproc).
     """
     if options.workers <= 0:
-        yield from parse_stream(path, encoding, header, ctx, vault, options.batch_size)
-        return
-    # forkserver: the parser never inherits the parent's database connections.
-    mp = multiprocessing.get_context("forkserver")
-    out = mp.Queue(maxsize=3)
-    args = (path, encoding, header, ctx, options.batch_size)
-    proc = mp.Process(
-        target=_parser_process, args=(args, vault.worker_key(), out, os.getpid()), daemon=True
-    )
-    proc.start()
-    try:
-        while True:
-            try:
-                kind, payload = out.get(timeout=1)
-            except queue.Empty:
-                if not proc.is_alive():
-                    raise RuntimeError(
-                        "解析プロセスが異常終了しました (parser process died)"
-                    ) from None
-                continue
-            if kind == "done":
-                return
-            if kind == "error":
-                raise payload
-            yield payload
-    finally:
-        if proc.is_alive():
-            proc.terminate()
-        proc.join()
+        return parse_stream(path, encoding, header, ctx, vault, options.batch_size)
+    return parse_in_child(path, encoding, header, ctx, vault.worker_key(), options.batch_size)
 
 
 class ErrorReport:
-    """CSV in UTF-8 with BOM (Excel opens it as Japanese): 行, 列, 値, 理由, reason."""
+    """CSV in UTF-8 with BOM (Excel opens it as Japanese): 行, 列, 値, 理由, reason.
+
+    Made for people to open in Excel, so written through `csv_writer` (a cell never runs as
+    a formula), and it shows no My Number, whatever the parser passed on: the 個人番号
+    column's values (`my_number_columns`, the headers as written) as their last 4 digits
+    only, any other run of 12 digits masked the same way."""
 
     HEADER = ("行", "列", "値", "理由", "reason")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, my_number_columns: Collection[str] = ()) -> None:
         self.path = path
+        self.my_number_columns = frozenset(my_number_columns)
         self._file: TextIO | None = None
         self._writer: Any = None
+
+    def cells(self, e: RowError) -> tuple[int, str, str, str, str]:
+        column = mask_digit_runs(e.column)
+        value = my_number_tail(e.value) if e.column in self.my_number_columns else e.value
+        return e.line, column, mask_digit_runs(value), mask_digit_runs(e.ja), mask_digit_runs(e.en)
 
     def write(self, errors: Iterable[RowError]) -> None:
         errors = list(errors)
@@ -261,9 +214,9 @@ class ErrorReport:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._file, lineterminator="\r\n")
+            self._writer = csv_writer(self._file, lineterminator="\r\n")
             self._writer.writerow(self.HEADER)
-        self._writer.writerows((e.line, e.column, e.value, e.ja, e.en) for e in errors)
+        self._writer.writerows(map(self.cells, errors))
         self._file.flush()
 
     def close(self) -> Path | None:
@@ -349,8 +302,14 @@ def import_file(
         header = map_header(table.header, kind)
         encoding = table.encoding
     import_id = _start_run(engine, path, kind, encoding)
-    summary = ImportSummary(import_id, kind, path.name, encoding, ignored_columns=header.ignored)
-    report = ErrorReport(options.report_dir / f"import-{import_id:06d}-errors.csv")
+    # Unknown headers are echoed to the clerk: a My Number typed as one is shown masked.
+    ignored = tuple(map(mask_digit_runs, header.ignored))
+    summary = ImportSummary(import_id, kind, path.name, encoding, ignored_columns=ignored)
+    my_number_header = header.names.get("my_number")
+    report = ErrorReport(
+        options.report_dir / f"import-{import_id:06d}-errors.csv",
+        () if my_number_header is None else (my_number_header,),
+    )
     status = "failed"
     try:
         # The detected encoding, so the parser does not sniff again (ignored for XLSX).
