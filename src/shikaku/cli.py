@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from shikaku import __version__
+from shikaku.cli_anomalies import anomalies
 from shikaku.cli_clinics import audit_app, clinics_app
 from shikaku.cli_issuance import certificates_app, issue_app, runs_app
 from shikaku.cli_serve import serve
@@ -58,6 +59,7 @@ app.command("serve")(serve)
 app.add_typer(clinics_app, name="clinics")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+app.command("anomalies")(anomalies)
 
 # ------------------------------------------------------------------ validate
 
