@@ -75,6 +75,8 @@ PAY_GRADES = (58_000, 98_000, 200_000, 260_000, 280_000, 300_000, 500_000, 530_0
               830_000, 1_390_000)  # fmt: skip
 NAMES = ("試験　一郎", "試験　花子", "試験　次郎", "試験　三郎")
 GRACE_MONTHS = oracle.Policy().ecert_grace_months
+# (consent_cap_info, facility_has_online_check) asked on a day, alternating between days.
+PAIRS = (((True, True), (False, False)), ((True, False), (False, True)))
 MAX_EXAMPLES = 50  # per database: about 15-20 s each on this 2-core machine
 
 
@@ -548,15 +550,14 @@ def _around(first: date) -> set[date]:
 
 
 def queries_for(records: list[Record], extra_days: list[date]) -> list[Query]:
-    """Each boundary day twice: with consent at a facility with online checking, and without
-    consent at one without; and two keys that must find nobody (4)."""
+    """Each boundary day twice, every consent and online-checking flag once a day (the four
+    pairings alternate from day to day); and two keys that must find nobody (4)."""
     out: list[Query] = []
     for r in records:
-        for day in sorted(boundary_days(r, records) | set(extra_days)):
-            if day < r.birth_date:
-                continue
-            out.append(Query(r.key, r.birth_date, day, True, True))
-            out.append(Query(r.key, r.birth_date, day, False, False))
+        days = sorted(d for d in boundary_days(r, records) | set(extra_days) if d >= r.birth_date)
+        for i, day in enumerate(days):
+            for consent, online in PAIRS[i % 2]:
+                out.append(Query(r.key, r.birth_date, day, consent, online))
     first = records[0]
     day = extra_days[0] if extra_days else POLICY_DAYS[0]
     out.append(Query(first.key, first.birth_date + ONE_DAY, day, True, True))
