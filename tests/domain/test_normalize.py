@@ -204,13 +204,18 @@ def _is_kana_or_space(c: str) -> bool:
     return c.isspace() or 0xFF61 <= ord(c) <= 0xFF9F
 
 
-name_chars = st.characters(codec="utf-8", exclude_categories=["Cs"]).filter(
+# What a name may hold: no control, format, separator, surrogate, private-use or
+# unassigned code points (check_text), and no formula at its start.
+REFUSED_CATEGORIES = ["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"]
+name_chars = st.characters(codec="utf-8", exclude_categories=REFUSED_CATEGORIES).filter(
     lambda c: not _is_kana_or_space(c)
 )
 
 
 @given(st.lists(st.text(name_chars, min_size=1, max_size=6), min_size=1, max_size=4))
 def test_normalize_name_never_changes_other_characters(parts: list[str]) -> None:
+    if parts[0][0] in "=+-@":
+        return
     raw = "  " + " \u3000".join(parts) + "\t"
     assert normalize_name(raw) == "\u3000".join(parts)
 
@@ -354,6 +359,25 @@ def test_halfwidth_to_fullwidth_is_idempotent_in_names(raw: str) -> None:
         ("M45.7.29", date(1912, 7, 29)),
         ("m1.1.1", date(1868, 1, 1)),
         ("R元.5.1", date(2019, 5, 1)),
+        # an era that ended with an emperor's death shares its last day with the next one
+        ("明治45年7月30日", date(1912, 7, 30)),
+        ("M45.7.30", date(1912, 7, 30)),
+        ("大正15年12月25日", date(1926, 12, 25)),
+        ("T15.12.25", date(1926, 12, 25)),
+        # abbreviations people type: the era's first kanji, a dot after the initial
+        ("昭57.7.3", date(1982, 7, 3)),
+        ("S57.7.3", date(1982, 7, 3)),
+        ("昭和57年7月3日", date(1982, 7, 3)),
+        ("平31.4.30", date(2019, 4, 30)),
+        ("令元.5.1", date(2019, 5, 1)),
+        ("令6.6.7", date(2024, 6, 7)),
+        ("明45.7.30", date(1912, 7, 30)),
+        ("大15.12.25", date(1926, 12, 25)),
+        ("H.31.4.30", date(2019, 4, 30)),
+        ("Ｓ５７．７．３", date(1982, 7, 3)),
+        ("昭５７．７．３", date(1982, 7, 3)),
+        ("令和元年５月１日", date(2019, 5, 1)),
+        ("Ｒ元／５／１", date(2019, 5, 1)),
         ("２０２４－０６－０７", date(2024, 6, 7)),
         ("２０２４／６／７", date(2024, 6, 7)),
         ("２０２４０６０７", date(2024, 6, 7)),
@@ -388,7 +412,14 @@ def test_parse_date_accepts(raw: str, expected: date) -> None:
         ("令和1年4月30日", "令和元年4月30日は存在しません（令和は2019年5月1日から）"),
         ("平成元年1月7日", "平成元年1月7日は存在しません（平成は1989年1月8日から）"),
         ("大正元年7月29日", "大正元年7月29日は存在しません（大正は1912年7月30日から）"),
-        ("明治45年7月30日", "明治45年7月30日は存在しません（明治は1912年7月29日まで）"),
+        ("明治45年7月31日", "明治45年7月31日は存在しません（明治は1912年7月30日まで）"),
+        ("M45.7.31", "明治45年7月31日は存在しません（明治は1912年7月30日まで）"),
+        ("大正15年12月26日", "大正15年12月26日は存在しません（大正は1926年12月25日まで）"),
+        ("昭和元年12月24日", "昭和元年12月24日は存在しません（昭和は1926年12月25日から）"),
+        ("昭元.12.24", "昭和元年12月24日は存在しません（昭和は1926年12月25日から）"),
+        ("令和元年4月30日", "令和元年4月30日は存在しません（令和は2019年5月1日から）"),
+        ("令1.4.30", "令和元年4月30日は存在しません（令和は2019年5月1日から）"),
+        ("慶3.1.1", "元号「慶」は使えません"),
         ("平成32年1月1日", "平成32年は存在しません（平成は31年まで）"),
         ("昭和65年1月1日", "昭和65年は存在しません（昭和は64年まで）"),
         ("大正16年1月1日", "大正16年は存在しません（大正は15年まで）"),

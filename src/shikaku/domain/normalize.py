@@ -16,15 +16,21 @@ from typing import Final
 from shikaku.domain.errors import DomainError
 
 __all__ = [
+    "EARLIEST_DATE",
+    "LATEST_DATE",
+    "check_length",
+    "check_text",
     "format_wareki",
     "normalize_code",
     "normalize_kana",
     "normalize_name",
     "normalize_postal_code",
     "normalize_symbol",
+    "normalize_text",
     "parse_date",
     "parse_flag",
     "parse_iso_date",
+    "parse_iso_date_between",
     "parse_sex",
     "redact_for_message",
     "to_halfwidth_ascii",
@@ -63,6 +69,20 @@ def _halfwidth_kana_to_fullwidth(s: str) -> str:
     return _HALFWIDTH_KANA_RUN.sub(_kana_run_to_fullwidth, s)
 
 
+_ECHO_LIMIT: Final = 30
+"""Characters of an input quoted in a message; a 100,000-character cell is not repeated."""
+
+
+def _echo(s: str) -> str:
+    """The input as a message may quote it: control and format characters shown as \\uXXXX
+    (an ESC or a bidi override must not act on a terminal or a spreadsheet), cut at
+    `_ECHO_LIMIT` characters."""
+    cut = s[:_ECHO_LIMIT]
+    if not (cut.isprintable() or cut.replace("\u3000", " ").isprintable()):
+        cut = "".join(c if c == "\u3000" or c.isprintable() else f"\\u{ord(c):04x}" for c in cut)
+    return cut + "…" if len(s) > _ECHO_LIMIT else cut
+
+
 def redact_for_message(s: str) -> str:
     """Quote user input for an error message, unless it could be a My Number.
 
@@ -72,14 +92,69 @@ def redact_for_message(s: str) -> str:
     digits = sum(1 for c in to_halfwidth_ascii(s) if "0" <= c <= "9")
     if digits >= _DIGIT_RUN_LIMIT:
         return "（数字が多いため表示しません）"
-    return f"「{s}」"
+    return f"「{_echo(s)}」"
 
 
 def _redact_en(s: str) -> str:
     digits = sum(1 for c in to_halfwidth_ascii(s) if "0" <= c <= "9")
     if digits >= _DIGIT_RUN_LIMIT:
         return "(not shown: too many digits)"
-    return repr(s)
+    return repr(_echo(s))
+
+
+# --------------------------------------------------------------------------- text
+
+# Tabs and line breaks inside a cell (Alt+Enter in Excel) separate words like spaces. Every
+# other control or format character (NUL, ESC, C1, bidi overrides such as U+202E, zero-width
+# characters), a line or paragraph separator (U+2028, U+2029), a surrogate, a private-use
+# (外字 of a vendor's code page) or an unassigned code point is refused: none can be printed,
+# and some reorder or hide the text around them on screens and in spreadsheets.
+_CELL_BREAKS: Final = frozenset("\t\n\r")
+_FORBIDDEN: Final = {
+    "Cc": ("制御文字", "a control character"),
+    "Cf": ("書式制御文字（双方向制御・ゼロ幅文字など）", "a format character: bidi, zero-width"),
+    "Zl": ("行区切り文字", "a line separator"),
+    "Zp": ("段落区切り文字", "a paragraph separator"),
+    "Cs": ("文字コードとして読めない文字", "a surrogate"),
+    "Co": ("私用領域の文字（外字）", "a private-use character"),
+    "Cn": ("未定義の文字", "an unassigned code point"),
+}
+
+
+def check_text(s: str, field_ja: str, field_en: str) -> str:
+    """`s` itself, or DomainError naming the first character no text field may hold.
+
+    str.isprintable() is False exactly for the categories above and for spaces other than
+    U+0020, so text of printable characters and ideographic spaces passes in C.
+    """
+    if s.isprintable() or s.replace("\u3000", " ").isprintable():
+        return s
+    for i, c in enumerate(s, 1):
+        if c in _CELL_BREAKS:
+            continue
+        kind = _FORBIDDEN.get(unicodedata.category(c))
+        if kind is not None:
+            raise DomainError(
+                f"{field_ja}の{i}文字目に使えない文字（U+{ord(c):04X}、{kind[0]}）があります",
+                f"{field_en}: character {i} is U+{ord(c):04X} ({kind[1]})",
+            )
+    return s
+
+
+def check_length(s: str, limit: int, field_ja: str, field_en: str) -> str:
+    """`s` itself, or DomainError when it has more than `limit` characters (code points)."""
+    if len(s) > limit:
+        raise DomainError(
+            f"{field_ja}が長すぎます（{len(s)}文字。{limit}文字までです）",
+            f"{field_en} has {len(s)} characters, more than {limit}",
+        )
+    return s
+
+
+def normalize_text(s: str, field_ja: str, field_en: str) -> str:
+    """Free text (addresses, employer names, phone): runs of whitespace, tabs and line
+    breaks become one space; characters `check_text` refuses are refused."""
+    return " ".join(check_text(s, field_ja, field_en).split())
 
 
 # --------------------------------------------------------------------------- codes
@@ -170,20 +245,32 @@ _CANONICAL_NAME: Final = re.compile(r"[^\s\uff61-\uff9f]+(?:\u3000[^\s\uff61-\uf
 """Names normalize_name keeps as they are (its fast path): no 半角カナ, one U+3000 between parts."""
 
 
+_FORMULA_START: Final = frozenset("=+-@")
+"""What makes a spreadsheet read a cell as a formula (=HYPERLINK(…)); no name starts so."""
+
+
 def normalize_name(s: str) -> str:
     """Official name: 半角カナ widened, parts joined by one U+3000, nothing else touched.
 
     Rare kanji (髙, 﨑, 𠮷, U+FA19) must print exactly as registered, so no NFKC/NFC on the
-    whole string.
+    whole string. Control and format characters are refused (`check_text`), and so is a
+    name that a spreadsheet would run as a formula.
     """
+    check_text(s, "氏名", "name")
     if _CANONICAL_NAME.fullmatch(s) is not None:
-        return s
-    parts = s.split()
-    if not parts:
-        raise DomainError("氏名が空です", "name is empty")
-    t = parts[0] if len(parts) == 1 else "\u3000".join(parts)
-    if _HALFWIDTH_KANA_RUN.search(t) is not None:
-        t = _halfwidth_kana_to_fullwidth(t)
+        t = s
+    else:
+        parts = s.split()
+        if not parts:
+            raise DomainError("氏名が空です", "name is empty")
+        t = parts[0] if len(parts) == 1 else "\u3000".join(parts)
+        if _HALFWIDTH_KANA_RUN.search(t) is not None:
+            t = _halfwidth_kana_to_fullwidth(t)
+    if t[0] in _FORMULA_START:
+        raise DomainError(
+            f"氏名が「{t[0]}」で始まっています（表計算ソフトが数式として扱う値は氏名にできません）",
+            f"name starts with {t[0]!r}, which spreadsheets run as a formula",
+        )
     return t
 
 
@@ -223,6 +310,7 @@ def normalize_kana(s: str) -> str:
     """
     if _CANONICAL_KANA.fullmatch(s) is not None:
         return s
+    check_text(s, "フリガナ", "furigana")
     parts = s.split()
     if not parts:
         raise DomainError("フリガナが空です", "furigana is empty")
@@ -243,14 +331,28 @@ def normalize_kana(s: str) -> str:
 # (慶応4年1月1日, to which the 1868 proclamation was backdated) and Japan used the
 # lunisolar calendar until 明治5年; we simply map 明治N年 to 1867+N in the Gregorian
 # calendar and accept it from 1868-01-01. No living member is affected.
+# An era that ended with an emperor's death shares its last day with the next era's first:
+# 1912-07-30 is both 明治45年7月30日 and 大正元年7月30日, 1926-12-25 both 大正15年12月25日
+# and 昭和元年12月25日 (the new era began the same day). 平成 began the day after 昭和64年1月7日
+# and 令和 the day after 平成31年4月30日 (both set by a law in advance): no shared day there.
 _ERAS: Final = (
-    ("明治", "M", "Meiji", date(1868, 1, 1), date(1912, 7, 29)),
-    ("大正", "T", "Taisho", date(1912, 7, 30), date(1926, 12, 24)),
+    ("明治", "M", "Meiji", date(1868, 1, 1), date(1912, 7, 30)),
+    ("大正", "T", "Taisho", date(1912, 7, 30), date(1926, 12, 25)),
     ("昭和", "S", "Showa", date(1926, 12, 25), date(1989, 1, 7)),
     ("平成", "H", "Heisei", date(1989, 1, 8), date(2019, 4, 30)),
     ("令和", "R", "Reiwa", date(2019, 5, 1), None),
 )
-_ERA_BY_TOKEN: Final = {name: era for era in _ERAS for name in (era[0], era[1], era[2].upper())}
+# Each era by its name, its first kanji (昭57.7.3, as forms abbreviate it), its initial and
+# its romaji name (both in upper case: tokens are looked up upper-cased).
+_ERA_BY_TOKEN: Final = {
+    token: era for era in _ERAS for token in (era[0], era[0][0], era[1], era[2].upper())
+}
+
+EARLIEST_DATE: Final = _ERAS[0][3]
+"""1868-01-01, 明治元年1月1日: the first day a date can be printed in 和暦."""
+LATEST_DATE: Final = date(2099, 12, 31)
+"""The last day a registry date may be: far enough for any validity or expiry, and far
+from date.max (9999-12-31), where adding a year or a day to a date would overflow."""
 
 _DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -259,7 +361,8 @@ _WESTERN_KANJI: Final = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})
 _ERA_KANJI: Final = re.compile(
     r"([^\d\s./\-年月日]+?)\s*(\d{1,3}|元)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 )
-_ERA_SEP: Final = re.compile(r"([^\d\s./\-年月日]+?)\s*(\d{1,3}|元)([-/.])(\d{1,2})\3(\d{1,2})")
+# R6.6.7, H31/4/30, 昭57.7.3, and with a dot after the initial as some type it (H.31.4.30)
+_ERA_SEP: Final = re.compile(r"([^\d\s./\-年月日]+?)\.?\s*(\d{1,3}|元)([-/.])(\d{1,2})\3(\d{1,2})")
 
 
 def _checked_date(year: int, month: int, day: int, year_label: str) -> date:
@@ -364,6 +467,35 @@ def parse_iso_date(s: str) -> str:
     if _valid_iso(s) is not None:
         return s
     return parse_date(s).isoformat()
+
+
+def parse_iso_date_between(
+    s: str, earliest: date, latest: date, latest_name: tuple[str, str] | None = None
+) -> str:
+    """parse_iso_date, refusing a date before `earliest` or after `latest`.
+
+    `latest_name` says what the last day is, in Japanese and English (e.g. the import day);
+    by default the day itself is named. Years have four digits, so ISO strings compare as
+    dates.
+    """
+    iso = parse_iso_date(s)
+    if iso < earliest.isoformat():
+        raise DomainError(
+            f"{format_wareki(earliest)}（{_kanji_date(earliest)}）より前の日付は使えません"
+            f"（{_kanji_date(_iso_date(iso))}）",
+            f"{iso} is before {earliest.isoformat()}",
+        )
+    if iso > latest.isoformat():
+        ja, en = latest_name or (_kanji_date(latest), latest.isoformat())
+        raise DomainError(
+            f"{ja}より後の日付は使えません（{_kanji_date(_iso_date(iso))}）",
+            f"{iso} is after {en}",
+        )
+    return iso
+
+
+def _iso_date(iso: str) -> date:
+    return date.fromisoformat(iso)
 
 
 def format_wareki(d: date) -> str:

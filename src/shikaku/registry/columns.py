@@ -21,18 +21,51 @@ class Column:
     header: str  # canonical Japanese header
     aliases: tuple[str, ...] = ()
     required: bool = False
+    max_length: int | None = None  # characters, for free text (the limits below)
+
+
+# Longest free text accepted, in characters, chosen so that the value prints legibly in the
+# smallest box that shows it (tests/registry/test_text_limits.py measures those boxes with
+# the real fonts and the default envelope window):
+# - 氏名 24: the window line "(被保険者氏名)… 様" at 11 pt, 81 mm, and the notice's and the
+#   certificate's card parts at 10 pt, 64 mm, still print 24 ideographs at 7 pt or more;
+# - 氏名カナ 25: the notice's card part (7.5 pt, 64 mm) at 7 pt or more; the certificate's
+#   (5.5 pt, 66 mm) at its own size;
+# - 住所, 所在地 40: three lines of the window at 10.5 pt hold 21 ideographs each; 40 leave
+#   room for where a line breaks (at a space past half a line, before 、。);
+# - 事業所名 32: the return letter's window line at 11.5 pt, 81 mm, at 7 pt or more;
+# - the rest is not printed: limits against runaway cells (電話番号 also fits its column).
+NAME_MAX = 24
+KANA_MAX = 25
+ADDRESS_MAX = 40
+EMPLOYER_NAME_MAX = 32
+EMPLOYER_KANA_MAX = 100
+PHONE_MAX = 24
+CATEGORY_MAX = 32
 
 
 EMPLOYER_COLUMNS: tuple[Column, ...] = (
     Column("insurer_number", "保険者番号", ("insurer_number",)),
     Column("symbol", "記号", ("symbol",), required=True),
-    Column("name", "事業所名", ("employer_name", "name", "事業所名称"), required=True),
-    Column("name_kana", "事業所名カナ", ("employer_name_kana", "name_kana"), required=True),
+    Column(
+        "name",
+        "事業所名",
+        ("employer_name", "name", "事業所名称"),
+        required=True,
+        max_length=EMPLOYER_NAME_MAX,
+    ),
+    Column(
+        "name_kana",
+        "事業所名カナ",
+        ("employer_name_kana", "name_kana"),
+        required=True,
+        max_length=EMPLOYER_KANA_MAX,
+    ),
     Column("postal_code", "郵便番号", ("postal_code",), required=True),
-    Column("address", "所在地", ("address", "住所"), required=True),
-    Column("phone", "電話番号", ("phone",)),
+    Column("address", "所在地", ("address", "住所"), required=True, max_length=ADDRESS_MAX),
+    Column("phone", "電話番号", ("phone",), max_length=PHONE_MAX),
     Column("delivery", "送付先", ("delivery",)),
-    Column("category", "区分", ("category", "事業所区分")),
+    Column("category", "区分", ("category", "事業所区分"), max_length=CATEGORY_MAX),
 )
 
 MEMBER_COLUMNS: tuple[Column, ...] = (
@@ -41,8 +74,8 @@ MEMBER_COLUMNS: tuple[Column, ...] = (
     Column("number", "番号", ("number",), required=True),
     Column("branch", "枝番", ("branch",), required=True),
     Column("relationship", "続柄", ("relationship", "本人家族"), required=True),
-    Column("name", "氏名", ("name",), required=True),
-    Column("name_kana", "氏名カナ", ("name_kana", "フリガナ"), required=True),
+    Column("name", "氏名", ("name",), required=True, max_length=NAME_MAX),
+    Column("name_kana", "氏名カナ", ("name_kana", "フリガナ"), required=True, max_length=KANA_MAX),
     Column("birth_date", "生年月日", ("birth_date",), required=True),
     Column("sex", "性別", ("sex",), required=True),
     Column("eligible_from", "資格取得年月日", ("eligible_from", "資格取得日"), required=True),
@@ -51,7 +84,7 @@ MEMBER_COLUMNS: tuple[Column, ...] = (
     Column("my_number", "個人番号", ("my_number", "マイナンバー")),
     Column("my_number_status", "個人番号状態", ("my_number_status",)),
     Column("postal_code", "郵便番号", ("postal_code",)),
-    Column("address", "住所", ("address",)),
+    Column("address", "住所", ("address",), max_length=ADDRESS_MAX),
     Column("mynacard_registered_on", "マイナ保険証登録日", ("mynacard_registered_on",)),
     Column("mynacard_cancelled_on", "マイナ保険証解除日", ("mynacard_cancelled_on",)),
     Column("ecert_expires_on", "電子証明書有効期限", ("ecert_expires_on",)),

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from shikaku.registry.columns import FileKind
 from shikaku.registry.db import analyze_after_load, write_transaction
 from shikaku.registry.parserproc import parse_in_child
-from shikaku.registry.readers import UNDECODABLE, open_table
+from shikaku.registry.readers import open_table
 from shikaku.registry.records import (
     EmployerParser,
     EmployerRecord,
@@ -33,7 +33,7 @@ from shikaku.registry.records import (
     ParseContext,
     Rows,
 )
-from shikaku.registry.rows import HeaderMap, RowError, detect_kind, map_header, undecodable_cell
+from shikaku.registry.rows import HeaderMap, RowError, detect_kind, map_header, screen
 from shikaku.registry.tables import (
     eligibility_periods,
     employers,
@@ -152,16 +152,9 @@ def parse_stream(
     )
     with open_table(path, encoding) as table:
         for chunk in _chunks(table.rows, batch_size, _household_of(header)):
-            errors: list[RowError] = []
-            good: list[tuple[int, list[str]]] = chunk
-            if UNDECODABLE.search("".join(["".join(cells) for _line, cells in chunk])):
-                good = []  # rare: find the rows, reject them with their column
-                for line, cells in chunk:
-                    bad = undecodable_cell(header, line, cells)
-                    if bad is None:
-                        good.append((line, cells))
-                    else:
-                        errors.append(bad)
+            # rows the reader could not split, bytes not in the file's encoding, XLSX number
+            # cells in code columns: rejected here with their column (rows.screen)
+            good, errors = screen(header, table.encoding, chunk)
             with _batch_gc():
                 records, parse_errors = parse(good)
             yield Parsed(len(chunk), records, [*errors, *parse_errors], table.position())

@@ -14,9 +14,10 @@ Speed (a million rows a minute is the floor, not the goal) shapes two choices he
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache, partial
 from hashlib import blake2b
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -39,16 +40,20 @@ from shikaku.domain.members import (
     parse_relationship,
 )
 from shikaku.domain.normalize import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    check_length,
     normalize_code,
     normalize_kana,
     normalize_name,
     normalize_postal_code,
     normalize_symbol,
+    normalize_text,
     parse_flag,
-    parse_iso_date,
+    parse_iso_date_between,
     parse_sex,
 )
-from shikaku.registry.columns import REQUIRED_KEYS
+from shikaku.registry.columns import COLUMNS, REQUIRED_KEYS, FileKind
 from shikaku.registry.rows import REQUIRED, HeaderMap, Parser, RowError, mask_value
 from shikaku.security.mynumber import MyNumberVault
 
@@ -104,24 +109,64 @@ def _branch(raw: str) -> str:
     return value
 
 
-def _text(raw: str) -> str:
-    return " ".join(raw.split())
+def _text(kind: FileKind, key: str) -> Parser:
+    """The parser of a free-text column: names and kana by their rules, the rest as text
+    with runs of whitespace made one space; longer than the column's limit is refused."""
+    column = next(c for c in COLUMNS[kind] if c.key == key)
+    ja, en, limit = column.header, column.key, column.max_length
+    normalize: Callable[[str], str]
+    if key == "name" and kind is FileKind.MEMBERS:
+        normalize = normalize_name
+    elif key == "name_kana" and kind is FileKind.MEMBERS:
+        normalize = normalize_kana
+    else:
+        normalize = partial(normalize_text, field_ja=ja, field_en=en)
+    if limit is None:
+        return normalize
+    return lambda raw: check_length(normalize(raw), limit, ja, en)
+
+
+MAX_PAY_DIGITS = 8  # 10,000,000 yen: more digits are out of range before int() reads them
 
 
 def _yen(raw: str) -> int:
     value = normalize_code(
         raw.replace(",", "").replace("円", ""), "標準報酬月額", "pay", digits=None
     )
-    amount = int(value)
+    significant = value.lstrip("0") or "0"
+    amount = int(significant) if len(significant) <= MAX_PAY_DIGITS else 0
     if not 1 <= amount <= 10_000_000:
         raise DomainError("標準報酬月額が範囲外です", "standard monthly pay out of range")
     return amount
+
+
+JST = timedelta(hours=9)  # Japan has no daylight saving time
+
+
+def japan_today() -> date:
+    """The day in Japan, whatever the machine's time zone: the import day."""
+    return (datetime.now(UTC) + JST).date()
 
 
 @dataclass(frozen=True, slots=True)
 class ParseContext:
     insurer_number: str
     insured_branch: str
+    today: date = field(default_factory=japan_today)  # no one is born after the import day
+
+
+# Any date of the registry: printable in 和暦 (from 明治元年) and far from overflowing
+# (see domain.normalize.LATEST_DATE).
+_date = partial(parse_iso_date_between, earliest=EARLIEST_DATE, latest=LATEST_DATE)
+
+
+def _birth_date(today: date) -> Parser:
+    """A birth date: from 明治元年 (1868-01-01) to the import day."""
+    name = (
+        f"取込日（{today.year}年{today.month}月{today.day}日）",
+        f"the import day ({today.isoformat()})",
+    )
+    return partial(parse_iso_date_between, earliest=EARLIEST_DATE, latest=today, latest_name=name)
 
 
 class EmployerRecord(NamedTuple):
@@ -260,13 +305,13 @@ class EmployerParser:
             [
                 ("insurer_number", validate_insurer_number),
                 ("symbol", _symbol),
-                ("name", normalize_name),
-                ("name_kana", normalize_kana),
+                ("name", _text(FileKind.EMPLOYERS, "name")),
+                ("name_kana", _text(FileKind.EMPLOYERS, "name_kana")),
                 ("postal_code", normalize_postal_code),
-                ("address", _text),
-                ("phone", _text),
+                ("address", _text(FileKind.EMPLOYERS, "address")),
+                ("phone", _text(FileKind.EMPLOYERS, "phone")),
                 ("delivery", lambda raw: str(parse_delivery(raw))),
-                ("category", _text),
+                ("category", _text(FileKind.EMPLOYERS, "category")),
             ],
         )
 
@@ -292,30 +337,34 @@ class EmployerParser:
         return records, [e for i in sorted(errors) for e in errors[i]]
 
 
-_MEMBER_PLAN: tuple[tuple[str, Parser], ...] = (
-    ("insurer_number", validate_insurer_number),
-    ("symbol", _symbol),
-    ("number", _number),
-    ("branch", _branch),
-    ("relationship", lambda raw: int(parse_relationship(raw))),
-    ("name", normalize_name),
-    ("name_kana", normalize_kana),
-    ("birth_date", parse_iso_date),
-    ("sex", parse_sex),
-    ("eligible_from", parse_iso_date),
-    ("lost_on", parse_iso_date),
-    ("loss_reason", parse_loss_reason),
-    ("postal_code", normalize_postal_code),
-    ("address", _text),
-    ("mynacard_registered_on", parse_iso_date),
-    ("mynacard_cancelled_on", parse_iso_date),
-    ("ecert_expires_on", parse_iso_date),
-    ("standard_monthly_pay", _yen),
-    ("pay_effective_from", parse_iso_date),
-    ("tax_exempt", parse_flag),
-    ("old_card_expires_on", parse_iso_date),
-    ("my_number_status", str.strip),
-)
+def _member_plan(ctx: ParseContext) -> tuple[tuple[str, Parser], ...]:
+    """The member columns in the order MemberParser unpacks them, each with its parser."""
+    return (
+        ("insurer_number", validate_insurer_number),
+        ("symbol", _symbol),
+        ("number", _number),
+        ("branch", _branch),
+        ("relationship", lambda raw: int(parse_relationship(raw))),
+        ("name", _text(FileKind.MEMBERS, "name")),
+        ("name_kana", _text(FileKind.MEMBERS, "name_kana")),
+        ("birth_date", _birth_date(ctx.today)),
+        ("sex", parse_sex),
+        ("eligible_from", _date),
+        ("lost_on", _date),
+        ("loss_reason", parse_loss_reason),
+        ("postal_code", normalize_postal_code),
+        ("address", _text(FileKind.MEMBERS, "address")),
+        ("mynacard_registered_on", _date),
+        ("mynacard_cancelled_on", _date),
+        ("ecert_expires_on", _date),
+        ("standard_monthly_pay", _yen),
+        ("pay_effective_from", _date),
+        ("tax_exempt", parse_flag),
+        ("old_card_expires_on", _date),
+        ("my_number_status", str.strip),
+    )
+
+
 _INSURED = int(Relationship.INSURED)
 _DEPENDENT = int(Relationship.DEPENDENT)
 
@@ -355,10 +404,11 @@ class MemberParser:
     def __init__(self, header: HeaderMap, ctx: ParseContext, vault: MyNumberVault) -> None:
         self.ctx = ctx
         self.vault = vault
-        self.columns = _Columns(header, _MEMBER_PLAN)
+        plan = _member_plan(ctx)
+        self.columns = _Columns(header, plan)
         self.my_number_index = header.index.get("my_number")
         self.names = self.columns.names | {"my_number": header.names.get("my_number", "個人番号")}
-        self.index = {key: header.index.get(key) for key, _p in _MEMBER_PLAN}
+        self.index = {key: header.index.get(key) for key, _p in plan}
         self.index["my_number"] = self.my_number_index
 
     def __call__(self, rows: Rows) -> tuple[list[tuple[Any, ...]], list[RowError]]:
@@ -402,11 +452,17 @@ class MemberParser:
                     problems.append(("lost_on", LOST_ON_NOT_AFTER_START))
                 if birth is not None and eligible_from < birth:
                     problems.append(("eligible_from", ELIGIBLE_BEFORE_BIRTH))
-            if loss_reason is not None and lost_on is None:
+            # A value that failed to parse is None too: its own error says so, and a rule
+            # about a blank value would only add a false second reason.
+            if loss_reason is not None and lost_on is None and self._blank(cells[i], "lost_on"):
                 problems.append(("loss_reason", LOSS_REASON_WITHOUT_LOST_ON))
             if relationship == _DEPENDENT and pay is not None:
                 problems.append(("standard_monthly_pay", DEPENDENT_WITH_PAY))
-            if registered_on is None and (cancelled_on is not None or ecert is not None):
+            if (
+                registered_on is None
+                and (cancelled_on is not None or ecert is not None)
+                and self._blank(cells[i], "mynacard_registered_on")
+            ):
                 problems.append(
                     (
                         "mynacard_cancelled_on" if cancelled_on else "ecert_expires_on",
@@ -444,6 +500,11 @@ class MemberParser:
                 person_hash, row_hash,
             ))  # fmt: skip
         return records, [e for i in sorted(errors) for e in errors[i]]
+
+    def _blank(self, cells: list[str], key: str) -> bool:
+        """Whether the row leaves the column empty (or the file lacks it)."""
+        idx = self.index.get(key)
+        return idx is None or not cells[idx].strip()
 
     def _error(self, line: int, cells: list[str], key: str, exc: DomainError) -> RowError:
         idx = self.index.get(key)

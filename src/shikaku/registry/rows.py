@@ -9,12 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from shikaku.domain.errors import DomainError
 from shikaku.domain.normalize import to_halfwidth_ascii
 from shikaku.registry.columns import COLUMNS, Column, FileKind
-from shikaku.registry.readers import UNDECODABLE, FileRefused
+from shikaku.registry.readers import (
+    UNDECODABLE,
+    FileRefused,
+    MalformedRow,
+    NumericCell,
+)
 
 _LONG_DIGITS = re.compile(r"\d{12,}")
 
@@ -28,13 +33,17 @@ class RowError:
     en: str
 
 
+MASK_LIMIT: Final = 200  # characters of a value copied into the error report
+
+
 def mask_value(value: str) -> str:
     """Hide anything that could be a My Number, whichever column it was typed into."""
     half = to_halfwidth_ascii(value)
     if _LONG_DIGITS.search(half.replace("-", "").replace(" ", "")):
         digits = "".join(ch for ch in half if ch.isdigit())
-        return "*" * (len(digits) - 4) + digits[-4:] if len(digits) >= 4 else "****"
-    return value if len(value) <= 200 else value[:200] + "…"
+        stars = min(len(digits) - 4, MASK_LIMIT - 4)  # 5,000 digits are not copied whole
+        return "*" * stars + digits[-4:] if len(digits) >= 4 else "****"
+    return value if len(value) <= MASK_LIMIT else value[:MASK_LIMIT] + "…"
 
 
 @dataclass(frozen=True)
@@ -105,18 +114,167 @@ Parser = Callable[[str], Any]
 REQUIRED = DomainError("必須項目が空です", "required value is empty")
 
 
-def undecodable_cell(header: HeaderMap, line: int, cells: list[str]) -> RowError | None:
-    """A cell with bytes the file's encoding cannot decode rejects the row, naming the column."""
+Rows = Sequence[tuple[int, list[str]]]
+
+
+def _column_names(header: HeaderMap) -> dict[int, str]:
+    """The file's header of each known column, by position."""
+    return {i: header.names[key] for key, i in header.index.items()}
+
+
+def _column_name(names: dict[int, str], index: int | None) -> str:
+    if index is None:
+        return ""
+    return names.get(index, f"{index + 1}列目")
+
+
+# Japanese text (kana, CJK ideographs, full-width forms): what a UTF-8 row is made of.
+_JAPANESE: Final = re.compile("[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_ENCODING_NAMES: Final = {"cp932": "Shift_JIS", "utf-8": "UTF-8", "utf-8-sig": "UTF-8"}
+
+
+def _as_utf8(cell: str, encoding: str) -> str | None:
+    """The cell's text if its bytes are UTF-8 Japanese although the file is `encoding`."""
+    text = cell.encode(encoding, "surrogateescape").decode("utf-8", "surrogateescape")
+    if UNDECODABLE.search(text) is None and _JAPANESE.search(text) is not None:
+        return text
+    return None
+
+
+def _as_cp932(cell: str, encoding: str) -> str | None:
+    """The cell's text if its bytes are Shift_JIS (CP932) although the file is `encoding`."""
+    try:
+        return cell.encode(encoding, "surrogateescape").decode("cp932")
+    except UnicodeError:
+        return None
+
+
+def _wrong_encoding(line: int, column: str, text: str, row_in: str, encoding: str) -> RowError:
+    file_in = _ENCODING_NAMES.get(encoding, encoding)
+    return RowError(
+        line,
+        column,
+        mask_value(text),
+        f"この行はファイルの文字コード（{file_in}）ではなく {row_in} で書かれています"
+        "（文字化けを防ぐため取り込みません。ファイルを一つの文字コードで保存し直してください）",
+        f"this row is {row_in}, not in the file's encoding ({encoding})",
+    )
+
+
+def undecodable_cell(
+    header: HeaderMap, line: int, cells: list[str], encoding: str = ""
+) -> RowError | None:
+    """A cell with bytes the file's encoding cannot decode rejects the row, naming the column
+    (and the encoding the row is in, when it is the other one of UTF-8 and Shift_JIS)."""
     if not UNDECODABLE.search("".join(cells)):
         return None
+    names = _column_names(header)
     for i, cell in enumerate(cells):
         if UNDECODABLE.search(cell):
-            names = {v: header.names[k] for k, v in header.index.items()}
+            column = _column_name(names, i)
+            if encoding == "cp932" and (text := _as_utf8(cell, encoding)) is not None:
+                return _wrong_encoding(line, column, text, "UTF-8", encoding)
+            if encoding.startswith("utf-8") and (text := _as_cp932(cell, encoding)) is not None:
+                return _wrong_encoding(line, column, text, "Shift_JIS", encoding)
             return RowError(
                 line,
-                names.get(i, f"{i + 1}列目"),
+                column,
                 UNDECODABLE.sub("?", mask_value(cell)),
                 "文字コードとして読めないバイトがあります（ファイルの文字コードを確認してください）",
                 "bytes that are not valid in the file's encoding",
             )
     return None
+
+
+def _utf8_cell(header: HeaderMap, line: int, cells: list[str]) -> RowError | None:
+    """In a Shift_JIS file, a cell whose bytes are UTF-8 Japanese. It decodes, as mojibake
+    (UTF-8 花子 reads as 闃ｱ蟄・ in CP932), so only its bytes tell. A cell of Japanese text in
+    CP932 is practically never valid UTF-8 as a whole (its lead bytes 0x81-0x9F cannot
+    start a UTF-8 character), so genuine rows are not mistaken for it."""
+    row = "".join(cells)
+    if row.isascii():
+        return None
+    as_utf8 = row.encode("cp932", "surrogateescape").decode("utf-8", "surrogateescape")
+    if _JAPANESE.search(as_utf8) is None:  # no UTF-8 Japanese anywhere in the row
+        return None
+    for i, cell in enumerate(cells):
+        if not cell.isascii() and (text := _as_utf8(cell, "cp932")) is not None:
+            column = _column_name(_column_names(header), i)
+            return _wrong_encoding(line, column, text, "UTF-8", "cp932")
+    return None
+
+
+# XLSX cells stored as numbers, in the columns where that loses something. Fixed-width codes
+# get their leading zeros back. 保険者番号: 7 digits were 8 (法別 01-09), 5 digits were a
+# 6-digit 国保 number (prefecture 01-09); the check digit cannot tell, since zeros in front
+# leave its weighted sum unchanged, but no 法別 or prefecture code is 00. 電話番号: a
+# domestic number starts with one 0.
+_RESTORE: Final[dict[str, Callable[[str], str]]] = {
+    "insurer_number": lambda d: "0" + d if len(d) in (5, 7) else d,
+    "postal_code": lambda d: d.zfill(7),
+    "my_number": lambda d: d.zfill(12),
+    "phone": lambda d: "0" + d,
+}
+# 記号 is free text per insurer (digits or kana, 1-10 characters): a number cell cannot say
+# how many zeros it lost (1234567 may be 1234567, 01234567 or 001234567), and a wrong 記号
+# names another employer, so such a cell is refused, as is a date cell.
+_TEXT_ONLY: Final = frozenset({"symbol"})
+
+
+def _typed_cells(header: HeaderMap, line: int, cells: list[str]) -> RowError | None:
+    """Restores the leading zeros of number cells in code columns (in place), or refuses a
+    number or date cell where only text can be trusted."""
+    for key, i in header.index.items():
+        if i >= len(cells):
+            continue
+        cell = cells[i]
+        if cell.__class__ is str:
+            continue
+        if key in _TEXT_ONLY:
+            what = "数値" if isinstance(cell, NumericCell) else "日付"
+            return RowError(
+                line,
+                header.names[key],
+                mask_value(cell),
+                f"{COLUMN_HEADERS[key]}が{what}のセルです。先頭の0などが失われているおそれが"
+                "あるため、列の書式を「文字列」にして入力してください",
+                f"{key} is a {'number' if what == '数値' else 'date'} cell; leading zeros may "
+                "be lost: format the column as text",
+            )
+        restore = _RESTORE.get(key)
+        if restore is not None and isinstance(cell, NumericCell) and cell.isdigit():
+            cells[i] = restore(str(cell))
+    return None
+
+
+COLUMN_HEADERS: Final = {c.key: c.header for cols in COLUMNS.values() for c in cols}
+
+
+def screen(
+    header: HeaderMap, encoding: str, rows: Rows
+) -> tuple[list[tuple[int, list[str]]], list[RowError]]:
+    """The rows the parser can read, and an error for each of the others: a row the reader
+    could not split (MalformedRow), bytes not in the file's encoding (or in the other one of
+    UTF-8 and Shift_JIS), and XLSX number and date cells in code columns."""
+    xlsx, cp932 = encoding == "xlsx", encoding == "cp932"
+    undecodable = UNDECODABLE.search("".join(["".join(cells) for _line, cells in rows]))
+    if not (xlsx or cp932 or undecodable) and all(c.__class__ is list for _l, c in rows):
+        return list(rows), []
+    good: list[tuple[int, list[str]]] = []
+    errors: list[RowError] = []
+    names = _column_names(header)
+    for line, cells in rows:
+        if isinstance(cells, MalformedRow):
+            name = _column_name(names, cells.column)
+            errors.append(RowError(line, name, mask_value(cells.value), cells.ja, cells.en))
+            continue
+        bad = _utf8_cell(header, line, cells) if cp932 else None  # before: the first such cell
+        if bad is None and undecodable:
+            bad = undecodable_cell(header, line, cells, encoding)
+        if bad is None and xlsx:
+            bad = _typed_cells(header, line, cells)
+        if bad is None:
+            good.append((line, cells))
+        else:
+            errors.append(bad)
+    return good, errors
