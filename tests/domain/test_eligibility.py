@@ -50,8 +50,8 @@ def test_codes_and_labels() -> None:
     ("day", "validity", "reason"),
     [
         (FROM - D, V.INVALID, None),  # before the first period: no reason
-        (FROM, V.VALID, None),  # eligible_from is covered
-        (LOST - D, V.VALID, None),  # last covered day: a future loss is no reason yet
+        (FROM, V.VALID, "03"),  # eligible_from is covered
+        (LOST - D, V.VALID, "03"),  # last covered day: the recorded loss comes with its reason
         (LOST, V.INVALID, "03"),  # lost_on is the first day NOT covered
         (LOST + 3650 * D, V.INVALID, "03"),
     ],
@@ -122,10 +122,10 @@ HISTORY: History = (
     ("day", "validity", "period_index", "reason"),
     [
         (date(2010, 3, 31), V.INVALID, None, None),
-        (date(2010, 4, 1), V.VALID, 0, None),
-        (date(2015, 3, 31), V.VALID, 0, None),
-        (date(2015, 4, 1), V.VALID, 1, None),  # lost_on of one = eligible_from of the next
-        (date(2018, 6, 30), V.VALID, 1, None),
+        (date(2010, 4, 1), V.VALID, 0, "99"),  # a known end: its 喪失日 and 事由 go together
+        (date(2015, 3, 31), V.VALID, 0, "99"),
+        (date(2015, 4, 1), V.VALID, 1, "02"),  # lost_on of one = eligible_from of the next
+        (date(2018, 6, 30), V.VALID, 1, "02"),
         (date(2018, 7, 1), V.INVALID, 1, "02"),  # in the gap: the period that just ended
         (date(2020, 1, 5), V.INVALID, 1, "02"),
         (date(2020, 1, 6), V.VALID, 2, None),
@@ -257,11 +257,10 @@ days = st.integers(-10, 5000).map(lambda n: BASE + n * D)
 @given(histories(), days, st.none() | days)
 def test_valid_iff_a_period_covers_the_day(history: History, day: date, newer: date | None) -> None:
     answer = eligibility_on([history], day, newer_from=newer)
-    covering = [p for p, _ in history if covers(p, day)]
+    covering = [(p, r) for p, r in history if covers(p, day)]
     assert (answer.validity is V.VALID) == bool(covering)
     if covering:
-        assert answer.period == covering[0]
-        assert answer.loss_reason is None
+        assert (answer.period, answer.loss_reason) == covering[0]
 
 
 @given(histories(), days, st.none() | days)

@@ -54,12 +54,13 @@ _LABELS = {
 
 @dataclass(frozen=True, slots=True)
 class EligibilityAnswer:
-    """The validity code, the period it is about, and the 喪失事由 when that period ended.
+    """The validity code, the period it is about, and that period's 喪失事由.
 
     `period` is the covering period (VALID), the latest period that ended on or before the day
     (INVALID / INVALID_NEWER), or None (NOT_FOUND, MULTIPLE, or a day before any period).
-    `loss_reason` is only given for a period that has ended: a future lost_on of a VALID
-    period is not a loss yet.
+    `loss_reason` goes with the period's lost_on whenever it has one: a VALID answer with a
+    recorded future 資格喪失日 (or the 75th birthday ahead) gives its 事由 too, as the registry
+    holds them together; the clinic never sees a loss date without its reason.
     """
 
     validity: Validity
@@ -175,7 +176,8 @@ def eligibility_on(
 
     - no record, or no record with any period: NOT_FOUND (there is no 資格 to report on);
     - more than one record covering the day: MULTIPLE (the keys should have been unique);
-    - exactly one record covering the day: VALID with that period;
+    - exactly one record covering the day: VALID with that period (and its 事由 when its end
+      is known);
     - otherwise INVALID, with the period that ended latest on or before the day and its
       reason; a day before every period: no period, no reason. Ties on lost_on go to the
       later eligible_from, then to the first candidate.
@@ -190,11 +192,16 @@ def eligibility_on(
     if not any(histories):
         return EligibilityAnswer(Validity.NOT_FOUND)
     # Periods of one record never overlap (checked), so one covering period = one record.
-    covering = [period for history in histories for period, _ in history if covers(period, day)]
+    covering = [
+        (period, reason)
+        for history in histories
+        for period, reason in history
+        if covers(period, day)
+    ]
     if len(covering) > 1:
         return EligibilityAnswer(Validity.MULTIPLE)
     if covering:
-        return EligibilityAnswer(Validity.VALID, covering[0])
+        return EligibilityAnswer(Validity.VALID, *covering[0])
     ended = [
         (period.lost_on, period.eligible_from, period, reason)
         for history in histories

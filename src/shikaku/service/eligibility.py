@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlalchemy import Connection
 
+from shikaku.domain.ages import late_elderly_on
 from shikaku.domain.certificate import (
     ECERT_GRACE_MONTHS,
     holds_valid_certificate,
@@ -134,7 +135,13 @@ def answer(
         for r in records
     ]
     person = records[0]
-    newer_from = person.elsewhere_from if len(records) == 1 else None
+    # The other record is the same person (one My Number): from their 75th birthday it covers
+    # nothing here either, whatever the registry holds.
+    newer_from = (
+        person.elsewhere_from
+        if len(records) == 1 and day < late_elderly_on(person.birth_date)
+        else None
+    )
     answer = eligibility_on(histories, day, newer_from=newer_from)
     if answer.validity is Validity.MULTIPLE:
         return CheckResult(Validity.MULTIPLE)
