@@ -8,8 +8,7 @@ Progress goes to stderr; one table goes to stdout. See bench/README.md for what 
 means. Every import runs in a fresh child process (this file with `--child`), so its peak RSS
 is its own; the parent polls the child's process tree for the parser process's peak.
 
-The importer starts its parser with multiprocessing 'forkserver', which imports this file as
-`__mp_main__`: keep the top level free of side effects and heavy imports.
+The importer's parser is a plain child process of the importer (registry.parserproc).
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ INSURER = "01130012"  # the demo data's default 保険者番号
 INSURED_BRANCH = "00"
 BATCH_SIZE = 5000
 KEY_ENV = "SHIKAKU_MY_NUMBER_KEY"
+WORKERS_ENV = "IMPORT_BENCH_WORKERS"  # --import-workers, handed to the measuring children
 POLL_SECONDS = 0.25
 MIB = 1024 * 1024
 
@@ -154,7 +154,7 @@ def import_options(report_dir: Path) -> Any:
         insured_branch=INSURED_BRANCH,
         report_dir=report_dir,
         batch_size=BATCH_SIZE,
-        workers=1,
+        workers=int(os.environ.get(WORKERS_ENV, "1")),
     )
 
 
@@ -426,9 +426,8 @@ def run_child(
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    # Grandchildren (forked by the forkserver) are parser processes. The employers' parser
-    # is joined before the child announces the member phase, so a parser seen alive during
-    # that phase parses members.
+    # The child's children are parser processes. The employers' parser has ended before the
+    # child announces the member phase, so a parser seen alive during that phase parses members.
     parser_peaks: dict[int, int] = {}
     try:
         root = psutil.Process(proc.pid)
@@ -436,11 +435,9 @@ def run_child(
             if state["phase"] == "members":
                 with contextlib.suppress(psutil.Error):
                     for p in root.children(recursive=True):
-                        with contextlib.suppress(psutil.Error):
-                            if p.ppid() != proc.pid:
-                                hwm = read_hwm_kib(p.pid)
-                                if hwm is not None:
-                                    parser_peaks[p.pid] = max(parser_peaks.get(p.pid, 0), hwm)
+                        hwm = read_hwm_kib(p.pid)
+                        if hwm is not None:
+                            parser_peaks[p.pid] = max(parser_peaks.get(p.pid, 0), hwm)
             time.sleep(POLL_SECONDS)
     except BaseException:
         proc.kill()
@@ -604,6 +601,7 @@ def build_table(
 
 def bench(args: argparse.Namespace) -> int:
     quick = args.quick
+    os.environ[WORKERS_ENV] = str(args.import_workers)
     n_full = args.members or (100_000 if quick else 1_000_000)
     n_small = min(args.small or (10_000 if quick else 100_000), n_full)
     n_sample = min(args.sample or (2_000 if quick else 20_000), n_full)
@@ -703,6 +701,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workdir", help="keep data and databases here (default: a temp dir)")
     p.add_argument("--keep", action="store_true", help="do not remove the temp workdir")
     p.add_argument("--quick", action="store_true", help="smoke run: 100k / 10k / 2k")
+    p.add_argument(
+        "--import-workers",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="import.workers for our importer: 1 a parser process (default), 0 in-process",
+    )
     # internal: one measurement in a child process
     p.add_argument("--child", choices=("import", "naive"), help=argparse.SUPPRESS)
     p.add_argument("--database-url", help=argparse.SUPPRESS)
@@ -721,5 +726,5 @@ def main(argv: list[str] | None = None) -> int:
     return bench(args)
 
 
-if __name__ == "__main__":  # required: the importer's parser starts via 'forkserver'
+if __name__ == "__main__":
     sys.exit(main())
