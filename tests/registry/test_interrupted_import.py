@@ -114,3 +114,35 @@ def test_kill_9_then_rerun(engine: Engine, tmp_path: Path, workers: str) -> None
     assert last.rows_read == (
         last.rows_inserted + last.rows_updated + last.rows_unchanged + last.rows_rejected
     )
+
+
+def test_a_killed_parser_process_fails_the_import_not_hangs_it(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """kill -9 of the parser process: the importer says so and stops, its run `failed`,
+    the batches written before kept; a re-run completes the file."""
+    write(tmp_path / "e.csv", EMPLOYER_HEADER, [employer()])
+    assert _import(sqlite_engine, tmp_path / "e.csv", tmp_path).wait() == 0
+    path = write(
+        tmp_path / "m.csv", MEMBER_HEADER, [member(str(i), "00") for i in range(1, ROWS + 1)]
+    )
+    proc = _import(sqlite_engine, path, tmp_path, "1")
+    deadline = time.monotonic() + 120
+    while _counts(sqlite_engine)[0] < BATCH:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [parser] = psutil.Process(proc.pid).children()
+    parser.kill()
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode not in (0, 3), err
+    assert "parser process died" in err
+    with sqlite_engine.connect() as conn:
+        failed = conn.execute(select(import_runs).order_by(import_runs.c.id.desc())).first()
+    assert failed is not None and failed.status == "failed"
+    assert failed.rows_read == _counts(sqlite_engine)[0] < ROWS
+
+    rerun = _import(sqlite_engine, path, tmp_path, "1")
+    _out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert _counts(sqlite_engine) == (ROWS, ROWS)

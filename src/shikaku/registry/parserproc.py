@@ -31,7 +31,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shikaku.registry.records import ParseContext
+    from shikaku.registry.rows import HeaderMap
 
 _LENGTH = struct.Struct("<Q")
 _PR_SET_PDEATHSIG = 1
@@ -55,15 +59,20 @@ class ParseRequest:
 
     path: Path
     encoding: str | None
-    header: Any  # rows.HeaderMap
-    ctx: Any  # records.ParseContext
+    header: HeaderMap
+    ctx: ParseContext
     key: bytes
     batch_size: int
     results_fd: int  # the pipe the child writes its batches to
 
 
 def parse_in_child(
-    path: Path, encoding: str | None, header: Any, ctx: Any, key: bytes, batch_size: int
+    path: Path,
+    encoding: str | None,
+    header: HeaderMap,
+    ctx: ParseContext,
+    key: bytes,
+    batch_size: int,
 ) -> Iterator[Any]:
     """The file's parsed batches (importer.Parsed), in file order, from a child process."""
     results_r, results_w = os.pipe()
@@ -135,6 +144,8 @@ def _watch_lifeline() -> None:
 def serve() -> None:
     """The child's body: read the request from stdin, stream batches to the results pipe."""
     _die_with_parent()
+    # Ctrl-C reaches the whole process group: the importer handles it, and its end ends us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     request: ParseRequest = pickle.load(sys.stdin.buffer)
     threading.Thread(target=_watch_lifeline, name="lifeline", daemon=True).start()
     # Reading the file also makes millions of short-lived lists; collect rarely.
