@@ -73,6 +73,9 @@ employers = Table(
     Column("phone", String(32)),
     Column("delivery", String(8), nullable=False),  # employer / home (任意継続)
     Column("category", Text),  # 区分, e.g. 日雇特例: policy.excluded_categories leaves it out
+    # 電子交付: the portal offers the parcel's PDF and each person's notice (None: the
+    # setting console.electronic_delivery decides).
+    Column("electronic_delivery", Boolean),
     Column("row_hash", LargeBinary(16), nullable=False),
     Column("import_id", ForeignKey("import_runs.id")),
     UniqueConstraint("insurer_number", "symbol"),
@@ -464,10 +467,17 @@ envelope_returns = Table(
     Column("person_id", ForeignKey("persons.id"), nullable=False),
     Column("reason", String(16), nullable=False),  # left / unknown_address
     Column("left_on", Date),
+    Column("left_reason", String(16)),  # a leaver's: retired / died / dependent / other
     Column("source", String(8), nullable=False),  # employer / insurer
     Column("user_id", ForeignKey("console_users.id"), nullable=False),
     Column("recorded_at", DateTime, nullable=False),
+    # An employer's report awaits the envelope until the insurer records its arrival.
+    Column("received_at", DateTime),
     UniqueConstraint("run_id", "person_id"),
     CheckConstraint("reason IN ('left', 'unknown_address')", name="reason"),
+    CheckConstraint(
+        "left_reason IS NULL OR left_reason IN ('retired', 'died', 'dependent', 'other')",
+        name="left_reason",
+    ),
     CheckConstraint("source IN ('employer', 'insurer')", name="source"),
 )
