@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shikaku import __version__
@@ -31,7 +32,7 @@ from shikaku.registry.columns import FileKind
 from shikaku.registry.db import SchemaOutOfDate
 from shikaku.registry.readers import FileRefused
 from shikaku.security.mynumber import VaultKeyError
-from shikaku.security.outputs import mask_digit_runs, private_umask
+from shikaku.security.outputs import for_terminal, private_umask
 from shikaku.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -204,7 +205,7 @@ def run_import(
         encoding=encoding,
     )
     size = file.stat().st_size if file.is_file() else 0
-    with _progress(f"取込中 {mask_digit_runs(file.name)}", size or None) as progress:
+    with _progress(f"取込中 {_echo(file.name)}", size or None) as progress:
         summary = import_file(engine, file, vault, options, progress)
     _print_summary(summary)
     log.info(
@@ -220,11 +221,17 @@ def run_import(
     return summary
 
 
+def _echo(text: str) -> str:
+    """Text from a file (or its name) as the console shows it: no My Number, no terminal
+    control, and no Rich markup (a stray `[/x]` in a header crashed the summary)."""
+    return escape(for_terminal(text))
+
+
 def _print_summary(s: Any) -> None:
     """What the clerk reads: file content (unknown headers, column names, reasons) and the
-    file's name pass through mask_digit_runs, so no My Number is echoed."""
+    file's name pass through _echo."""
     kind_ja = "加入者" if s.kind is FileKind.MEMBERS else "事業所"
-    out.print(f"取込 #{s.import_id} {mask_digit_runs(s.file_name)}（{kind_ja}, {s.encoding}）")
+    out.print(f"取込 #{s.import_id} {_echo(s.file_name)}（{kind_ja}, {s.encoding}）")
     out.print(
         f"  読込 {s.read:,} = 新規 {s.inserted:,} + 更新 {s.updated:,} + 変更なし {s.unchanged:,}"
         f" + エラー {s.rejected:,}"
@@ -233,12 +240,12 @@ def _print_summary(s: Any) -> None:
     if not s.balanced:  # never expected: the counts are the import's promise
         err.print("[red]件数が一致しません (counts do not add up)[/red]")
     if s.ignored_columns:
-        ignored = ", ".join(map(mask_digit_runs, s.ignored_columns))
+        ignored = ", ".join(map(_echo, s.ignored_columns))
         out.print(f"  無視した列 (ignored columns): {ignored}")
     if s.report_path:
         out.print(f"  エラー行の一覧 (error report): {s.report_path}")
         for e in s.errors_sample[:5]:
-            out.print(f"    {e.line}行 {mask_digit_runs(f'{e.column}: {e.ja}')}")
+            out.print(f"    {e.line}行 {_echo(f'{e.column}: {e.ja}')}")
 
 
 @app.command("stats")
@@ -283,7 +290,7 @@ def imports_list(
             table.add_row(
                 str(r.id),
                 r.kind,
-                mask_digit_runs(r.file_name),
+                _echo(r.file_name),
                 r.status,
                 *(
                     f"{n:,}"
@@ -408,8 +415,8 @@ def main() -> None:
     try:
         app()
     except (SettingsError, FileRefused, VaultKeyError, SchemaOutOfDate) as exc:
-        err.print(f"[red]エラー:[/red] {exc}")
+        err.print(f"[red]エラー:[/red] {_echo(str(exc))}")
         sys.exit(2)
     except DomainError as exc:
-        err.print(f"[red]エラー:[/red] {exc.ja}\n  ({exc.en})")
+        err.print(f"[red]エラー:[/red] {_echo(exc.ja)}\n  ({_echo(exc.en)})")
         sys.exit(2)

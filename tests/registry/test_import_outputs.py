@@ -171,3 +171,30 @@ def test_no_my_number_in_anything_import_shows_or_writes(tmp_path: Path) -> None
         for value in values:
             assert len(_ascii_digits(value)) <= 4, value
         assert "********" + e[-5:-1] in values  # the clerk still sees which number it was
+
+
+def test_unknown_headers_are_echoed_as_text(tmp_path: Path) -> None:
+    """A header is echoed as what it is: not as console markup (a stray closing tag crashed
+    the summary after the import), not as terminal escape sequences (colours, links) or a
+    bidi override."""
+    from tests.conftest import write_csv
+
+    env: dict[str, str] = {}
+    registry(tmp_path, env)
+    unknown = ["[/x]", "[link=http://x]click", "\x1b[31mred", "\u202egnp.exe"]
+    row = member("1", "00")
+    name = "[b]members.csv"  # the file's name is echoed too, not as markup
+    write_csv(
+        tmp_path / name,
+        [[*MEMBER_HEADER, *unknown], [*(row.get(h, "") for h in MEMBER_HEADER), "", "", "", ""]],
+    )
+    done = shikaku("import", name, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[/x], [link=http://x]click, \\u001b[31mred, \\u202egnp.exe" in done.stdout
+    assert name in done.stdout
+    listed = shikaku("imports", "list", cwd=tmp_path, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert name in listed.stdout
+    for text in (done.stdout, done.stderr, listed.stdout, listed.stderr):
+        assert "\x1b" not in text
+        assert "\u202e" not in text

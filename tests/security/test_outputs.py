@@ -14,6 +14,7 @@ import pytest
 from shikaku.security.outputs import (
     create_private_file,
     csv_writer,
+    for_terminal,
     mask_digit_runs,
     my_number_tail,
     spreadsheet_cell,
@@ -118,3 +119,19 @@ def test_a_private_file_is_0600_whatever_the_umask(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o640
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("備考", "備考"),
+        ("氏名　カナ", "氏名　カナ"),
+        ("line 1\nline 2\tend", "line 1\nline 2\tend"),
+        ("\x1b[31mred", "\\u001b[31mred"),
+        ("\u202egnp.exe", "\\u202egnp.exe"),
+        ("\x00\x07", "\\u0000\\u0007"),
+        ("\x1b 123456789018", "\\u001b ********9018"),
+    ],
+)
+def test_echoed_text_cannot_act_on_a_terminal(text: str, shown: str) -> None:
+    assert for_terminal(text) == shown

@@ -13,7 +13,8 @@ Three rules, each in one place (docs/security.md, "Files and reports"):
   "CSV Injection"), so `=HYPERLINK(...)` from an employer's file is shown, never run.
 - **No My Number in anything echoed.** `mask_digit_runs` hides every run of 12 or more
   digits (spaces and hyphens between them allowed, full-width digits included) behind its
-  last 4 digits; `my_number_tail` shows a My Number cell as its last 4 digits only.
+  last 4 digits; `my_number_tail` shows a My Number cell as its last 4 digits only;
+  `for_terminal` also shows control and format characters as \\uXXXX.
 """
 
 from __future__ import annotations
@@ -110,6 +111,19 @@ def mask_digit_runs(text: str) -> str:
     if len(text) < 12:
         return text
     return _DIGIT_RUN.sub(lambda m: _masked(_ascii_digits(m.group())), text)
+
+
+_HARMLESS: Final = frozenset("\u3000\n\t")  # not isprintable(), yet only spacing
+
+
+def for_terminal(text: str) -> str:
+    """File content as a command may echo it: My Numbers masked (`mask_digit_runs`), and
+    control and format characters (an ESC sequence, a bidi override) shown as \\uXXXX, so
+    they neither act on the terminal nor reorder what is around them."""
+    text = mask_digit_runs(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in _HARMLESS else f"\\u{ord(c):04x}" for c in text)
 
 
 def my_number_tail(value: str) -> str:
