@@ -24,7 +24,12 @@ def test_migrations_match_the_tables(engine: Engine) -> None:
 
 def test_indexes_for_the_hot_paths(engine: Engine) -> None:
     insp = inspect(engine)
-    persons_idx = {tuple(i["column_names"]) for i in insp.get_indexes("persons")}
+    # besides the staff console's name search (issue 16; expression indexes, which SQLite's
+    # inspector does not list): a common name among 1M members needs them
+    search = {"ix_persons_search_name", "ix_persons_search_kana"}
+    persons_idx = {
+        tuple(i["column_names"]) for i in insp.get_indexes("persons") if i["name"] not in search
+    }
     persons_uq = {tuple(u["column_names"]) for u in insp.get_unique_constraints("persons")}
     # one index serves the importer, the clinic lookup, dependents and the extraction order
     assert ("insurer_number", "symbol", "number", "branch") in persons_uq

@@ -24,7 +24,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 metadata = MetaData(
     naming_convention={
@@ -115,6 +118,22 @@ persons = Table(
     CheckConstraint("sex IN (1, 2)", name="sex"),
     CheckConstraint("my_number_status IN ('none', 'registered', 'needs_check')", name="mn_status"),
 )
+
+
+def spaceless(column: ColumnElement[str]) -> ColumnElement[str]:
+    """A name or フリガナ without the U+3000 between its parts (normalize_name and
+    normalize_kana join parts with exactly one): the key of the console's name search, so
+    田中舞 and 田中　舞 find the same person. Constants are SQL literals, not parameters, so
+    the index below matches the query's expression. (PostgreSQL: the migration builds the
+    index with COLLATE "C", and the search compares with it, so a prefix is a byte range.)"""
+    return func.replace(column, literal_column("'\u3000'"), literal_column("''"))
+
+
+# The staff console's search by name or フリガナ, typed with or without the space: a prefix
+# range on these (issue 16: a common name among 1M members in < 200 ms). They slow the
+# import a little; the search cannot do without them.
+Index("ix_persons_search_name", spaceless(persons.c.name))
+Index("ix_persons_search_kana", spaceless(persons.c.name_kana))
 
 # Period tables are keyed by (person, start date): the key the importer upserts on and the
 # order a person's history is read in. On SQLite they are WITHOUT ROWID: one B-tree, not two.
@@ -368,6 +387,20 @@ audit_log = Table(
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("row_hash", LargeBinary(32), nullable=False),
 )
+# Staff rows only (clinic_id null: console and portal reads and changes), for the auditors'
+# page (by person, by date): a partial index leaves the clinic API's writes untouched.
+Index(
+    "ix_audit_log_staff_person",
+    audit_log.c.person_id,
+    sqlite_where=audit_log.c.clinic_id.is_(None),
+    postgresql_where=audit_log.c.clinic_id.is_(None),
+)
+Index(
+    "ix_audit_log_staff_at",
+    audit_log.c.at,
+    sqlite_where=audit_log.c.clinic_id.is_(None),
+    postgresql_where=audit_log.c.clinic_id.is_(None),
+)
 
 
 # ---------------------------------------------------------------- staff console and employer portal
@@ -427,6 +460,7 @@ my_number_reports = Table(
     Column("recorded_at", DateTime, nullable=False),
     Column("decided_by", ForeignKey("console_users.id")),
     Column("decided_at", DateTime),
+    Column("decision_note", Text),  # why it was approved or rejected (the decider's words)
     Column("reissue_run_id", ForeignKey("runs.id")),  # the notice reissued on approval
     CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
     CheckConstraint("decided_by IS NULL OR decided_by <> recorded_by", name="four_eyes"),
@@ -438,11 +472,49 @@ reissue_requests = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("person_id", ForeignKey("persons.id"), nullable=False),
-    Column("reason", String(12), nullable=False),  # lost / my_number
+    # lost / damaged / undelivered / other (the member's call) / my_number (a correction)
+    Column("reason", String(12), nullable=False),
+    Column("note", Text),  # the operator's words, from the confirmation step
     Column("requested_by", ForeignKey("console_users.id"), nullable=False),
     Column("requested_at", DateTime, nullable=False),
     Column("run_id", ForeignKey("runs.id")),
-    CheckConstraint("reason IN ('lost', 'my_number')", name="reason"),
+    CheckConstraint(
+        "reason IN ('lost', 'damaged', 'undelivered', 'other', 'my_number')", name="reason"
+    ),
+)
+
+# One row per form shown by the console or the portal (its idempotency key): the first
+# submission claims it, a second one with the same key is refused and shown the first one's
+# outcome (done_*). Rows older than a day are removed as new ones come.
+console_form_keys = Table(
+    "console_form_keys",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("user_id", ForeignKey("console_users.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("done_url", Text),  # where the first submission led
+    Column("done_message", Text),  # what it said
+    Column("done_level", String(8)),  # ok / held / error
+)
+
+# Work an admin started from the console in the background (a run's extraction and
+# rendering, a verification), and how it ended; a run's progress is read from the ledger.
+console_jobs = Table(
+    "console_jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),  # run / verify
+    Column("run_id", ForeignKey("runs.id"), nullable=False),
+    Column("user_id", ForeignKey("console_users.id"), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(8), nullable=False),  # running / done / failed
+    Column("message", Text),  # the outcome (verification problems, the error)
+    Column("host", String(255), nullable=False),  # with pid: a job whose process is gone
+    Column("pid", Integer, nullable=False),
+    CheckConstraint("kind IN ('run', 'verify')", name="kind"),
+    CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),
+    Index("ix_console_jobs_run_id", "run_id"),
 )
 
 # 配付: the employer handed the envelopes of an insured person's household out.
