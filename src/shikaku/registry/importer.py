@@ -34,6 +34,7 @@ from shikaku.registry.records import (
     Rows,
 )
 from shikaku.registry.rows import HeaderMap, RowError, detect_kind, map_header, screen
+from shikaku.registry.snapshot import registry_writes
 from shikaku.registry.tables import (
     eligibility_periods,
     employers,
@@ -288,6 +289,17 @@ def import_file(
     vault: MyNumberVault,
     options: ImportOptions,
     progress: Progress | None = None,
+) -> ImportSummary:
+    with registry_writes(engine):  # SQLite: refused while a run extracts (registry.snapshot)
+        return _import_file(engine, path, vault, options, progress)
+
+
+def _import_file(
+    engine: Engine,
+    path: Path,
+    vault: MyNumberVault,
+    options: ImportOptions,
+    progress: Progress | None,
 ) -> ImportSummary:
     ctx = ParseContext(options.insurer_number, options.insured_branch)
     with open_table(path, options.encoding) as table:  # the header decides before any write

@@ -294,6 +294,30 @@ run_containers = Table(
     sqlite_with_rowid=False,
 )
 
+# An extraction runs as tasks (issuance/extract.py). Each task writes its ledger rows and
+# its summary here in one transaction: a task that Dask runs twice finds its summary and
+# writes nothing again. Emptied when the run's extraction starts over.
+run_extract_tasks = Table(
+    "run_extract_tasks",
+    metadata,
+    Column("run_id", ForeignKey("runs.id"), primary_key=True),
+    Column("task", String(32), primary_key=True),  # "range 123" (first rank) / "letters 4567"
+    Column("summary", Text, nullable=False),  # JSON counts
+    sqlite_with_rowid=False,
+)
+
+# Home letters between the range task that meets them and the task that batches their postal
+# area: keyed in mailing order (郵便番号, 記号, 番号 numerically, 枝番, as bytes), so a postal
+# area is one key range. Each row leaves when its batch is written.
+run_letters = Table(
+    "run_letters",
+    metadata,
+    Column("run_id", ForeignKey("runs.id"), primary_key=True),
+    Column("sort_key", LargeBinary, primary_key=True),
+    Column("target", Text, nullable=False),  # the run_targets row (JSON)
+    sqlite_with_rowid=False,
+)
+
 
 # ---------------------------------------------------------------- 資格確認書 (certificates)
 # A certificate exists once its run's partition is recorded done (issuance/record.py, in the
