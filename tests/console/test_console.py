@@ -131,7 +131,8 @@ def test_roles(desk: Desk) -> None:
     assert staff.get("/portal").status_code == 403
     anonymous = desk.client()
     r = anonymous.get(f"/console/persons/{pid}", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/console/login"
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/console/login?next=%2Fconsole%2Fpersons%2F{pid}"
     assert anonymous.get("/portal/parcels/1/1", follow_redirects=False).status_code == 303
 
 

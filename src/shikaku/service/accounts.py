@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, exc, func, select
 
 from shikaku.domain.errors import DomainError
 from shikaku.registry.db import write_transaction
-from shikaku.registry.tables import console_sessions, console_users, employers, login_attempts
+from shikaku.registry.tables import (
+    console_form_keys,
+    console_sessions,
+    console_users,
+    employers,
+    login_attempts,
+)
 from shikaku.security.passwords import hash_password, password_problem, verify_password
 
 
@@ -218,3 +224,70 @@ def logout(engine: Engine, token: str | None) -> None:
             conn.execute(
                 console_sessions.delete().where(console_sessions.c.token_hash == _token_hash(token))
             )
+
+
+# ------------------------------------------------------------------ one submission per form
+# Every form the console and the portal show carries a fresh random key. The first
+# submission claims it (a row; the primary key makes the claim atomic on both databases),
+# a second submission of the same form (a double click, a reload, the back button) finds it
+# taken and is shown the first one's outcome instead of acting again.
+
+FORM_KEY_HOURS = 24  # a form older than this may be submitted again (its row is gone)
+
+
+@dataclass(frozen=True)
+class FormOutcome:
+    url: str
+    message: str
+    level: str
+
+
+def claim_form_key(engine: Engine, user_id: int, key: str) -> bool:
+    """Claim a form's key for this submission; False if it was claimed before."""
+    if not key or len(key) > 64:
+        return False
+    with write_transaction(engine) as conn:
+        conn.execute(
+            console_form_keys.delete().where(
+                console_form_keys.c.created_at < now() - timedelta(hours=FORM_KEY_HOURS)
+            )
+        )
+    try:
+        with write_transaction(engine) as conn:
+            conn.execute(
+                console_form_keys.insert().values(key=key, user_id=user_id, created_at=now())
+            )
+    except exc.IntegrityError:
+        return False
+    return True
+
+
+def finish_form_key(engine: Engine, key: str, outcome: FormOutcome) -> None:
+    """Remember where the first submission led and what it said."""
+    with write_transaction(engine) as conn:
+        conn.execute(
+            console_form_keys.update()
+            .where(console_form_keys.c.key == key)
+            .values(done_url=outcome.url, done_message=outcome.message, done_level=outcome.level)
+        )
+
+
+def release_form_key(engine: Engine, key: str) -> None:
+    """The submission changed nothing (refused input): the same form may be sent again."""
+    with write_transaction(engine) as conn:
+        conn.execute(console_form_keys.delete().where(console_form_keys.c.key == key))
+
+
+def form_key_outcome(engine: Engine, user_id: int, key: str) -> FormOutcome | bool | None:
+    """The first submission's outcome; None while it is still at work; False when the key is
+    free again (it was refused) or belongs to someone else."""
+    k = console_form_keys.c
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(k.user_id, k.done_url, k.done_message, k.done_level).where(k.key == key)
+        ).first()
+    if row is None or row.user_id != user_id:
+        return False
+    if row.done_url is None:
+        return None
+    return FormOutcome(row.done_url, row.done_message or "", row.done_level or "ok")

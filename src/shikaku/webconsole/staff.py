@@ -42,17 +42,24 @@ router = new_router()
 # ------------------------------------------------------------------ login
 
 
+def _next_page(value: str) -> str:
+    """Where to go after logging in: a page of the console or the portal asked for before
+    (never another site: a path, not //host)."""
+    ok = value.startswith(("/console", "/portal")) and not value.startswith("/console/login")
+    return value if ok and "//" not in value and "\\" not in value else ""
+
+
 @router.get("/console/login")
-def login_form(request: Request) -> HTMLResponse:
+def login_form(request: Request, next: str = "") -> HTMLResponse:
     token = secrets.token_urlsafe(32)
-    response = page(request, "login.html", csrf=token, values={}, errors={})
+    response = page(request, "login.html", csrf=token, values={"next": _next_page(next)}, errors={})
     _cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
 
 @router.post("/console/login")
 def login_submit(
-    request: Request, name: Field = "", password: Field = "", csrf: Field = ""
+    request: Request, name: Field = "", password: Field = "", csrf: Field = "", next: Field = ""
 ) -> Response:
     c = console_of(request)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -83,11 +90,14 @@ def login_submit(
             if result is None:
                 errors["password"] = "ログイン名かパスワードが正しくありません"
     if result is None:
-        return page(
-            request, "login.html", status, csrf=expected, values={"name": name}, errors=errors
-        )
+        values = {"name": name, "next": _next_page(next)}
+        return page(request, "login.html", status, csrf=expected, values=values, errors=errors)
     user, token = result
-    response = redirect("/portal" if user.role == accounts.Role.EMPLOYER else "/console")
+    home = "/portal" if user.role == accounts.Role.EMPLOYER else "/console"
+    target = _next_page(next)
+    if target and not target.startswith(home):
+        target = ""  # a page of the other side: the user's own home instead
+    response = redirect(target or home)
     _cookie(
         request, response, SESSION_COOKIE, token, max_age=c.settings.console.session_minutes * 60
     )
