@@ -10,11 +10,11 @@ import typer
 from rich.table import Table
 
 from shikaku.console import DatabaseUrl, database, err, out, settings_from
+from shikaku.settings import NEW_PASSWORD_ENV as PASSWORD_ENV
 
 users_app = typer.Typer(
     help="職員コンソール・事業所ポータルの利用者 (console and portal users).", no_args_is_help=True
 )
-PASSWORD_ENV = "SHIKAKU_NEW_PASSWORD"
 
 
 @users_app.command("add")

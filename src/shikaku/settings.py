@@ -291,8 +291,11 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
+NEW_PASSWORD_ENV = "SHIKAKU_NEW_PASSWORD"
+"""`shikaku users add` reads a new user's password from it (cli_users)."""
+
 # Environment variables that carry secrets, not settings keys.
-_NOT_SETTINGS = frozenset({KEY_ENV})
+_NOT_SETTINGS = frozenset({KEY_ENV, NEW_PASSWORD_ENV})
 
 
 def _env_value(value: str) -> Any:
