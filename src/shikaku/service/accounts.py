@@ -152,33 +152,31 @@ def login(
     window_minutes: int,
     session_minutes: int,
 ) -> tuple[User, str] | None:
-    """(user, session token) or None; raises Throttled. Every attempt is recorded."""
+    """(user, session token) or None; raises Throttled. Every attempt is recorded.
+
+    The attempt is recorded as a failure before the password is checked, in the same
+    transaction that counts the recent failures, one such transaction at a time per name and
+    address: so however many requests arrive at once, at most `max_failures` passwords of a
+    name are checked in a window (checking them first and recording after let ~24 of 30
+    parallel guesses through). A right password then marks its attempt a success."""
     name = name.strip()[:64]
     address = address[:64]
-    since = now() - timedelta(minutes=window_minutes)
-    a = login_attempts.c
+    attempt = _reserve_attempt(engine, name, address, max_failures, window_minutes)
     with engine.connect() as conn:
-        by_name = conn.execute(
-            select(func.count()).where(a.name == name, a.at >= since, a.success.is_(False))
-        ).scalar_one()
-        by_address = conn.execute(
-            select(func.count()).where(a.address == address, a.at >= since, a.success.is_(False))
-        ).scalar_one()
         row = conn.execute(
             select(console_users).where(
                 console_users.c.name == name, console_users.c.disabled_at.is_(None)
             )
         ).first()
-    if by_name >= max_failures or by_address >= max_failures * 10:
-        _record_attempt(engine, name, address, False)
-        raise Throttled
     ok = verify_password(password, row.password_hash if row is not None else None)
-    _record_attempt(engine, name, address, ok)
     if not ok or row is None:
         return None
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     with write_transaction(engine) as conn:
+        conn.execute(
+            login_attempts.update().where(login_attempts.c.id == attempt).values(success=True)
+        )
         conn.execute(console_sessions.delete().where(console_sessions.c.expires_at < now()))
         conn.execute(
             console_sessions.insert().values(
@@ -192,11 +190,38 @@ def login(
     return User(row.id, row.name, row.role, row.employer_id, csrf), token
 
 
-def _record_attempt(engine: Engine, name: str, address: str, success: bool) -> None:
+def _lock_key(kind: str, value: str) -> int:
+    """A PostgreSQL advisory lock key for one login name or address."""
+    digest = hashlib.sha256(f"shikaku.login.{kind}:{value}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _reserve_attempt(
+    engine: Engine, name: str, address: str, max_failures: int, window_minutes: int
+) -> int:
+    """Count the recent failures and record this attempt as one, atomically (SQLite: the
+    write lock from BEGIN IMMEDIATE; PostgreSQL: advisory locks on the name and the address,
+    taken in a fixed order); the attempt's id, or Throttled (the attempt stays recorded)."""
+    since = now() - timedelta(minutes=window_minutes)
+    a = login_attempts.c
     with write_transaction(engine) as conn:
-        conn.execute(
-            login_attempts.insert().values(name=name, address=address, at=now(), success=success)
-        )
+        if conn.dialect.name == "postgresql":
+            for key in sorted({_lock_key("name", name), _lock_key("address", address)}):
+                conn.execute(select(func.pg_advisory_xact_lock(key)))
+        by_name = conn.execute(
+            select(func.count()).where(a.name == name, a.at >= since, a.success.is_(False))
+        ).scalar_one()
+        by_address = conn.execute(
+            select(func.count()).where(a.address == address, a.at >= since, a.success.is_(False))
+        ).scalar_one()
+        attempt = conn.execute(
+            login_attempts.insert()
+            .values(name=name, address=address, at=now(), success=False)
+            .returning(a.id)
+        ).scalar_one()
+    if by_name >= max_failures or by_address >= max_failures * 10:
+        raise Throttled
+    return int(attempt)
 
 
 def _token_hash(token: str) -> bytes:
