@@ -66,6 +66,24 @@ _DELIVERY_WORDS = {
     "home": Delivery.HOME,
 }
 
+# 電子交付 (the portal offers the employer's PDFs): blank leaves it to the insurer's setting.
+_ELECTRONIC_WORDS = {
+    "する": True,
+    "あり": True,
+    "有": True,
+    "可": True,
+    "1": True,
+    "yes": True,
+    "true": True,
+    "しない": False,
+    "なし": False,
+    "無": False,
+    "不可": False,
+    "0": False,
+    "no": False,
+    "false": False,
+}
+
 
 T = TypeVar("T")
 
@@ -86,6 +104,13 @@ def parse_relationship(value: str) -> Relationship:
 
 def parse_delivery(value: str) -> Delivery:
     return _lookup(_DELIVERY_WORDS, value, "送付先", "delivery")
+
+
+def parse_electronic_delivery(value: str) -> bool | None:
+    """電子交付: する/しない (1/0, あり/なし, 可/不可); blank is None, the setting's default."""
+    if not value.strip():
+        return None
+    return _lookup(_ELECTRONIC_WORDS, value.strip().lower(), "電子交付", "electronic delivery")
 
 
 def parse_loss_reason(value: str) -> str:

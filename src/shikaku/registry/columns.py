@@ -66,6 +66,7 @@ EMPLOYER_COLUMNS: tuple[Column, ...] = (
     Column("phone", "電話番号", ("phone",), max_length=PHONE_MAX),
     Column("delivery", "送付先", ("delivery",)),
     Column("category", "区分", ("category", "事業所区分"), max_length=CATEGORY_MAX),
+    Column("electronic_delivery", "電子交付", ("electronic_delivery", "電子配付")),
 )
 
 MEMBER_COLUMNS: tuple[Column, ...] = (

@@ -36,6 +36,7 @@ from shikaku.domain.members import (
     check_branch,
     my_number_status,
     parse_delivery,
+    parse_electronic_delivery,
     parse_loss_reason,
     parse_relationship,
 )
@@ -180,6 +181,7 @@ class EmployerRecord(NamedTuple):
     phone: str | None
     delivery: str
     category: str | None
+    electronic_delivery: bool | None  # None: the setting console.electronic_delivery
     row_hash: bytes
 
 
@@ -312,6 +314,7 @@ class EmployerParser:
                 ("phone", _text(FileKind.EMPLOYERS, "phone")),
                 ("delivery", lambda raw: str(parse_delivery(raw))),
                 ("category", _text(FileKind.EMPLOYERS, "category")),
+                ("electronic_delivery", parse_electronic_delivery),
             ],
         )
 
@@ -322,16 +325,18 @@ class EmployerParser:
         for i, values in enumerate(zip(*columns, strict=True)):
             if i in errors:
                 continue
-            insurer, symbol, name, kana, postal, address, phone, delivery, category = values
+            insurer, symbol, name, kana, postal, address, phone, delivery, category, online = values
             insurer = insurer or self.ctx.insurer_number
             delivery = delivery or str(Delivery.EMPLOYER)
+            # 電子交付 joins the hash only when given: rows without it hash as before.
+            given = () if online is None else (online,)
             digest = _digest(
-                insurer, symbol, name, kana, postal, address, phone, delivery, category
+                insurer, symbol, name, kana, postal, address, phone, delivery, category, *given
             )
             records.append(
                 (
                     rows[i][0], insurer, symbol, name, kana, postal, address, phone, delivery,
-                    category, digest,
+                    category, online, digest,
                 )
             )  # fmt: skip
         return records, [e for i in sorted(errors) for e in errors[i]]

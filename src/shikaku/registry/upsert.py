@@ -109,7 +109,8 @@ class _Reader:
 # ---------------------------------------------------------------- employers
 
 _EMPLOYER_FIELDS = (
-    "name", "name_kana", "postal_code", "address", "phone", "delivery", "category", "row_hash",
+    "name", "name_kana", "postal_code", "address", "phone", "delivery", "category",
+    "electronic_delivery", "row_hash",
 )  # fmt: skip
 
 
