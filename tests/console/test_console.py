@@ -168,23 +168,25 @@ def test_an_employer_reads_nothing_of_another_employer(desk: Desk) -> None:
         r = c.get(path)
         assert r.status_code in (403, 404), path
         assert "別社" not in r.text and "%PDF" not in r.text[:10], path
-    # forms with the other employer's ids change nothing
-    r = c.post(
-        f"/portal/parcels/{run}/{theirs}/handed-out", data={"csrf": token, "insured": their_person}
-    )
+    # forms with the other employer's ids change nothing (every portal URL and form:
+    # tests/console/test_portal.py)
+    key = {"csrf": token, "form_key": "k1"}
+    r = c.post(f"/portal/parcels/{run}/{theirs}/handed-out", data={**key, "insured": their_person})
     assert r.status_code == 404
     r = c.post(
-        f"/portal/parcels/{run}/{mine}/handed-out", data={"csrf": token, "insured": their_person}
+        f"/portal/parcels/{run}/{mine}/handed-out",
+        data={**key, "form_key": "k2", "insured": their_person},
     )
-    assert r.status_code == 400 and "この小包の被保険者ではありません" in r.text
+    assert r.status_code == 400 and "この一覧にない方が選ばれています" in r.text
     r = c.post(
         f"/portal/parcels/{run}/{mine}/return",
-        data={"csrf": token, "person": str(their_person), "left_on": "2024-10-31"},
-    )
+        data={**key, "form_key": "k3", "person": str(their_person), "left_on": "2024-10-31",
+              "left_reason": "retired"},
+    )  # fmt: skip
     assert r.status_code == 400
     r = c.post(
         f"/portal/parcels/{run}/{theirs}/return",
-        data={"csrf": token, "person": str(their_person), "left_on": "2024-10-31"},
+        data={**key, "form_key": "k4", "person": str(their_person), "left_on": "2024-10-31"},
     )
     assert r.status_code in (400, 404)
     with desk.engine.connect() as conn:
@@ -329,8 +331,9 @@ def test_follow_up_leaves_out_reported_leavers(desk: Desk, tmp_path: Path) -> No
     mine = _parcel_of(desk.engine, run, SYMBOL_A)
     r = c.post(
         f"/portal/parcels/{run}/{mine}/return",
-        data={"csrf": t, "person": str(leaver), "left_on": "令和6年10月31日"},
-    )
+        data={"csrf": t, "form_key": "k", "person": str(leaver), "left_on": "令和6年10月31日",
+              "left_reason": "retired"},
+    )  # fmt: skip
     assert r.status_code == 303
     s = login(staff := desk.client(), "op1")
     r = staff.post(
@@ -369,5 +372,5 @@ def test_pdf_download_needs_electronic_delivery(desk: Desk, electronic: bool) ->
     c = desk.client()
     login(c, "emp_a")
     mine = _parcel_of(desk.engine, desk.run_id, SYMBOL_A)
-    assert "郵送のみ" in c.get("/portal").text
+    assert "郵送でお届けしています" in c.get("/portal").text
     assert c.get(f"/portal/parcels/{desk.run_id}/{mine}/pdf").status_code == 404

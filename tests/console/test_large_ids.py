@@ -53,25 +53,44 @@ def test_staff_console_urls(desk: Desk) -> None:
     _is_page(desk.client().get(f"/console/persons/{TOO_LARGE[0]}"), 404)
 
 
+PORTAL_PAGES = ("", "/pdf", "/leaver", "/list.csv", "/print", "/notices.zip", "/persons/1/pdf")
+PORTAL_FORMS = ("handed-out", "undo", "return", "return/undo")
+
+
 def test_employer_portal_urls(desk: Desk) -> None:
     client = desk.client()
     csrf = login(client, "emp_a")
     run = desk.run_id
+    keys = iter(range(10**6))
+
+    def form(**values: str) -> dict[str, str]:
+        return {"csrf": csrf, "form_key": f"k{next(keys)}", **values}
+
     for big in TOO_LARGE:
-        for url in (f"/portal/parcels/{big}/1", f"/portal/parcels/{big}/1/pdf"):
-            _is_page(client.get(url), 404)
-        for action in ("handed-out", "return"):
-            _is_page(client.post(f"/portal/parcels/{big}/1/{action}", data={"csrf": csrf}), 404)
-        r = client.post(f"/portal/parcels/{run}/1/handed-out", data={"csrf": csrf, "insured": big})
-        _is_page(r, 400)
-        r = client.post(f"/portal/parcels/{run}/1/return", data={"csrf": csrf, "person": big})
-        _is_page(r, 400)
-        assert "返戻する方を選んでください" in r.text
+        for suffix in PORTAL_PAGES:
+            _is_page(client.get(f"/portal/parcels/{big}/1{suffix}"), 404)
+        _is_page(client.get(f"/portal/parcels/{run}/1/persons/{big}/pdf"), 404)
+        for action in PORTAL_FORMS:
+            _is_page(client.post(f"/portal/parcels/{big}/1/{action}", data=form()), 404)
+        # a household or person chosen in a form, alone or as run:id, in either part
+        for value in (big, f"{big}:1", f"{run}:{big}"):
+            r = client.post(f"/portal/parcels/{run}/1/handed-out", data=form(insured=value))
+            _is_page(r, 400)
+            r = client.post("/portal/reissues/handed-out", data=form(insured=value))
+            _is_page(r, 400)
+            r = client.post(f"/portal/parcels/{run}/1/undo", data=form(undo=value))
+            _is_page(r, 400)
+            r = client.post(f"/portal/parcels/{run}/1/return", data=form(person=value))
+            _is_page(r, 400)
+            assert "返戻する方を選んでください" in r.text
+            r = client.post(f"/portal/parcels/{run}/1/return/undo", data=form(person=value))
+            _is_page(r, 400)
+            _is_page(client.get(f"/portal/parcels/{run}/1/leaver", params={"person": value}), 200)
     for big in PARTITION_TOO_LARGE:
-        for url in (f"/portal/parcels/{run}/{big}", f"/portal/parcels/{run}/{big}/pdf"):
-            _is_page(client.get(url), 404)
-        for action in ("handed-out", "return"):
-            r = client.post(f"/portal/parcels/{run}/{big}/{action}", data={"csrf": csrf})
+        for suffix in PORTAL_PAGES:
+            _is_page(client.get(f"/portal/parcels/{run}/{big}{suffix}"), 404)
+        for action in PORTAL_FORMS:
+            r = client.post(f"/portal/parcels/{run}/{big}/{action}", data=form())
             _is_page(r, 404)
 
 
