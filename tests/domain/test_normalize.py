@@ -13,15 +13,21 @@ from hypothesis import strategies as st
 
 from shikaku.domain.errors import DomainError
 from shikaku.domain.normalize import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    check_length,
+    check_text,
     format_wareki,
     normalize_code,
     normalize_kana,
     normalize_name,
     normalize_postal_code,
     normalize_symbol,
+    normalize_text,
     parse_date,
     parse_flag,
     parse_iso_date,
+    parse_iso_date_between,
     parse_sex,
     redact_for_message,
     to_halfwidth_ascii,
@@ -650,3 +656,161 @@ def test_parse_iso_date_is_parse_date_in_iso_form(raw: str) -> None:
 )
 def test_parse_iso_date(raw: str, expected: str) -> None:
     assert parse_iso_date(raw) == expected
+
+
+# --------------------------------------------------------------------------- era boundaries
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "day"),
+    [
+        ("明治45年7月30日", "大正元年7月30日", date(1912, 7, 30)),
+        ("大正15年12月25日", "昭和元年12月25日", date(1926, 12, 25)),
+    ],
+)
+def test_the_day_an_emperor_died_has_two_spellings(old: str, new: str, day: date) -> None:
+    """The new era began on the day the old one ended: both name that day; the day after
+    is the new era's only, the day before the old one's only."""
+    assert parse_date(old) == parse_date(new) == day
+    assert format_wareki(day) == new
+    after, before = day + timedelta(days=1), day - timedelta(days=1)
+    with pytest.raises(DomainError):
+        parse_date(old.replace(f"{day.day}日", f"{after.day}日"))
+    with pytest.raises(DomainError):
+        parse_date(new.replace(f"{day.day}日", f"{before.day}日"))
+
+
+@pytest.mark.parametrize(
+    ("last", "first"),
+    [("昭和64年1月7日", "平成元年1月8日"), ("平成31年4月30日", "令和元年5月1日")],
+)
+def test_eras_set_by_law_share_no_day(last: str, first: str) -> None:
+    assert parse_date(first) - parse_date(last) == timedelta(days=1)
+
+
+# --------------------------------------------------------------------------- date ranges
+
+
+def test_parse_iso_date_between_includes_both_ends() -> None:
+    today = date(2026, 12, 6)
+    assert parse_iso_date_between("明治元年1月1日", EARLIEST_DATE, today) == "1868-01-01"
+    assert parse_iso_date_between("R8.12.6", EARLIEST_DATE, today) == "2026-12-06"
+    with pytest.raises(DomainError) as e:
+        parse_iso_date_between("0001-01-01", EARLIEST_DATE, today)
+    assert e.value.ja == "明治元年1月1日（1868年1月1日）より前の日付は使えません（1年1月1日）"
+    with pytest.raises(DomainError) as e:
+        parse_iso_date_between("2026-12-07", EARLIEST_DATE, today, ("取込日", "the import day"))
+    assert e.value.ja == "取込日より後の日付は使えません（2026年12月7日）"
+    assert "the import day" in e.value.en
+    with pytest.raises(DomainError) as e:
+        parse_iso_date_between("9999-12-31", EARLIEST_DATE, LATEST_DATE)
+    assert e.value.ja.startswith("2099年12月31日より後")
+
+
+@given(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)))
+def test_parse_iso_date_between_agrees_with_comparing_dates(d: date) -> None:
+    try:
+        out = parse_iso_date_between(d.isoformat(), EARLIEST_DATE, LATEST_DATE)
+    except DomainError:
+        assert not EARLIEST_DATE <= d <= LATEST_DATE
+    else:
+        assert EARLIEST_DATE <= d <= LATEST_DATE and out == d.isoformat()
+
+
+# --------------------------------------------------------------------------- text
+
+
+@pytest.mark.parametrize(
+    ("raw", "position", "code", "kind"),
+    [
+        ("協会\x00花子", 3, "U+0000", "制御文字"),
+        ("協会\x1b[31m", 3, "U+001B", "制御文字"),
+        ("協会\x85花子", 3, "U+0085", "制御文字"),
+        ("協会\x7f", 3, "U+007F", "制御文字"),
+        ("協会\x0b花子", 3, "U+000B", "制御文字"),
+        ("協会\x1c花子", 3, "U+001C", "制御文字"),
+        ("\u202e子花", 1, "U+202E", "書式制御文字"),
+        ("協会\u200b花子", 3, "U+200B", "書式制御文字"),
+        ("協会\ufeff", 3, "U+FEFF", "書式制御文字"),
+        ("協会\u2066花子", 3, "U+2066", "書式制御文字"),
+        ("協会\u2028花子", 3, "U+2028", "行区切り文字"),
+        ("協会\u2029花子", 3, "U+2029", "段落区切り文字"),
+        ("協会\ue000", 3, "U+E000", "私用領域の文字"),
+        ("協会\U000f0000", 3, "U+F0000", "私用領域の文字"),
+        ("協会\u0378", 3, "U+0378", "未定義の文字"),
+        ("協会\udc81", 3, "U+DC81", "文字コードとして読めない文字"),
+    ],
+)
+def test_check_text_names_the_refused_character(
+    raw: str, position: int, code: str, kind: str
+) -> None:
+    with pytest.raises(DomainError) as e:
+        check_text(raw, "氏名", "name")
+    assert f"氏名の{position}文字目に使えない文字（{code}、{kind}" in e.value.ja
+    assert code in e.value.en
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "協会　花子",
+        "協会\t花子",
+        "東京都\r\n千代田区",
+        "髙﨑\U00020bb7",
+        "葛\U000e0100城",
+        "a\u00a0b",
+    ],
+)
+def test_check_text_keeps_spaces_line_breaks_and_variation_selectors(raw: str) -> None:
+    assert check_text(raw, "住所", "address") == raw
+
+
+@given(st.text(st.characters(exclude_categories=REFUSED_CATEGORIES)))
+def test_check_text_accepts_every_other_character(raw: str) -> None:
+    assert check_text(raw, "住所", "address") == raw
+
+
+@pytest.mark.parametrize(
+    "raw", ["協会\x00花子", "協会\u202e花子", "協会\u2028花子", "\x1c協会　花子"]
+)
+def test_names_and_kana_refuse_control_characters(raw: str) -> None:
+    """str.split() reads U+2028 and U+001C as spaces: they must be refused before it."""
+    with pytest.raises(DomainError) as e:
+        normalize_name(raw)
+    assert "使えない文字" in e.value.ja
+    kana = raw.replace("協会", "キョウカイ").replace("花子", "ハナコ")
+    with pytest.raises(DomainError) as e:
+        normalize_kana(kana)
+    assert "使えない文字" in e.value.ja
+
+
+@pytest.mark.parametrize("raw", ['=HYPERLINK("http://x","a")', "+81", "-1", "@SUM(1)", " =1"])
+def test_a_name_never_starts_a_formula(raw: str) -> None:
+    with pytest.raises(DomainError) as e:
+        normalize_name(raw)
+    assert "数式" in e.value.ja
+
+
+def test_normalize_text_collapses_whitespace() -> None:
+    assert normalize_text(" 東京都\t千代田区\r\n霞が関　1-3-2 ", "住所", "address") == (
+        "東京都 千代田区 霞が関 1-3-2"
+    )
+    with pytest.raises(DomainError):
+        normalize_text("東京都\u202e", "住所", "address")
+
+
+def test_check_length_counts_characters() -> None:
+    assert check_length("𠮷" * 3, 3, "氏名", "name") == "𠮷" * 3
+    with pytest.raises(DomainError) as e:
+        check_length("髙" * 25, 24, "氏名", "name")
+    assert e.value.ja == "氏名が長すぎます（25文字。24文字までです）"
+
+
+def test_messages_quote_no_more_than_a_little_of_the_input() -> None:
+    with pytest.raises(DomainError) as e:
+        parse_sex("男" * 100_000)
+    assert len(e.value.ja) < 100
+    with pytest.raises(DomainError) as e:
+        parse_sex("\x1b[2J\u202e男")
+    assert "\x1b" not in e.value.ja and "\u202e" not in e.value.ja
+    assert "\\u001b" in e.value.ja and "\\u202e" in e.value.ja

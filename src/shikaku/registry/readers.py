@@ -127,11 +127,11 @@ def open_table(path: Path, encoding: str | None = None) -> Iterator[Table]:
     if enc.lower().replace("_", "-") in ("shift-jis", "sjis", "shift_jis"):
         enc = "cp932"  # CP932 is the superset that Windows actually writes
     try:
-        codecs.lookup(enc)
+        codec = codecs.lookup(enc).name
     except LookupError:
         raise FileRefused(f"未知の文字コードです: {enc}", f"unknown encoding: {enc}") from None
     with path.open("r", encoding=enc, newline="", errors="surrogateescape") as f:
-        table = _csv_table(f, enc)
+        table = _csv_table(f, enc, codec == "cp932")
         table.size = path.stat().st_size
         table.position = f.buffer.tell
         yield table
@@ -146,6 +146,51 @@ class _TooLong(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"longer than {limit:,} characters")
         self.limit = limit
+
+
+# What UTF-8 Japanese looks like read as CP932: the first two bytes of a UTF-8 kana, kanji or
+# full-width character (E3-E9 or EF, then 80-BF) are one CP932 character, from this set of
+# 481 (mostly JIS level 2 kanji). A Japanese cell of a row pasted from a UTF-8 file begins with
+# one, since a cell starts after a comma; a genuine Shift_JIS row holds one rarely (one row
+# in a hundred of the demo data), and only those rows have their cells' bytes examined.
+_UTF8_LEADS: Final = "".join(
+    dict.fromkeys(
+        bytes((lead, trail)).decode("cp932", "ignore")
+        for lead in (*range(0xE3, 0xEA), 0xEF)
+        for trail in range(0x80, 0xC0)
+    )
+)
+_UTF8_READ_AS_CP932: Final = re.compile(f"[{re.escape(_UTF8_LEADS)}]")
+_JAPANESE: Final = re.compile("[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def as_utf8(cell: str, encoding: str) -> str | None:
+    """The cell's text if its bytes are UTF-8 Japanese although the file is `encoding`."""
+    text = cell.encode(encoding, "surrogateescape").decode("utf-8", "surrogateescape")
+    if UNDECODABLE.search(text) is None and _JAPANESE.search(text) is not None:
+        return text
+    return None
+
+
+def wrong_encoding(row_in: str, encoding: str) -> tuple[str, str]:
+    """The reason (ja, en) of a row written in another encoding than its file's."""
+    file_in = {"cp932": "Shift_JIS", "utf-8": "UTF-8", "utf-8-sig": "UTF-8"}.get(encoding, encoding)
+    return (
+        f"この行はファイルの文字コード（{file_in}）ではなく {row_in} で書かれています"
+        "（文字化けを防ぐため取り込みません。ファイルを一つの文字コードで保存し直してください）",
+        f"this row is {row_in}, not in the file's encoding ({encoding})",
+    )
+
+
+def _utf8_cells(cells: list[str]) -> MalformedRow | None:
+    """In a Shift_JIS file, the first cell whose bytes are UTF-8 Japanese. It may decode
+    without an error, as mojibake (UTF-8 花子 reads as 闃ｱ蟄・), so only its bytes tell. A
+    cell of Japanese text in CP932 is practically never valid UTF-8 as a whole (its lead
+    bytes 0x81-0x9F cannot start a UTF-8 character), so genuine rows are not taken for it."""
+    for i, cell in enumerate(cells):
+        if not cell.isascii() and (text := as_utf8(cell, "cp932")) is not None:
+            return MalformedRow(i, *wrong_encoding("UTF-8", "cp932"), text)
+    return None
 
 
 class _Lines:
@@ -273,8 +318,9 @@ def _skip_record(lines: _Lines, exc: Exception) -> MalformedRow:
     return MalformedRow(None, f"CSV として読めません ({exc})", f"malformed CSV ({exc})")
 
 
-def _csv_table(f: IO[str], encoding: str) -> Table:
+def _csv_table(f: IO[str], encoding: str, cp932: bool) -> Table:
     lines = _Lines(f)
+    suspect = _UTF8_READ_AS_CP932.search if cp932 else None
     reader = csv.reader(lines)
     try:
         header = next(reader)
@@ -300,8 +346,16 @@ def _csv_table(f: IO[str], encoding: str) -> Table:
             except (csv.Error, _TooLong) as exc:
                 yield line, _skip_record(lines, exc)
                 continue
-            if cells:
-                yield line, cells
+            if not cells:
+                continue
+            if (
+                suspect is not None
+                and any(map(suspect, lines.record))
+                and (bad := _utf8_cells(cells)) is not None
+            ):
+                yield line, bad
+                continue
+            yield line, cells
 
     return Table(encoding, header, rows())
 

@@ -19,6 +19,8 @@ from shikaku.registry.readers import (
     FileRefused,
     MalformedRow,
     NumericCell,
+    as_utf8,
+    wrong_encoding,
 )
 
 _LONG_DIGITS = re.compile(r"\d{12,}")
@@ -128,19 +130,6 @@ def _column_name(names: dict[int, str], index: int | None) -> str:
     return names.get(index, f"{index + 1}列目")
 
 
-# Japanese text (kana, CJK ideographs, full-width forms): what a UTF-8 row is made of.
-_JAPANESE: Final = re.compile("[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_ENCODING_NAMES: Final = {"cp932": "Shift_JIS", "utf-8": "UTF-8", "utf-8-sig": "UTF-8"}
-
-
-def _as_utf8(cell: str, encoding: str) -> str | None:
-    """The cell's text if its bytes are UTF-8 Japanese although the file is `encoding`."""
-    text = cell.encode(encoding, "surrogateescape").decode("utf-8", "surrogateescape")
-    if UNDECODABLE.search(text) is None and _JAPANESE.search(text) is not None:
-        return text
-    return None
-
-
 def _as_cp932(cell: str, encoding: str) -> str | None:
     """The cell's text if its bytes are Shift_JIS (CP932) although the file is `encoding`."""
     try:
@@ -150,15 +139,7 @@ def _as_cp932(cell: str, encoding: str) -> str | None:
 
 
 def _wrong_encoding(line: int, column: str, text: str, row_in: str, encoding: str) -> RowError:
-    file_in = _ENCODING_NAMES.get(encoding, encoding)
-    return RowError(
-        line,
-        column,
-        mask_value(text),
-        f"この行はファイルの文字コード（{file_in}）ではなく {row_in} で書かれています"
-        "（文字化けを防ぐため取り込みません。ファイルを一つの文字コードで保存し直してください）",
-        f"this row is {row_in}, not in the file's encoding ({encoding})",
-    )
+    return RowError(line, column, mask_value(text), *wrong_encoding(row_in, encoding))
 
 
 def undecodable_cell(
@@ -172,7 +153,7 @@ def undecodable_cell(
     for i, cell in enumerate(cells):
         if UNDECODABLE.search(cell):
             column = _column_name(names, i)
-            if encoding == "cp932" and (text := _as_utf8(cell, encoding)) is not None:
+            if encoding == "cp932" and (text := as_utf8(cell, encoding)) is not None:
                 return _wrong_encoding(line, column, text, "UTF-8", encoding)
             if encoding.startswith("utf-8") and (text := _as_cp932(cell, encoding)) is not None:
                 return _wrong_encoding(line, column, text, "Shift_JIS", encoding)
@@ -183,24 +164,6 @@ def undecodable_cell(
                 "文字コードとして読めないバイトがあります（ファイルの文字コードを確認してください）",
                 "bytes that are not valid in the file's encoding",
             )
-    return None
-
-
-def _utf8_cell(header: HeaderMap, line: int, cells: list[str]) -> RowError | None:
-    """In a Shift_JIS file, a cell whose bytes are UTF-8 Japanese. It decodes, as mojibake
-    (UTF-8 花子 reads as 闃ｱ蟄・ in CP932), so only its bytes tell. A cell of Japanese text in
-    CP932 is practically never valid UTF-8 as a whole (its lead bytes 0x81-0x9F cannot
-    start a UTF-8 character), so genuine rows are not mistaken for it."""
-    row = "".join(cells)
-    if row.isascii():
-        return None
-    as_utf8 = row.encode("cp932", "surrogateescape").decode("utf-8", "surrogateescape")
-    if _JAPANESE.search(as_utf8) is None:  # no UTF-8 Japanese anywhere in the row
-        return None
-    for i, cell in enumerate(cells):
-        if not cell.isascii() and (text := _as_utf8(cell, "cp932")) is not None:
-            column = _column_name(_column_names(header), i)
-            return _wrong_encoding(line, column, text, "UTF-8", "cp932")
     return None
 
 
@@ -254,11 +217,11 @@ def screen(
     header: HeaderMap, encoding: str, rows: Rows
 ) -> tuple[list[tuple[int, list[str]]], list[RowError]]:
     """The rows the parser can read, and an error for each of the others: a row the reader
-    could not split (MalformedRow), bytes not in the file's encoding (or in the other one of
-    UTF-8 and Shift_JIS), and XLSX number and date cells in code columns."""
-    xlsx, cp932 = encoding == "xlsx", encoding == "cp932"
+    could not split or that is in the other of UTF-8 and Shift_JIS (MalformedRow), bytes
+    not in the file's encoding, and XLSX number and date cells in code columns."""
+    xlsx = encoding == "xlsx"
     undecodable = UNDECODABLE.search("".join(["".join(cells) for _line, cells in rows]))
-    if not (xlsx or cp932 or undecodable) and all(c.__class__ is list for _l, c in rows):
+    if not (xlsx or undecodable) and all(c.__class__ is list for _l, c in rows):
         return list(rows), []
     good: list[tuple[int, list[str]]] = []
     errors: list[RowError] = []
@@ -268,9 +231,7 @@ def screen(
             name = _column_name(names, cells.column)
             errors.append(RowError(line, name, mask_value(cells.value), cells.ja, cells.en))
             continue
-        bad = _utf8_cell(header, line, cells) if cp932 else None  # before: the first such cell
-        if bad is None and undecodable:
-            bad = undecodable_cell(header, line, cells, encoding)
+        bad = undecodable_cell(header, line, cells, encoding) if undecodable else None
         if bad is None and xlsx:
             bad = _typed_cells(header, line, cells)
         if bad is None:
