@@ -133,3 +133,18 @@ def test_an_address_of_the_longest_length_fits_the_window(
         barcode = None
 
     assert len(block.address_lines(_encoder(fonts), Letter())) <= 3  # raises if more
+
+
+def test_every_limit_is_documented() -> None:
+    """docs/import.md states each column's limit in its table row."""
+    from pathlib import Path
+
+    from shikaku.registry.columns import COLUMNS
+
+    doc = (Path(__file__).parents[2] / "docs" / "import.md").read_text(encoding="utf-8")
+    rows = [line for line in doc.splitlines() if line.startswith("| ")]
+    for columns in COLUMNS.values():
+        for col in columns:
+            if col.max_length is not None:
+                row = next(r for r in rows if r.startswith(f"| {col.header} | {col.aliases[0]}"))
+                assert f"at most {col.max_length} characters" in row, col.header
