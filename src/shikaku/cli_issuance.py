@@ -123,45 +123,41 @@ def start_and_execute(
 
 def finish_run(settings: Settings, engine: Any, run_id: int) -> None:
     """Whatever is left of a run: extraction, rendering, manifest."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from shikaku.issuance.runs import load_config
 
     run, _config = load_config(engine, run_id)
     if run.status == "done":
         _print_where(engine, run_id)
         return
-    # The workers start (a few seconds for a LocalCluster) while the driver extracts.
-    with ThreadPoolExecutor(1) as pool:
-        starting = pool.submit(_work_engine, settings)
-        try:
-            if run.status == "extracting":
-                _extract(settings, engine, run_id)
-            work = starting.result()
-        except BaseException:
-            if starting.exception() is None:  # waits for the workers, then stops them
-                starting.result().close()
-            raise
+    work = _work_engine(settings)
     try:
-        _render(settings, engine, run_id, work)
+        seconds = [0.0, 0.0]  # while tasks ran, the driver alone
+        if run.status == "extracting":
+            _extract(settings, engine, run_id, work, seconds)
+        _render(settings, engine, run_id, work, seconds)
     finally:
         work.close()
     _print_where(engine, run_id)
+    out.print(f"  所要時間 (seconds): 並列 {seconds[0]:.1f}・ドライバのみ {seconds[1]:.1f}")
 
 
-def _extract(settings: Settings, engine: Any, run_id: int) -> None:
+def _extract(settings: Settings, engine: Any, run_id: int, work: Any, seconds: list[float]) -> None:
     from shikaku.issuance.runs import extract_run
     from shikaku.security.mynumber import load_vault
 
     vault = load_vault(settings.key_file)
+    cfg = settings.issuance
     with progress_bar("抽出中", None) as update:
         summary = extract_run(
-            engine, run_id, vault, settings.issuance.report_dir,
-            lambda n: update(n, n),
+            engine, run_id, vault, cfg.report_dir, lambda n: update(n, n), work,
+            settings.key_file, cfg.extract_employers, cfg.task_notices,
+            lambda: out.print("  取込中のため、取込が終わるまで抽出を待ちます (waiting for an import)"),
         )  # fmt: skip
+    seconds[0] += summary.parallel_seconds
+    seconds[1] += summary.driver_seconds
     out.print(
         f"  抽出: 資格あり {summary.eligible:,} → 対象 {summary.targets:,}"
-        f"（保留 {len(summary.held):,}・除外 {summary.excluded:,}・変更なし {summary.unchanged:,}）"
+        f"（保留 {summary.held:,}・除外 {summary.excluded:,}・変更なし {summary.unchanged:,}）"
     )
     if summary.not_needed or summary.holding or summary.returns:
         out.print(
@@ -173,7 +169,7 @@ def _extract(settings: Settings, engine: Any, run_id: int) -> None:
         out.print(f"  保留一覧 (held report): {summary.held_report.resolve()}")
 
 
-def _render(settings: Settings, engine: Any, run_id: int, work: Any) -> None:
+def _render(settings: Settings, engine: Any, run_id: int, work: Any, seconds: list[float]) -> None:
     from shikaku.issuance.runs import execute, load_config
 
     run, _config = load_config(engine, run_id)
@@ -189,6 +185,8 @@ def _render(settings: Settings, engine: Any, run_id: int, work: Any) -> None:
             _running_total(update),
             lambda n: packed(n, n),
         )
+    seconds[0] += result.parallel_seconds
+    seconds[1] += result.driver_seconds
     out.print(
         f"  作成: {result.partitions_rendered:,} ファイル・{result.notices_rendered:,} 通・"
         f"{result.pages:,} 頁（{work.name}）"

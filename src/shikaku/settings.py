@@ -196,6 +196,7 @@ class IssuanceSettings(_Section):
     scheduler: str | None = None  # a Dask scheduler address; none: a LocalCluster
     workers: int = Field(0, ge=0, le=256)  # LocalCluster worker processes; 0: one per core
     task_notices: int = Field(2000, ge=1)  # notices per engine task (partitions are whole)
+    extract_employers: int = Field(1000, ge=1)  # employers per extraction task (a 記号 range)
     report_dir: Path = Path("reports")
     output_url: str | None = None  # an fsspec URL (s3://bucket/prefix) for run folders
 

@@ -32,7 +32,7 @@ from shikaku.issuance.runs import (
     write_returns,
 )
 from shikaku.issuance.verify import verify_run
-from shikaku.issuance.work import render_job
+from shikaku.issuance.work import render_partitions
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import (
     certificate_applications,
@@ -123,7 +123,7 @@ def test_re_rendering_a_partition_gives_identical_bytes(
     job = Job(
         run_id, database_url(engine), run.output_url, config, (part.partition_no,), part.targets
     )
-    (done,) = render_job(job)
+    (done,) = render_partitions(job)
     assert path.read_bytes() == before and done.result.sha256 == part.sha256
 
 

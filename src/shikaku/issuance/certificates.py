@@ -37,6 +37,7 @@ from shikaku.domain.certificate import (
 from shikaku.domain.copay import cap_category
 from shikaku.domain.errors import DomainError
 from shikaku.domain.members import Relationship
+from shikaku.issuance.extract import symbol_range
 from shikaku.issuance.jobs import run_label
 from shikaku.issuance.manifest import TextSink
 from shikaku.issuance.runconfig import RunConfig
@@ -81,31 +82,54 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
         yield ids[start : start + _CHUNK]
 
 
-def current_certificates(conn: Connection) -> dict[int, _Current]:
-    c = certificates.c
+def _in_range(low: str | None, high: str | None) -> Any:
+    """The people of a 記号 range (a join with persons)."""
+    return symbol_range(persons.c.symbol, low, high)
+
+
+def current_certificates(
+    conn: Connection, insurer_number: str, low: str | None, high: str | None
+) -> dict[int, _Current]:
+    """The latest certificate of each person of the 記号 range who holds one."""
+    c, p = certificates.c, persons.c
     rows = conn.execute(
-        select(c.person_id, c.id, c.valid_until, c.cap_requested).where(
-            c.superseded_by.is_(None), c.returned_on.is_(None)
+        select(c.person_id, c.id, c.valid_until, c.cap_requested)
+        .join(persons, p.id == c.person_id)
+        .where(
+            p.insurer_number == insurer_number,
+            _in_range(low, high),
+            c.superseded_by.is_(None),
+            c.returned_on.is_(None),
         )
+        .order_by(c.person_id, c.id)
     )
     return {pid: _Current(cid, until, bool(cap)) for pid, cid, until, cap in rows}
 
 
 class CertificatePlanner:
-    """Decides, person by person, whether a certificate run prints one and with what."""
+    """Decides, person by person, whether a certificate run prints one and with what.
 
-    def __init__(self, conn: Connection, run: Any, config: RunConfig) -> None:
+    Built per extraction task from the people of its 記号 range only (their registrations,
+    applications and current certificates, three statements joined to persons by the range),
+    so no process holds the whole registry's."""
+
+    def __init__(
+        self, conn: Connection, run: Any, config: RunConfig, low: str | None, high: str | None
+    ) -> None:
         self.kind: str = run.kind
         self.day: date = run.extraction_date
         self.issued_on: date = run.issued_on
         self.expiring_before: date | None = run.expiring_before
         self.config = config
         self.tables = load_burden_table_files(Path(p) for p in config.burden_tables)
+        p = persons.c
+        mine = and_(p.insurer_number == config.insurer_number, _in_range(low, high))
         m = mynacard_registrations.c
         self.registration: dict[int, tuple[date, date | None, date | None]] = {}
         for pid, reg, cancelled, ecert in conn.execute(
             select(m.person_id, m.registered_on, m.cancelled_on, m.ecert_expires_on)
-            .where(m.registered_on <= self.day)
+            .join(persons, p.id == m.person_id)
+            .where(mine, m.registered_on <= self.day)
             .order_by(m.person_id, m.registered_on)
         ):
             self.registration[pid] = (reg, cancelled, ecert)  # the latest wins
@@ -114,9 +138,10 @@ class CertificatePlanner:
         self.assist: set[int] = set()
         self.cap_asked: set[int] = set()
         for pid, reason, closed, cap in conn.execute(
-            select(a.person_id, a.reason, a.closed_by, a.cap_requested).where(
-                a.applied_on <= self.day
-            )
+            select(a.person_id, a.reason, a.closed_by, a.cap_requested)
+            .join(persons, p.id == a.person_id)
+            .where(mine, a.applied_on <= self.day)
+            .order_by(a.person_id, a.id)
         ):
             if reason == CertificateReason.NEEDS_ASSISTANCE:
                 self.assist.add(pid)
@@ -124,7 +149,7 @@ class CertificatePlanner:
                 self.open_apps.setdefault(pid, set()).add(CertificateReason(reason))
                 if cap:
                     self.cap_asked.add(pid)
-        self.current = current_certificates(conn)
+        self.current = current_certificates(conn, config.insurer_number, low, high)
         asked = self.cap_asked | {pid for pid, cur in self.current.items() if cur.cap_requested}
         self.insured_of, self.pay_record = _cap_households(conn, asked, self.issued_on)
 
@@ -352,16 +377,19 @@ def request_returns(conn: Connection, run: Any) -> int:
         )
         .group_by(c.id, c.valid_until)
         .order_by(c.id)
+        .execution_options(yield_per=_CHUNK)  # streamed: flat memory
     )
-    rows = [
-        (cid, lost.isoformat(), run.issued_on.isoformat(), run.id)
-        for cid, until, lost in ended
-        if return_due(until, lost)
-    ]
-    Bulk(conn).insert(
-        certificate_returns, ("certificate_id", "lost_on", "requested_on", "notified_run_id"), rows
-    )
-    return len(rows)
+    columns = ("certificate_id", "lost_on", "requested_on", "notified_run_id")
+    bulk, rows, count = Bulk(conn), [], 0
+    for cid, until, lost in ended:
+        if return_due(until, lost):
+            rows.append((cid, lost.isoformat(), run.issued_on.isoformat(), run.id))
+        if len(rows) == _CHUNK:
+            count += len(rows)
+            bulk.insert(certificate_returns, columns, rows)
+            rows = []
+    bulk.insert(certificate_returns, columns, rows)
+    return count + len(rows)
 
 
 RETURNS_CSV = "returns.csv"

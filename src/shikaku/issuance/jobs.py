@@ -15,7 +15,7 @@ from datetime import date
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Engine, and_, select
 
 from shikaku.domain.certificate import CertificateReason
 from shikaku.domain.packing import pack_households
@@ -204,38 +204,54 @@ _PARTITION_FIELDS = (
 
 
 def plan_jobs(
-    conn: Connection,
+    engine: Engine,
     run_id: int,
     database_url: str,
     config: RunConfig,
     task_notices: int,
 ) -> Iterator[Job]:
     """Jobs for every partition not yet done, in partition order, each of about
-    `task_notices` notices; one streamed statement over the partitions."""
-    run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+    `task_notices` notices. Partitions are read a page at a time, each page in its own short
+    read (no transaction stays open while the workers write; memory stays flat)."""
     p = run_partitions.c
-    rows = conn.execute(
-        select(p.partition_no, p.targets)
-        .where(p.run_id == run_id, p.status == "pending")
-        .order_by(p.partition_no)
-        .execution_options(yield_per=10_000)
-    )
+    with engine.connect() as conn:
+        output_url = conn.execute(select(runs.c.output_url).where(runs.c.id == run_id)).scalar_one()
     batch: list[int] = []
     size = 0
-    for partition_no, targets in rows:
-        batch.append(partition_no)
-        size += targets
-        if size >= task_notices:
-            yield Job(run_id, database_url, run.output_url, config, tuple(batch), size)
-            batch, size = [], 0
+    after = 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(p.partition_no, p.targets)
+                .where(p.run_id == run_id, p.status == "pending", p.partition_no > after)
+                .order_by(p.partition_no)
+                .limit(_PLAN_PAGE)
+            ).all()
+        if not rows:
+            break
+        after = rows[-1][0]
+        for partition_no, targets in rows:
+            batch.append(partition_no)
+            size += targets
+            if size >= task_notices:
+                yield Job(run_id, database_url, output_url, config, tuple(batch), size)
+                batch, size = [], 0
     if batch:
-        yield Job(run_id, database_url, run.output_url, config, tuple(batch), size)
+        yield Job(run_id, database_url, output_url, config, tuple(batch), size)
+
+
+_PLAN_PAGE = 10_000
 
 
 def load_partitions(
-    conn: Connection, run_id: int, partitions: Sequence[int], config: RunConfig
+    conn: Connection,
+    run_id: int,
+    partitions: Sequence[int],
+    config: RunConfig,
+    pending_only: bool = False,
 ) -> Iterator[PartitionWork]:
-    """The render inputs of these partitions, read as ranges of the print-order key."""
+    """The render inputs of these partitions (those not yet done, with `pending_only`), read
+    as ranges of the print-order key."""
     run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
     p, t = run_partitions.c, run_targets.c
     wanted = sorted(partitions)
@@ -251,7 +267,12 @@ def load_partitions(
                 run_partitions,
                 and_(p.run_id == t.run_id, p.partition_no == t.partition_no),
             )
-            .where(t.run_id == run_id, t.partition_no.in_(chunk), t.status == "ready")
+            .where(
+                t.run_id == run_id,
+                t.partition_no.in_(chunk),
+                t.status == "ready",
+                p.status == "pending" if pending_only else and_(True),
+            )
             .order_by(t.partition_no, t.piece_no)
         )
         for _partition_no, group in groupby(rows, key=lambda r: r.partition_no):

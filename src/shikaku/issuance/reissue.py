@@ -21,7 +21,6 @@ from shikaku.issuance.extract import (
     ExtractionSummary,
     Extractor,
     _batch_row,
-    _held_row,
     _parcel_row,
     _Row,
     _target_row,
@@ -53,7 +52,7 @@ class ReissueError(DomainError):
 def _person_row(conn: Connection, person_id: int, day: date) -> _Row | None:
     p, e, m = persons.c, eligibility_periods.c, employers.c
     row = conn.execute(
-        select(*source_columns())
+        select(*source_columns(day))
         .join_from(persons, eligibility_periods, e.person_id == p.id)
         .join(employers, m.id == p.employer_id)
         .where(
@@ -73,7 +72,7 @@ def extract_one(
     """The ledger of a reissue run: one target (or one held entry), one partition."""
     run, config = load_config(engine, run_id)
     unprintable = FontSet.load(config.font_paths).unprintable
-    summary = ExtractionSummary(run_id)
+    summary = ExtractionSummary(run_id=run_id)
     with write_transaction(engine) as conn:
         row = _person_row(conn, person_id, run.extraction_date)
         if row is None:
@@ -85,7 +84,8 @@ def extract_one(
         extractor = Extractor(conn, config, vault, unprintable, run.extraction_date, False)
         [(target, change, reason)] = extractor.targets([row], summary)
         if reason is not None:
-            rows = [_held_row(summary, target, change, reason)]
+            summary.held = 1
+            rows = [_target_row(run_id, target, change, -1, 1, reason)]
         else:
             summary.targets = 1
             rows = [_target_row(run_id, target, change, 1, 1, None)]
@@ -99,7 +99,7 @@ def extract_one(
             Bulk(conn).insert(run_partitions, PARTITION_COLUMNS, [part])
         Bulk(conn).insert(run_targets, TARGET_COLUMNS, rows)
         mark_extracted(conn, summary)
-    summary.held_report = write_held_report(report_dir, run_id, summary.held)
+    write_held_report(engine, report_dir, summary)
     return summary
 
 

@@ -1,38 +1,63 @@
-"""Issuance runs as plain operations on ids: start, execute (and resume), list, show.
+"""Issuance runs as plain operations on ids: start, extract, execute (and resume), list, show.
 
-A run moves extracting → extracted → done. Each step is safe to repeat: extraction is one
-transaction, a partition is recorded done with its file in one transaction after the file is
-renamed into place, and the manifest is rebuilt from the ledger. So `resume` is simply
-"do whatever is left", after a clean stop, an exception or kill -9 alike.
+A run moves extracting → extracted → done. The driver (this module) only schedules: range
+tasks extract (issuance/extract.py) and letter tasks batch (issuance/letters.py) on the
+engine, render tasks render and record (issuance/work.py); the driver shows progress, writes
+the held report and the manifest. Each step is safe to repeat: an extraction that did not
+finish starts over (its tasks read one frozen registry, which a new attempt takes afresh), a
+partition is recorded done with its file in one transaction after the file is renamed into
+place, and the manifest is rebuilt from the ledger. So `resume` is simply "do whatever is
+left", after a clean stop, an exception or kill -9 alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from shikaku.domain.errors import DomainError
 from shikaku.issuance.certificates import (
     RETURNS_CSV,
     RETURNS_PDF,
     build_return_letters,
+    request_returns,
     write_returns_list,
 )
 from shikaku.issuance.engine import Engine as WorkEngine
-from shikaku.issuance.extract import CERTIFICATE_KINDS, ExtractionSummary, extract
+from shikaku.issuance.engine import InlineEngine
+from shikaku.issuance.extract import (
+    ATTEMPT,
+    CERTIFICATE_KINDS,
+    ExtractionSummary,
+    KeySource,
+    RangeTask,
+    extract_range,
+    mark_extracted,
+    write_held_report,
+)
 from shikaku.issuance.jobs import plan_jobs, run_label
+from shikaku.issuance.letters import batch_letters, plan_letters
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
-from shikaku.issuance.record import record_done
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.work import TMP_MARK, atomic_write, output_fs, render_job, renderer_for
 from shikaku.registry.db import write_transaction
-from shikaku.registry.tables import run_partitions, run_targets, runs
-from shikaku.render.fonts import FontSet
+from shikaku.registry.snapshot import frozen_registry
+from shikaku.registry.tables import (
+    certificate_returns,
+    employers,
+    run_extract_tasks,
+    run_letters,
+    run_partitions,
+    run_targets,
+    runs,
+)
 from shikaku.security.mynumber import MyNumberVault
 
 Progress = Callable[[int], None]
@@ -108,10 +133,13 @@ class ExecutionSummary:
     manifest_csv: str = ""
     manifest_json: str = ""
     output_url: str = ""
+    parallel_seconds: float = 0.0  # while render tasks ran
+    driver_seconds: float = 0.0  # the driver alone: cleaning up, return letters, manifest
 
 
 def _clean_temporaries(output_url: str) -> None:
-    """Half-written files of a killed run: never seen as output, removed before a resume."""
+    """Half-written files of a killed run or worker: never seen as output, removed before a
+    resume and after the render tasks."""
     fs, root = output_fs(output_url)
     if not fs.exists(root):
         return
@@ -127,7 +155,9 @@ def execute(
     progress: Progress | None = None,
     pack_progress: Progress | None = None,
 ) -> ExecutionSummary:
-    """Render every pending partition, record it, then write the manifest; run is done."""
+    """Render and record every pending partition (on the engine), then write the manifest;
+    the run is done."""
+    started = time.perf_counter()
     run, config = load_config(engine, run_id)
     if run.status == "extracting":
         raise RunError(
@@ -136,23 +166,22 @@ def execute(
         )
     summary = ExecutionSummary(run_id, output_url=run.output_url)
     _clean_temporaries(run.output_url)
-    with engine.connect() as reader:
-        # Planned up front (a few bytes per partition): the reader is closed before the
-        # workers read and the driver writes.
-        jobs = list(plan_jobs(reader, run_id, database_url(engine), config, task_notices))
-    for done_list in work_engine.map_unordered(render_job, jobs):
-        record_done(engine, run_id, done_list)
-        notices = sum(d.notices for d in done_list)
-        summary.partitions_rendered += len(done_list)
-        summary.notices_rendered += notices
-        summary.pages += sum(d.result.pages for d in done_list)
+    jobs = plan_jobs(engine, run_id, database_url(engine), config, task_notices)
+    parallel = time.perf_counter()
+    for done in work_engine.map_unordered(render_job, jobs):
+        summary.partitions_rendered += done.partitions
+        summary.notices_rendered += done.notices
+        summary.pages += done.pages
         if progress is not None:
-            progress(notices)
+            progress(done.notices)
+    summary.parallel_seconds = time.perf_counter() - parallel
+    _clean_temporaries(run.output_url)  # left by a worker that was killed mid-file
     if run.kind in CERTIFICATE_KINDS:
         write_returns(engine, run_id)
     write_manifest(engine, run_id, config, pack_progress)
     summary.manifest_csv = f"{run.output_url}/{MANIFEST_CSV}"
     summary.manifest_json = f"{run.output_url}/{MANIFEST_JSON}"
+    summary.driver_seconds = time.perf_counter() - started - summary.parallel_seconds
     return summary
 
 
@@ -219,17 +248,110 @@ def write_manifest(
         )
 
 
+RANGE_EMPLOYERS = 1000  # employers per extraction task (settings issuance.extract_employers)
+TASK_NOTICES = 2000  # letters per batch task (settings issuance.task_notices)
+
+
 def extract_run(
     engine: Engine,
     run_id: int,
     vault: MyNumberVault,
     report_dir: Path,
     progress: Progress | None = None,
+    work: WorkEngine | None = None,
+    key_file: Path | str | None = None,
+    range_employers: int = RANGE_EMPLOYERS,
+    task_notices: int = TASK_NOTICES,
+    waiting: Callable[[], None] | None = None,
 ) -> ExtractionSummary:
-    """Extract against the fonts the run will embed (its frozen config), nothing else."""
-    _run, config = load_config(engine, run_id)
-    unprintable = FontSet.load(config.font_paths).unprintable
-    return extract(engine, run_id, config, vault, unprintable, report_dir, progress)
+    """Fill the ledger of a run in status extracting, on the engine, and mark it extracted.
+
+    The driver freezes the registry (registry.snapshot), cuts the insurer's employers into
+    ranges of `range_employers` in 記号 order and hands them to range tasks; then the home
+    letters go to batch tasks by postal area; then it writes the held report. Progress gets
+    the members read so far. A run whose extraction did not finish starts it over here."""
+    started = time.perf_counter()
+    run, config = load_config(engine, run_id)
+    if run.status != "extracting":
+        raise RunError(f"実行 {run_id} は抽出済みです", f"run {run_id} was extracted already")
+    work = work or InlineEngine()
+    url = database_url(engine)
+    keys = KeySource.of(vault, key_file)
+    attempt = uuid.uuid4().hex
+    summary = ExtractionSummary(run_id=run_id)
+    with write_transaction(engine) as conn:
+        _start_over(conn, run_id, attempt)
+        if run.kind in CERTIFICATE_KINDS:
+            request_returns(conn, run)
+            summary.returns = conn.execute(
+                select(func.count()).where(certificate_returns.c.notified_run_id == run_id)
+            ).scalar_one()
+    parallel = 0.0
+    with frozen_registry(engine, run_label(run_id), waiting) as (conn, snapshot):
+        ranges = EmployerRanges(conn, config.insurer_number, range_employers)
+        tasks = (
+            RangeTask(run_id, url, snapshot, attempt, config, keys, first, low, high)
+            for first, low, high in ranges
+        )
+        begun = time.perf_counter()
+        for counts in work.map_unordered(extract_range, tasks):
+            summary.add(counts)
+            if progress is not None:
+                progress(summary.members)
+        parallel += time.perf_counter() - begun
+    letters = plan_letters(
+        run_id, url, attempt, config, summary.letters, ranges.total + 1, task_notices
+    )
+    begun = time.perf_counter()
+    for counts in work.map_unordered(batch_letters, letters):
+        summary.batches += counts.batches
+    parallel += time.perf_counter() - begun
+    with write_transaction(engine) as conn:
+        mark_extracted(conn, summary)
+        conn.execute(run_extract_tasks.delete().where(run_extract_tasks.c.run_id == run_id))
+    write_held_report(engine, report_dir, summary)
+    if progress is not None:
+        progress(summary.members)
+    summary.parallel_seconds = parallel
+    summary.driver_seconds = time.perf_counter() - started - parallel
+    return summary
+
+
+def _start_over(conn: Connection, run_id: int, attempt: str) -> None:
+    """Whatever an unfinished extraction of the run left goes, and its tasks (any still
+    running somewhere) are turned away: the new attempt is the only one that may write."""
+    for table in (run_targets, run_partitions, run_letters, run_extract_tasks):
+        conn.execute(table.delete().where(table.c.run_id == run_id))
+    conn.execute(run_extract_tasks.insert().values(run_id=run_id, task=ATTEMPT, summary=attempt))
+
+
+class EmployerRanges:
+    """The insurer's employers in 記号 order, cut every `size`: (rank of the range's first
+    employer, low, high) with [low, high) covering every 記号 (None: open). One streamed
+    statement over the employers' unique key, read in the frozen registry; `total` is the
+    number of employers once iterated (home-letter batches are numbered after them)."""
+
+    def __init__(self, conn: Connection, insurer_number: str, size: int) -> None:
+        self.conn = conn
+        self.insurer_number = insurer_number
+        self.size = max(1, size)
+        self.total = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str | None, str | None]]:
+        m = employers.c
+        symbols = self.conn.execute(
+            select(m.symbol)
+            .where(m.insurer_number == self.insurer_number)
+            .order_by(m.symbol)
+            .execution_options(yield_per=10_000)
+        ).scalars()
+        first, low = 1, None
+        for i, symbol in enumerate(symbols):
+            self.total = i + 1
+            if i and i % self.size == 0:
+                yield first, low, symbol
+                first, low = i + 1, symbol
+        yield first, low, None
 
 
 @dataclass(frozen=True)

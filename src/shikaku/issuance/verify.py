@@ -26,7 +26,7 @@ from shikaku.issuance.certificates import (
     issued_mismatches,
     write_returns_list,
 )
-from shikaku.issuance.extract import CERTIFICATE_KINDS, HELD_PARTITION
+from shikaku.issuance.extract import CERTIFICATE_KINDS
 from shikaku.issuance.jobs import control_code
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.runs import load_config
@@ -143,11 +143,11 @@ def verify_run(
             )
         }
         report.held = conn.execute(
-            select(func.count()).where(t.run_id == run_id, t.partition_no == HELD_PARTITION)
+            select(func.count()).where(t.run_id == run_id, t.partition_no <= 0)  # held
         ).scalar_one()
         targets = conn.execute(
             select(run_targets)
-            .where(t.run_id == run_id, t.partition_no > HELD_PARTITION)
+            .where(t.run_id == run_id, t.partition_no > 0)
             .order_by(t.partition_no, t.piece_no)
             .execution_options(yield_per=5000)
         )

@@ -1,10 +1,11 @@
-"""The worker side: render a job's partitions to files, return only small results.
+"""The worker side: render a job's partitions to files and record them; return only counts.
 
 Each file is written under a temporary name and renamed to its deterministic name through
 fsspec, so a reader never sees half a file and a partition rendered twice (a retry, a resume
-after kill -9) replaces the file with the same bytes. The renderer (fonts parsed, templates
-ready) and a database engine are built once per worker process; the worker reads its
-partitions from the ledger and returns what the driver records: pages, hashes, containers.
+after kill -9, a job Dask runs again) replaces the file with the same bytes. The renderer
+(fonts parsed, templates ready) and a database engine are built once per worker process; the
+worker reads its pending partitions from the ledger, renders them and records them itself
+(issuance/record.py): the driver only schedules and counts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ from shikaku.render.model import MailingBatch, RenderResult
 from shikaku.security.outputs import private_umask
 
 TMP_MARK = ".tmp-"
+
+
+@dataclass(frozen=True, slots=True)
+class JobDone:
+    """What a job tells the driver: how much it recorded (progress), nothing more."""
+
+    partitions: int
+    notices: int
+    pages: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +103,18 @@ def output_fs(url: str) -> tuple[Any, str]:
     return fs, root.rstrip("/")
 
 
-def render_job(job: Job) -> list[PartitionDone]:
+def render_job(job: Job) -> JobDone:
+    """The engine task: render the job's partitions still pending and record them."""
+    from shikaku.issuance.record import record_done
+
+    done = render_partitions(job, pending_only=True)
+    if done:
+        done = record_done(database_for(job.database_url), job.run_id, done)
+    return JobDone(len(done), sum(d.notices for d in done), sum(d.result.pages for d in done))
+
+
+def render_partitions(job: Job, pending_only: bool = False) -> list[PartitionDone]:
+    """Render the job's partitions to their files; what recording them takes."""
     # A worker of a cluster no `shikaku` command started has its own umask: the PDFs hold
     # members' data, so they are 0600 (folders 0700) here too.
     private_umask()
@@ -102,7 +123,7 @@ def render_job(job: Job) -> list[PartitionDone]:
     done: list[PartitionDone] = []
     made: set[str] = set()
     with database_for(job.database_url).connect() as conn:
-        works = list(load_partitions(conn, job.run_id, job.partitions, job.config))
+        works = list(load_partitions(conn, job.run_id, job.partitions, job.config, pending_only))
     for work in works:
         path = f"{root}/{work.file_name}"
         folder = path.rsplit("/", 1)[0]
