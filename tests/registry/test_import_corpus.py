@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,23 @@ def prepare(name: str, case: dict[str, Any], into: Path) -> Path:
         book = Workbook()
         sheet = book.active
         assert sheet is not None
-        for row in [spec["header"], *spec["rows"]]:
+        rows = spec["rows"]
+        if "numbered" in spec:  # copies of the first row, numbered 1.. in that column
+            at = spec["header"].index(spec["numbered"]["column"])
+            rows = [
+                [*rows[0][:at], str(n), *rows[0][at + 1 :]]
+                for n in range(1, spec["numbered"]["count"] + 1)
+            ]
+        for row in [spec["header"], *rows]:
             sheet.append(row)
         book.save(target)
+        if "damaged" in spec:  # bytes at this fraction of the sheet's compressed data
+            part = zipfile.ZipFile(target).getinfo("xl/worksheets/sheet1.xml")
+            data = bytearray(target.read_bytes())
+            at = part.header_offset + 30 + len(part.filename) + len(part.extra)
+            at += int(part.compress_size * spec["damaged"])
+            data[at : at + 16] = bytes(b ^ 0x5A for b in data[at : at + 16])
+            target.write_bytes(bytes(data))
         return target
     data = (CORPUS / name).read_bytes()
     for marker, (char, count) in case.get("expand", {}).items():

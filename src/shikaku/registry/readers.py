@@ -14,6 +14,8 @@ import csv
 import datetime as dt
 import math
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -406,6 +408,28 @@ def _uncomputed(values: tuple[object, ...], formulas: tuple[object, ...]) -> Mal
     return None
 
 
+def _check_archive(path: Path) -> None:
+    """Refuse a damaged XLSX before any row is written: its sheet is read as a stream, and
+    a damaged part found halfway (a bad checksum, XML cut short) would stop the import after
+    committed batches. Checking every part's CRC costs one decompression of the file."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileRefused(
+            f"Excel ファイルとして読めません ({type(exc).__name__})",
+            f"not a readable XLSX file ({type(exc).__name__})",
+        ) from None
+    with archive:
+        try:
+            damaged = archive.testzip()  # the first part whose checksum is wrong, or None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            damaged = type(exc).__name__  # data that does not even decompress
+    if damaged is not None:
+        raise FileRefused(
+            f"Excel ファイルが壊れています（{damaged}）", f"the XLSX file is damaged ({damaged})"
+        )
+
+
 @contextmanager
 def _open_xlsx(path: Path) -> Iterator[Table]:
     """The first sheet. Cells are read as Excel shows them (a formula as its saved result);
@@ -414,6 +438,7 @@ def _open_xlsx(path: Path) -> Iterator[Table]:
     reading as a blank cell."""
     from openpyxl import load_workbook
 
+    _check_archive(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         formula_book = load_workbook(path, read_only=True, data_only=False)
