@@ -157,13 +157,15 @@ def audit_list(
     limit: Annotated[int, typer.Option(min=1, help="表示件数")] = 20,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """最近のアクセス記録を新しい順に表示します（個人は person_id のみ、詳細は表示しません）."""
+    """最近のアクセス記録を新しい順に表示します（個人は person_id のみ、詳細は表示しません）。
+    職員・事業所の記録は操作した利用者を示します."""
     from sqlalchemy import select
 
     from shikaku.registry.tables import audit_log, clinics
+    from shikaku.security.audit import actor_of
 
     engine = _engine(database_url)
-    table = Table("#", "日時 (UTC)", "医療機関コード", "種類", "person_id", "結果")
+    table = Table("#", "日時 (UTC)", "医療機関コード", "利用者", "種類", "person_id", "結果")
     query = (
         select(
             audit_log.c.id,
@@ -172,6 +174,7 @@ def audit_list(
             audit_log.c.kind,
             audit_log.c.person_id,
             audit_log.c.result,
+            audit_log.c.detail,
         )
         .select_from(audit_log.outerjoin(clinics, clinics.c.id == audit_log.c.clinic_id))
         .order_by(audit_log.c.id.desc())
@@ -183,6 +186,7 @@ def audit_list(
                 str(r.id),
                 _when(r.at),
                 r.institution_code or "-",
+                actor_of(r.detail) or "-",
                 r.kind,
                 "-" if r.person_id is None else str(r.person_id),
                 r.result or "",

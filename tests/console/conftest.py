@@ -44,7 +44,7 @@ def console_settings(tmp_path: Path, **console: object) -> Settings:
         {},
         {
             "output_dir": str(tmp_path / "out"),
-            "issuance": {"report_dir": str(tmp_path / "reports")},
+            "issuance": {"report_dir": str(tmp_path / "reports"), "engine": "inline"},
             "console": {"secure_cookies": False, "electronic_delivery": True, **console},
         },
     )
@@ -98,6 +98,15 @@ def person_id(engine: Engine, symbol: str, number: str, branch: str = "00") -> i
 
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
+
+
+def form(csrf: str, **fields: str) -> dict[str, str]:
+    """A form's fields as the page sends them: the CSRF token and a fresh idempotency key
+    (as each page renders a new one)."""
+    import secrets
+
+    return {"csrf": csrf, "form_key": secrets.token_urlsafe(16), **fields}
 
 
 def csrf_of(html: str) -> str:

@@ -27,6 +27,7 @@ from tests.console.conftest import (
     SYMBOL_B,
     Desk,
     csrf_of,
+    form,
     login,
     person_id,
 )
@@ -259,17 +260,20 @@ def test_my_number_report_four_eyes_and_reissue(desk: Desk) -> None:
     one, two = desk.client(), desk.client()
     t1, t2 = login(one, "op1"), login(two, "op2")
     bad = NEW_NUMBER[:-1] + "3"
-    r = one.post(f"/console/persons/{pid}/my-number", data={"csrf": t1, "my_number": bad})
+    r = one.post(f"/console/persons/{pid}/my-number", data=form(t1, my_number=bad))
     assert r.status_code == 400 and "チェックディジット" in r.text and bad not in r.text
-    r = one.post(f"/console/persons/{pid}/my-number", data={"csrf": t1, "my_number": MY_NUMBERS[0]})
+    r = one.post(f"/console/persons/{pid}/my-number", data=form(t1, my_number=MY_NUMBERS[0]))
     assert "登録済みの個人番号と同じです" in r.text
-    r = one.post(f"/console/persons/{pid}/my-number", data={"csrf": t1, "my_number": NEW_NUMBER})
+    r = one.post(f"/console/persons/{pid}/my-number", data=form(t1, my_number=NEW_NUMBER))
     assert r.status_code == 303
     with desk.engine.connect() as conn:
         report_id = conn.execute(select(my_number_reports.c.id)).scalar_one()
-    r = one.post(f"/console/reports/{report_id}", data={"csrf": t1, "decision": "approve"})
+    approve = {"decision": "approve", "note": "通知カードの写しで確認"}
+    r = one.post(f"/console/reports/{report_id}", data=form(t1, **approve))
     assert r.status_code == 400 and "承認できません" in r.text
-    r = two.post(f"/console/reports/{report_id}", data={"csrf": t2, "decision": "approve"})
+    r = two.post(f"/console/reports/{report_id}", data=form(t2, decision="approve"))
+    assert r.status_code == 400 and "理由を入力してください" in r.text  # a reason is required
+    r = two.post(f"/console/reports/{report_id}", data=form(t2, **approve))
     assert r.status_code == 303
     with desk.engine.connect() as conn:
         run_id = conn.execute(select(my_number_reports.c.reissue_run_id)).scalar_one()
@@ -289,24 +293,23 @@ def test_certificate_application_and_insurer_return(desk: Desk) -> None:
     c = desk.client()
     t = login(c, "op1")
     r = c.post(
-        f"/console/persons/{pid}/certificate",
-        data={"csrf": t, "cert_reason": "", "cert_on": "2025/13/40"},
+        f"/console/persons/{pid}/certificate", data=form(t, cert_reason="", cert_on="2025/13/40")
     )
     assert r.status_code == 400 and 'id="e-cert_reason"' in r.text
     assert 'value="2025/13/40"' in r.text
     r = c.post(
         f"/console/persons/{pid}/certificate",
-        data={"csrf": t, "cert_reason": "lost", "cert_on": "2025-12-01"},
+        data=form(t, cert_reason="lost", cert_on="2025-12-01"),
     )
     assert r.status_code == 303
     r = c.post(
         f"/console/persons/{pid}/return",
-        data={"csrf": t, "return_run": str(desk.run_id), "reason": "left", "left_on": ""},
+        data=form(t, return_run=str(desk.run_id), reason="left", left_on=""),
     )
     assert r.status_code == 400 and "退職日を入力してください" in r.text
     r = c.post(
         f"/console/persons/{pid}/return",
-        data={"csrf": t, "return_run": str(desk.run_id), "reason": "unknown_address"},
+        data=form(t, return_run=str(desk.run_id), reason="unknown_address"),
     )
     assert r.status_code == 303
 
@@ -338,7 +341,7 @@ def test_follow_up_leaves_out_reported_leavers(desk: Desk, tmp_path: Path) -> No
     s = login(staff := desk.client(), "op1")
     r = staff.post(
         f"/console/persons/{lost}/return",
-        data={"csrf": s, "return_run": str(run), "reason": "unknown_address"},
+        data=form(s, return_run=str(run), reason="unknown_address"),
     )
     assert r.status_code == 303
     follow = create_run(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.console.conftest import SYMBOL_A, Desk, login, person_id
+from tests.console.conftest import SYMBOL_A, Desk, form, login, person_id
 
 TOO_LARGE = [
     "99999999999999999999",  # beyond 64 bits
@@ -35,17 +35,17 @@ def test_staff_console_urls(desk: Desk) -> None:
             f"/console/runs/{big}",
         ):
             _is_page(client.get(url), 404)
-        for url, form in (
+        for url, fields in (
             (f"/console/persons/{big}/reissue", {}),
             (f"/console/persons/{big}/certificate", {"cert_reason": "lost"}),
             (f"/console/persons/{big}/my-number", {"my_number": ""}),
             (f"/console/persons/{big}/return", {"return_run": str(desk.run_id)}),
             (f"/console/reports/{big}", {"decision": "approve"}),
         ):
-            _is_page(client.post(url, data={"csrf": csrf, **form}), 404)
+            _is_page(client.post(url, data={"csrf": csrf, **fields}), 404)
         r = client.post(
             f"/console/persons/{pid}/return",
-            data={"csrf": csrf, "return_run": big, "reason": "unknown", "left_on": ""},
+            data=form(csrf, return_run=big, reason="unknown", left_on=""),
         )
         _is_page(r, 400)
         assert "書類を選んでください" in r.text

@@ -51,6 +51,7 @@ __all__ = [
     "AuditProblem",
     "AuditReport",
     "AuditWriter",
+    "actor_of",
     "canonical",
     "chain_hash",
     "verify_chain",
@@ -154,6 +155,18 @@ def chain_hash(
     h = hashlib.sha256(prev_hash)
     h.update(canonical(id, at, clinic_id, kind, person_id, result, detail))
     return h.digest()
+
+
+def actor_of(detail: str | None) -> str | None:
+    """Who acted, for a row written by the console or the portal (`detail`'s "user"); None
+    for a clinic's row or a detail that names nobody."""
+    if not detail or '"user"' not in detail:
+        return None
+    try:
+        value = json.loads(detail).get("user")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 # ------------------------------------------------------------------ writing

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Engine, exc, func, select
 
@@ -42,7 +43,11 @@ ROLE_JA = {"admin": "管理者", "operator": "担当者", "auditor": "監査担�
 
 
 class AccountError(DomainError):
-    """A user cannot be created as asked."""
+    """A user cannot be created or changed as asked; `field` names the form field."""
+
+    def __init__(self, ja: str, en: str, field: str = "") -> None:
+        super().__init__(ja, en)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -71,34 +76,40 @@ def add_user(
 ) -> int:
     name = name.strip()
     if not name or len(name) > 64:
-        raise AccountError("ログイン名は1〜64文字です", "login name must have 1-64 characters")
+        raise AccountError(
+            "ログイン名は1〜64文字です", "login name must have 1-64 characters", "name"
+        )
     try:
         role = Role(role)
     except ValueError:
         raise AccountError(
-            f"役割は {', '.join(r.value for r in Role)} のいずれかです", f"bad role {role}"
+            f"役割は {', '.join(r.value for r in Role)} のいずれかです", f"bad role {role}", "role"
         ) from None
     problem = password_problem(password)
     if problem:
-        raise AccountError(problem, "password too short")
+        raise AccountError(problem, "password too short", "password")
     with write_transaction(engine) as conn:
         employer_id = None
         if role == Role.EMPLOYER:
             if not employer_symbol:
-                raise AccountError("事業所の記号が必要です", "--employer SYMBOL is required")
+                raise AccountError(
+                    "事業所の記号が必要です", "--employer SYMBOL is required", "employer"
+                )
             employer_id = conn.execute(
                 select(employers.c.id).where(employers.c.symbol == employer_symbol.strip())
             ).scalar()
             if employer_id is None:
                 raise AccountError(
-                    f"記号 {employer_symbol} の事業所はありません", "no such employer"
+                    f"記号 {employer_symbol} の事業所はありません", "no such employer", "employer"
                 )
         elif employer_symbol:
             raise AccountError(
-                "事業所の記号は役割 employer のときだけ指定します", "--employer only for employer"
+                "事業所の記号は役割 employer のときだけ指定します",
+                "--employer only for employer",
+                "employer",
             )
         if conn.execute(select(console_users.c.id).where(console_users.c.name == name)).first():
-            raise AccountError(f"ログイン名 {name} は使われています", "login name taken")
+            raise AccountError(f"ログイン名 {name} は使われています", "login name taken", "name")
         return int(
             conn.execute(
                 console_users.insert()
@@ -137,6 +148,109 @@ def disable_user(engine: Engine, name: str) -> bool:
         )
         conn.execute(console_sessions.delete().where(console_sessions.c.user_id == user_id))
     return True
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as the admins' page lists them (never the password hash)."""
+
+    id: int
+    name: str
+    role: str
+    employer_symbol: str | None
+    employer_name: str | None
+    created_at: datetime
+    disabled_at: datetime | None
+    last_login: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+
+def accounts(engine: Engine) -> list[Account]:
+    """Every user, staff first, with their last successful login; one statement."""
+    u, e, a = console_users.c, employers.c, login_attempts.c
+    last = (
+        select(func.max(a.at))
+        .where(a.name == u.name, a.success.is_(True))
+        .correlate(console_users)
+        .scalar_subquery()
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(u.id, u.name, u.role, e.symbol, e.name.label("employer_name"), u.created_at,
+                   u.disabled_at, last.label("last_login"))
+            .select_from(console_users.outerjoin(employers, e.id == u.employer_id))
+            .order_by((u.role == "employer"), u.name)
+        ).all()  # fmt: skip
+    return [Account(*r) for r in rows]
+
+
+def account(engine: Engine, user_id: int) -> Account | None:
+    return next((a for a in accounts(engine) if a.id == user_id), None)
+
+
+def _target(conn: Any, user_id: int) -> Any:
+    row = conn.execute(select(console_users).where(console_users.c.id == user_id)).first()
+    if row is None:
+        raise AccountError("この利用者はいません", "no such user")
+    return row
+
+
+def set_role(engine: Engine, actor_id: int, user_id: int, role: str) -> str:
+    """A staff user's new role (admin / operator / auditor); an employer user stays one.
+    An admin does not demote themselves (someone must remain able to manage users).
+    The user's name."""
+    if role not in (r.value for r in STAFF):
+        raise AccountError("役割を選んでください", "choose a staff role")
+    with write_transaction(engine) as conn:
+        row = _target(conn, user_id)
+        if row.role == Role.EMPLOYER:
+            raise AccountError(
+                "事業所の利用者の役割は変えられません（職員は別に追加してください）",
+                "an employer user stays an employer user",
+            )
+        if user_id == actor_id and role != Role.ADMIN:
+            raise AccountError(
+                "自分自身の管理者の役割は外せません（別の管理者が行います）", "not yourself"
+            )
+        conn.execute(console_users.update().where(console_users.c.id == user_id).values(role=role))
+        conn.execute(console_sessions.delete().where(console_sessions.c.user_id == user_id))
+    return str(row.name)
+
+
+def set_active(engine: Engine, actor_id: int, user_id: int, active: bool) -> str:
+    """Disable (their sessions end at once) or enable a user; not oneself. Their name."""
+    if user_id == actor_id:
+        raise AccountError("自分自身は無効にできません", "not yourself")
+    with write_transaction(engine) as conn:
+        row = _target(conn, user_id)
+        conn.execute(
+            console_users.update()
+            .where(console_users.c.id == user_id)
+            .values(disabled_at=None if active else now())
+        )
+        if not active:
+            conn.execute(console_sessions.delete().where(console_sessions.c.user_id == user_id))
+    return str(row.name)
+
+
+def reset_password(engine: Engine, user_id: int, password: str) -> str:
+    """A new password, set by an admin (to be handed over in person); the user's sessions
+    end. Their name."""
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem, "password too short")
+    with write_transaction(engine) as conn:
+        row = _target(conn, user_id)
+        conn.execute(
+            console_users.update()
+            .where(console_users.c.id == user_id)
+            .values(password_hash=hash_password(password))
+        )
+        conn.execute(console_sessions.delete().where(console_sessions.c.user_id == user_id))
+    return str(row.name)
 
 
 class Throttled(Exception):

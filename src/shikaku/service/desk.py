@@ -8,17 +8,21 @@ function that reads a person's data for a screen is paired by the caller with an
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pypdf import PdfReader, PdfWriter
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
+from shikaku.domain.ages import age_on
+from shikaku.domain.coverage import Coverage, CoverageStatus, coverage_on
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_my_number
-from shikaku.domain.members import LOSS_REASONS
+from shikaku.domain.members import LOSS_REASONS, Period
 from shikaku.domain.normalize import (
+    check_text,
     normalize_kana,
     normalize_name,
     normalize_symbol,
@@ -28,11 +32,14 @@ from shikaku.domain.normalize import (
 from shikaku.issuance.work import output_fs
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import (
+    audit_log,
+    certificate_applications,
     certificates,
     console_users,
     eligibility_periods,
     employers,
     envelope_returns,
+    hand_outs,
     my_number_reports,
     mynacard_registrations,
     persons,
@@ -40,11 +47,13 @@ from shikaku.registry.tables import (
     run_partitions,
     run_targets,
     runs,
+    spaceless,
 )
 from shikaku.security.audit import AuditEntry, AuditWriter
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.accounts import User, now
 
+JST_OFFSET = timedelta(hours=9)  # Japan has no summer time: a JST day is a fixed UTC range
 CONSOLE_DOWNLOAD = "console_download"
 RUN_KIND_JA = {
     "full": "全件",
@@ -78,23 +87,96 @@ def audit_view(engine: Engine, user: User, kind: str, person_id: int | None, **d
 
 # ------------------------------------------------------------------ search
 
+SORTS = {"keys": "記号・番号順", "kana": "氏名（フリガナ）順", "birth": "生年月日順"}
+PER_PAGE = 50
+
 
 @dataclass
 class SearchForm:
+    """What the clerk typed. `name` is a name or its フリガナ, from its start, with or without
+    the space (田中舞, 田中 舞, タナカマイ, たなかまい, ﾀﾅｶﾏｲ); `birth_date` any spelling
+    people type (1982-07-03, 昭和57年7月3日, 昭57.7.3, S57.7.3)."""
+
     symbol: str = ""
     number: str = ""
     name: str = ""
-    kana: str = ""
     birth_date: str = ""
+    sort: str = "keys"
+    page: int = 1
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not any((self.symbol, self.number, self.name, self.kana, self.birth_date))
+        return not any((self.symbol, self.number, self.name, self.birth_date))
 
 
-def search_persons(engine: Engine, form: SearchForm, limit: int = 50) -> list[Any]:
-    """People matching every given criterion (記号・番号 exact, 氏名・カナ partial, 生年月日)."""
+@dataclass(frozen=True)
+class SearchRow:
+    id: int
+    symbol: str
+    number: str
+    branch: str
+    relationship: int
+    name: str
+    name_kana: str
+    birth_date: date
+    sex: int
+    employer_name: str
+    coverage: CoverageStatus
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    rows: list[SearchRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return 0 if not self.rows else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def _after_prefix(prefix: str) -> str:
+    """The least string after every string that starts with `prefix` (a byte range in
+    code-point order: SQLite's BINARY, PostgreSQL's COLLATE "C")."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _prefix_of(engine: Engine, column: Any, prefix: str) -> Any:
+    key = spaceless(column)
+    if engine.dialect.name == "postgresql":
+        key = key.collate("C")  # as ix_persons_search_* are built (migration 0007)
+    return and_(key >= prefix, key < _after_prefix(prefix))
+
+
+def name_condition(engine: Engine, typed: str) -> Any:
+    """Persons whose name or フリガナ starts with what was typed, space or not: kana typed in
+    any form (hiragana, katakana, 半角カナ) is read as フリガナ, anything else as the name.
+    Both use an index (registry.tables.spaceless)."""
+    try:
+        kana = normalize_kana(typed).replace("\u3000", "")
+    except DomainError:
+        kana = ""
+    if kana:
+        return _prefix_of(engine, persons.c.name_kana, kana)
+    try:
+        name = normalize_name(typed)
+    except DomainError:
+        name = typed.strip()
+    name = "".join(name.split())
+    return _prefix_of(engine, persons.c.name, name)
+
+
+def _search_conditions(engine: Engine, form: SearchForm) -> list[Any]:
     p = persons.c
     where: list[Any] = []
     if form.symbol.strip():
@@ -104,41 +186,107 @@ def search_persons(engine: Engine, form: SearchForm, limit: int = 50) -> list[An
             form.errors["symbol"] = exc.ja
     if form.number.strip():
         number = to_halfwidth_ascii(form.number).strip()
-        if not number.isdigit():
+        if not number.isdigit() or len(number) > 16:
             form.errors["number"] = "番号は数字で入力してください"
         else:
             where.append(p.number == number)
     if form.name.strip():
-        try:
-            name = normalize_name(form.name)
-        except DomainError:
-            name = form.name.strip()
-        where.append(p.name.contains(name, autoescape=True))
-    if form.kana.strip():
-        try:
-            kana = normalize_kana(form.kana)
-            where.append(p.name_kana.contains(kana, autoescape=True))
-        except DomainError as exc:
-            form.errors["kana"] = exc.ja
+        where.append(name_condition(engine, form.name))
     if form.birth_date.strip():
         try:
             where.append(p.birth_date == parse_date(form.birth_date))
         except DomainError as exc:
             form.errors["birth_date"] = exc.ja
-    if form.errors:
-        return []
-    if not where:
+    if form.sort not in SORTS:
+        form.sort = "keys"
+    if not where and not form.errors:
         form.errors["symbol"] = "検索条件を1つ以上入力してください"
-        return []
+    return where
+
+
+def search_persons(
+    engine: Engine, form: SearchForm, today: date, per_page: int = PER_PAGE
+) -> SearchPage | None:
+    """One page of the people matching every criterion (記号・番号 exact, name or フリガナ
+    from its start, 生年月日), with the total, each person's 事業所 and coverage today.
+    Three statements whatever the page holds (count, page, the page's periods). None when
+    the form is refused (`form.errors`)."""
+    where = _search_conditions(engine, form)
+    if form.errors:
+        return None
+    p, e = persons.c, employers.c
+    insured = persons.alias("insured")
+    order = {
+        "keys": (p.symbol, p.number, p.branch),
+        "kana": (spaceless(p.name_kana), p.symbol, p.number, p.branch),
+        "birth": (p.birth_date, p.symbol, p.number, p.branch),
+    }[form.sort]
     with engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(p.id, p.symbol, p.number, p.branch, p.name, p.name_kana, p.birth_date)
-                .where(*where)
-                .order_by(p.symbol, p.number, p.branch)
-                .limit(limit)
-            ).all()
+        total = int(
+            conn.execute(select(func.count()).select_from(persons).where(*where)).scalar_one()
         )
+        pages = max(1, -(-total // per_page))
+        form.page = min(max(1, form.page), pages)
+        rows = conn.execute(
+            select(
+                p.id,
+                p.symbol,
+                p.number,
+                p.branch,
+                p.relationship,
+                p.name,
+                p.name_kana,
+                p.birth_date,
+                p.sex,
+                e.name.label("employer_name"),
+                func.coalesce(insured.c.birth_date, p.birth_date).label("insured_birth"),
+            )
+            .join_from(persons, employers, e.id == p.employer_id)
+            .outerjoin(insured, insured.c.id == p.insured_id)
+            .where(*where)
+            .order_by(*order)
+            .limit(per_page)
+            .offset((form.page - 1) * per_page)
+        ).all()
+        histories = _histories(conn, [r.id for r in rows])
+    return SearchPage(
+        [
+            SearchRow(
+                r.id,
+                r.symbol,
+                r.number,
+                r.branch,
+                r.relationship,
+                r.name,
+                r.name_kana,
+                r.birth_date,
+                r.sex,
+                r.employer_name,
+                coverage_on(histories.get(r.id, ()), r.birth_date, r.insured_birth, today),
+            )
+            for r in rows
+        ],
+        total,
+        form.page,
+        per_page,
+    )
+
+
+def _histories(
+    conn: Connection, person_ids: list[int]
+) -> dict[int, list[tuple[Period, str | None]]]:
+    """Each person's eligibility periods with their 喪失事由, in one statement."""
+    out: dict[int, list[tuple[Period, str | None]]] = {}
+    if not person_ids:
+        return out
+    e = eligibility_periods.c
+    for r in conn.execute(
+        select(e.person_id, e.eligible_from, e.lost_on, e.loss_reason).where(
+            e.person_id.in_(person_ids)
+        )
+    ):
+        out.setdefault(r.person_id, []).append((Period(r.eligible_from, r.lost_on), r.loss_reason))
+    return out
 
 
 # ------------------------------------------------------------------ a person
@@ -146,18 +294,34 @@ def search_persons(engine: Engine, form: SearchForm, limit: int = 50) -> list[An
 
 @dataclass
 class PersonView:
+    """Everything a counter clerk needs with the member on the phone; who did what, when."""
+
     person: Any
     employer: Any
+    coverage: CoverageStatus
     periods: list[Any]
+    household: list[tuple[Any, CoverageStatus]]  # every member of the household, this one too
     documents: list[Any]
     certificates: list[Any]
+    applications: list[Any]  # with .recorded_by / .recorded_at from the audit log
     mynacard: list[Any]
     reports: list[Any]
     returns: list[Any]
+    hand_outs: list[Any]
+    reissues: list[Any]
     my_number_last4: str | None
+    age: int
 
 
-def person_view(engine: Engine, vault: MyNumberVault, person_id: int) -> PersonView | None:
+USERS = console_users.alias("users")
+DECIDERS = console_users.alias("deciders")
+
+
+def person_view(
+    engine: Engine, vault: MyNumberVault, person_id: int, today: date | None = None
+) -> PersonView | None:
+    """A fixed number of statements whatever the person's history (pinned by a test)."""
+    today = today or date.today()
     p = persons.c
     with engine.connect() as conn:
         person = conn.execute(select(persons).where(p.id == person_id)).first()
@@ -166,6 +330,16 @@ def person_view(engine: Engine, vault: MyNumberVault, person_id: int) -> PersonV
         employer = conn.execute(
             select(employers).where(employers.c.id == person.employer_id)
         ).first()
+        household_rows = conn.execute(
+            select(p.id, p.branch, p.relationship, p.name, p.name_kana, p.birth_date, p.sex)
+            .where(
+                p.insurer_number == person.insurer_number,
+                p.symbol == person.symbol,
+                p.number == person.number,
+            )
+            .order_by(p.branch)
+        ).all()
+        histories = _histories(conn, [r.id for r in household_rows])
         e = eligibility_periods.c
         periods = conn.execute(
             select(e.eligible_from, e.lost_on, e.loss_reason)
@@ -201,6 +375,12 @@ def person_view(engine: Engine, vault: MyNumberVault, person_id: int) -> PersonV
             .where(c.person_id == person_id)
             .order_by(c.issued_on)
         ).all()
+        a = certificate_applications.c
+        applications = conn.execute(
+            select(a.id, a.reason, a.applied_on, a.cap_requested, a.closed_by)
+            .where(a.person_id == person_id)
+            .order_by(a.id)
+        ).all()
         m = mynacard_registrations.c
         mynacard = conn.execute(
             select(m.registered_on, m.cancelled_on, m.ecert_expires_on)
@@ -209,23 +389,113 @@ def person_view(engine: Engine, vault: MyNumberVault, person_id: int) -> PersonV
         ).all()
         mr = my_number_reports.c
         reports = conn.execute(
-            select(mr.id, mr.new_last4, mr.old_last4, mr.status, mr.recorded_at, mr.reissue_run_id)
+            select(
+                mr.id,
+                mr.new_last4,
+                mr.old_last4,
+                mr.status,
+                mr.recorded_at,
+                mr.decided_at,
+                mr.decision_note,
+                mr.reissue_run_id,
+                USERS.c.name.label("recorded_by_name"),
+                DECIDERS.c.name.label("decided_by_name"),
+            )
+            .join_from(my_number_reports, USERS, USERS.c.id == mr.recorded_by)
+            .outerjoin(DECIDERS, DECIDERS.c.id == mr.decided_by)
             .where(mr.person_id == person_id)
             .order_by(mr.id)
         ).all()
         er = envelope_returns.c
         returns = conn.execute(
-            select(er.run_id, er.reason, er.left_on, er.source, er.recorded_at)
+            select(
+                er.run_id,
+                er.reason,
+                er.left_on,
+                er.left_reason,
+                er.source,
+                er.recorded_at,
+                er.received_at,
+                USERS.c.name.label("user_name"),
+            )
+            .join_from(envelope_returns, USERS, USERS.c.id == er.user_id)
             .where(er.person_id == person_id)
             .order_by(er.id)
         ).all()
+        h = hand_outs.c
+        insured_id = person.insured_id or person.id
+        handed = conn.execute(
+            select(h.run_id, h.handed_out_at, USERS.c.name.label("user_name"))
+            .join_from(hand_outs, USERS, USERS.c.id == h.user_id)
+            .where(h.person_id == insured_id)
+            .order_by(h.run_id)
+        ).all()
+        rq = reissue_requests.c
+        reissues = conn.execute(
+            select(
+                rq.id,
+                rq.reason,
+                rq.note,
+                rq.requested_at,
+                rq.run_id,
+                USERS.c.name.label("user_name"),
+            )
+            .join_from(reissue_requests, USERS, USERS.c.id == rq.requested_by)
+            .where(rq.person_id == person_id)
+            .order_by(rq.id)
+        ).all()
+        who = _recorded_applications(conn, person_id)
     last4 = None
     if person.my_number_ct is not None and person.my_number_status == "registered":
         last4 = vault.last4(bytes(person.my_number_ct))
+    insured_birth = next(
+        (h.birth_date for h in household_rows if h.id == insured_id), person.birth_date
+    )
+    household = [
+        (h, coverage_on(histories.get(h.id, ()), h.birth_date, insured_birth, today))
+        for h in household_rows
+    ]
+    coverage = next((cov for h, cov in household if h.id == person_id), None)
+    if coverage is None:  # not in its own household: the keys changed under us
+        coverage = coverage_on(
+            histories.get(person_id, ()), person.birth_date, insured_birth, today
+        )
     return PersonView(
-        person, employer, list(periods), list(documents), list(certs), list(mynacard),
-        list(reports), list(returns), last4,
+        person, employer, coverage, list(periods), household, list(documents), list(certs),
+        [_Recorded(row, *who.get(row.id, (None, None))) for row in applications],
+        list(mynacard), list(reports), list(returns), list(handed), list(reissues), last4,
+        age_on(person.birth_date, today),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """A row with who recorded it and when (from the audit log)."""
+
+    row: Any
+    recorded_by: str | None
+    recorded_at: datetime | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def _recorded_applications(
+    conn: Connection, person_id: int
+) -> dict[int, tuple[str | None, datetime | None]]:
+    """Who recorded each of the person's 資格確認書 applications, and when: the audit rows of
+    the console (`shikaku certificates apply` leaves none; those show no user)."""
+    lg = audit_log.c
+    found: dict[int, tuple[str | None, datetime | None]] = {}
+    for row in conn.execute(
+        select(lg.at, lg.detail).where(
+            lg.person_id == person_id, lg.clinic_id.is_(None), lg.kind == CONSOLE_APPLICATION
+        )
+    ):
+        detail = json.loads(row.detail or "{}")
+        if isinstance(detail.get("application"), int):
+            found[detail["application"]] = (detail.get("user"), row.at)
+    return found
 
 
 def loss_reason_ja(code: str | None) -> str:
@@ -268,6 +538,75 @@ def cut_pages(engine: Engine, run_id: int, person_id: int, employer_id: int | No
 
 
 # ------------------------------------------------------------------ actions
+# Each change is written to the audit log with who made it (after it is committed, before
+# the page answers): the kinds below, `result` = the user's role, `detail` = user and ids.
+# Free text (a note) stays in its table, never in the log (it might hold anything).
+
+CONSOLE_REISSUE = "console_reissue"
+CONSOLE_APPLICATION = "console_application"
+CONSOLE_REPORT = "console_report"
+CONSOLE_DECISION = "console_decision"
+CONSOLE_RETURN = "console_return"
+
+REISSUE_REASON_JA = {
+    "lost": "紛失",
+    "damaged": "汚損・破損",
+    "undelivered": "届いていない",
+    "other": "その他",
+    "my_number": "個人番号の訂正",
+}
+NOTE_MAX = 200  # characters of an operator's note
+
+
+def audit_change(
+    engine: Engine, user: User, kind: str, person_id: int | None, **detail: Any
+) -> None:
+    """One audit row for a change, with who made it."""
+    audit_view(engine, user, kind, person_id, **detail)
+
+
+def _note(note: str, required: bool, field_name: str) -> str:
+    text = " ".join(note.split())
+    if required and not text:
+        raise DeskError("理由を入力してください", "a reason is required", field_name)
+    if len(text) > NOTE_MAX:
+        raise DeskError(
+            f"理由は{NOTE_MAX}文字以内で入力してください（{len(text)}文字）",
+            "reason too long",
+            field_name,
+        )
+    try:
+        check_text(text, "理由", "reason")
+    except DomainError as exc:
+        raise DeskError(exc.ja, exc.en, field_name) from None
+    return text
+
+
+@dataclass(frozen=True)
+class ReissueOutcome:
+    run_id: int
+    held_reason: str | None  # the notice was not printed: why
+
+
+def reissues_on(engine: Engine, person_id: int, day: date) -> list[Any]:
+    """The person's reissues requested on `day` (JST), to warn before another one."""
+    rq = reissue_requests.c
+    start = datetime.combine(day, datetime.min.time()) - JST_OFFSET
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(
+                    rq.id, rq.reason, rq.requested_at, rq.run_id, USERS.c.name.label("user_name")
+                )
+                .join_from(reissue_requests, USERS, USERS.c.id == rq.requested_by)
+                .where(
+                    rq.person_id == person_id,
+                    rq.requested_at >= start,
+                    rq.requested_at < start + timedelta(days=1),
+                )
+                .order_by(rq.id)
+            ).all()
+        )
 
 
 def request_reissue(
@@ -278,15 +617,35 @@ def request_reissue(
     user: User,
     reason: str,
     day: date,
-) -> int:
-    """Reissue the person's notice now (a run of kind reissue); its run id."""
+    note: str = "",
+) -> ReissueOutcome:
+    """Reissue the person's notice now (a run of kind reissue, rendered at once); the run and,
+    when the notice could not be printed (a character the fonts lack), why it is held."""
     from shikaku.issuance.reissue import ReissueError, reissue_notice
     from shikaku.issuance.runconfig import RunConfig
 
+    if reason not in REISSUE_REASON_JA:
+        raise DeskError("再発行の理由を選んでください", "choose a reason", "reason")
+    note = _note(note, reason == "other", "note")
+    coverage = coverage_today(engine, person_id, day)
+    if coverage is None:
+        raise DeskError("加入者が見つかりません", "no such person", "reason")
+    if coverage.state != Coverage.COVERED:
+        raise DeskError(
+            f"{coverage.label}のため再発行できません（お知らせは資格のある方にだけ送ります）",
+            "not covered today",
+            "reason",
+        )
     with write_transaction(engine) as conn:
         request_id = conn.execute(
             reissue_requests.insert()
-            .values(person_id=person_id, reason=reason, requested_by=user.id, requested_at=now())
+            .values(
+                person_id=person_id,
+                reason=reason,
+                note=note or None,
+                requested_by=user.id,
+                requested_at=now(),
+            )
             .returning(reissue_requests.c.id)
         ).scalar_one()
     output = settings.issuance.output_url or settings.output_dir
@@ -296,17 +655,46 @@ def request_reissue(
             settings.issuance.report_dir,
         )  # fmt: skip
     except ReissueError as exc:
-        raise DeskError(exc.ja, exc.en, "reissue") from None
+        raise DeskError(exc.ja, exc.en, "reason") from None
+    t = run_targets.c
     with write_transaction(engine) as conn:
         conn.execute(
             reissue_requests.update()
             .where(reissue_requests.c.id == request_id)
             .values(run_id=run_id)
         )
-    return run_id
+        target = conn.execute(
+            select(t.status, t.held_reason).where(t.run_id == run_id, t.person_id == person_id)
+        ).first()
+    held = None
+    if target is not None and target.status == "held":
+        held = target.held_reason or "理由不明"
+    audit_change(
+        engine, user, CONSOLE_REISSUE, person_id, run=run_id, reason=reason,
+        held=held is not None,
+    )  # fmt: skip
+    return ReissueOutcome(run_id, held)
 
 
-def apply_certificate(engine: Engine, person_id: int, reason: str, on: str, cap: bool) -> int:
+def coverage_today(engine: Engine, person_id: int, day: date) -> CoverageStatus | None:
+    """The person's coverage on `day` (None: no such person); two statements."""
+    p = persons.c
+    insured = persons.alias("insured")
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(p.birth_date, func.coalesce(insured.c.birth_date, p.birth_date).label("insured"))
+            .select_from(persons.outerjoin(insured, insured.c.id == p.insured_id))
+            .where(p.id == person_id)
+        ).first()
+        if row is None:
+            return None
+        history = _histories(conn, [person_id]).get(person_id, [])
+    return coverage_on(history, row.birth_date, row.insured, day)
+
+
+def apply_certificate(
+    engine: Engine, person_id: int, reason: str, on: str, cap: bool, user: User
+) -> int:
     from shikaku.issuance.certificates import CertificateError, apply
 
     if reason not in ("lost", "renewal", "needs_assistance"):
@@ -316,9 +704,13 @@ def apply_certificate(engine: Engine, person_id: int, reason: str, on: str, cap:
     except DomainError as exc:
         raise DeskError(exc.ja, exc.en, "cert_on") from None
     try:
-        return apply(engine, person_id, reason, day, cap)
+        application = apply(engine, person_id, reason, day, cap)
     except CertificateError as exc:
         raise DeskError(exc.ja, exc.en, "cert_reason") from None
+    audit_change(
+        engine, user, CONSOLE_APPLICATION, person_id, application=application, reason=reason
+    )
+    return application
 
 
 def record_my_number_report(
@@ -364,7 +756,7 @@ def record_my_number_report(
         old_last4 = (
             vault.last4(bytes(person.my_number_ct)) if person.my_number_ct is not None else None
         )
-        return int(
+        report_id = int(
             conn.execute(
                 my_number_reports.insert()
                 .values(
@@ -380,31 +772,63 @@ def record_my_number_report(
                 .returning(my_number_reports.c.id)
             ).scalar_one()
         )
+    audit_change(engine, user, CONSOLE_REPORT, person_id, report=report_id)
+    return report_id
+
+
+def _reports_query() -> Any:
+    mr, p = my_number_reports.c, persons.c
+    return (
+        select(
+            mr.id,
+            mr.person_id,
+            mr.new_last4,
+            mr.old_last4,
+            mr.status,
+            mr.recorded_at,
+            mr.recorded_by,
+            mr.decided_at,
+            mr.decided_by,
+            mr.decision_note,
+            mr.reissue_run_id,
+            USERS.c.name.label("recorded_by_name"),
+            DECIDERS.c.name.label("decided_by_name"),
+            p.symbol,
+            p.number,
+            p.branch,
+            p.name,
+        )
+        .join_from(my_number_reports, persons, p.id == mr.person_id)
+        .join(USERS, USERS.c.id == mr.recorded_by)
+        .outerjoin(DECIDERS, DECIDERS.c.id == mr.decided_by)
+    )
 
 
 def pending_reports(engine: Engine) -> list[Any]:
-    mr, p, u = my_number_reports.c, persons.c, console_users.c
+    mr = my_number_reports.c
+    with engine.connect() as conn:
+        return list(
+            conn.execute(_reports_query().where(mr.status == "pending").order_by(mr.id)).all()
+        )
+
+
+def decided_reports(engine: Engine, limit: int = 50) -> list[Any]:
+    """The latest decisions, newest first: who approved or rejected what, when, and why."""
+    mr = my_number_reports.c
     with engine.connect() as conn:
         return list(
             conn.execute(
-                select(
-                    mr.id,
-                    mr.person_id,
-                    mr.new_last4,
-                    mr.old_last4,
-                    mr.recorded_at,
-                    mr.recorded_by,
-                    u.name.label("recorded_by_name"),
-                    p.symbol,
-                    p.number,
-                    p.branch,
-                )
-                .join_from(my_number_reports, persons, p.id == mr.person_id)
-                .join(console_users, u.id == mr.recorded_by)
-                .where(mr.status == "pending")
-                .order_by(mr.id)
+                _reports_query()
+                .where(mr.status != "pending")
+                .order_by(mr.decided_at.desc(), mr.id.desc())
+                .limit(limit)
             ).all()
         )
+
+
+def report(engine: Engine, report_id: int) -> Any | None:
+    with engine.connect() as conn:
+        return conn.execute(_reports_query().where(my_number_reports.c.id == report_id)).first()
 
 
 def decide_report(
@@ -415,19 +839,24 @@ def decide_report(
     user: User,
     approve: bool,
     day: date,
-) -> int | None:
+    note: str = "",
+) -> ReissueOutcome | None:
     """Four eyes: someone other than who recorded it approves (the number replaces the one on
-    file and the notice is reissued with the new last 4 digits) or rejects. The reissue run."""
+    file and the notice is reissued with the new last 4 digits) or rejects, saying why. The
+    reissue, when approved."""
+    note = _note(note, True, "note")
     mr = my_number_reports.c
     with write_transaction(engine) as conn:
-        report = conn.execute(select(my_number_reports).where(mr.id == report_id)).first()
-        if report is None or report.status != "pending":
-            raise DeskError("承認待ちの届出ではありません", "not pending", "report")
-        if report.recorded_by == user.id:
+        found = conn.execute(select(my_number_reports).where(mr.id == report_id)).first()
+        if found is None or found.status != "pending":
+            raise DeskError(
+                "承認待ちの届出ではありません（すでに判断されています）", "not pending", "decision"
+            )
+        if found.recorded_by == user.id:
             raise DeskError(
                 "届出を記録した本人は承認できません（別の担当者が承認します）",
                 "four eyes: the recorder cannot decide",
-                "report",
+                "decision",
             )
         conn.execute(
             my_number_reports.update()
@@ -436,26 +865,35 @@ def decide_report(
                 status="approved" if approve else "rejected",
                 decided_by=user.id,
                 decided_at=now(),
+                decision_note=note,
             )
         )
         if approve:
             conn.execute(
                 persons.update()
-                .where(persons.c.id == report.person_id)
+                .where(persons.c.id == found.person_id)
                 .values(
-                    my_number_ct=report.new_ct,
-                    my_number_bidx=report.new_bidx,
+                    my_number_ct=found.new_ct,
+                    my_number_bidx=found.new_bidx,
                     my_number_status="registered",
                 )
             )
+    audit_change(
+        engine, user, CONSOLE_DECISION, found.person_id, report=report_id,
+        decision="approve" if approve else "reject",
+    )  # fmt: skip
     if not approve:
         return None
-    run_id = request_reissue(engine, settings, vault, report.person_id, user, "my_number", day)
+    outcome = request_reissue(
+        engine, settings, vault, found.person_id, user, "my_number", day, note
+    )
     with write_transaction(engine) as conn:
         conn.execute(
-            my_number_reports.update().where(mr.id == report_id).values(reissue_run_id=run_id)
+            my_number_reports.update()
+            .where(mr.id == report_id)
+            .values(reissue_run_id=outcome.run_id)
         )
-    return run_id
+    return outcome
 
 
 def record_return(
@@ -504,47 +942,5 @@ def record_return(
                 recorded_at=now(),
             )
         )
-
-
-# ------------------------------------------------------------------ runs dashboard
-
-
-def run_dashboard(engine: Engine) -> list[Any]:
-    from shikaku.issuance.runs import list_runs
-
-    return list_runs(engine)
-
-
-@dataclass
-class RunDetail:
-    run: Any
-    held: list[Any]
-    glyph_held: list[Any]
-    ready: int
-    rendered: int
-    pages: int
-    partitions_done: int
-
-
-def run_detail(engine: Engine, run_id: int) -> RunDetail | None:
-    from shikaku.issuance.extract import UNPRINTABLE
-    from shikaku.issuance.runs import held_targets, list_runs
-
-    found = list_runs(engine, run_id)
-    if not found:
-        return None
-    held = held_targets(engine, run_id)
-    t, part = run_targets.c, run_partitions.c
-    with engine.connect() as conn:
-        ready, rendered = conn.execute(
-            select(func.count(), func.count(t.page_first)).where(
-                t.run_id == run_id, t.status == "ready"
-            )
-        ).one()
-        pages, done = conn.execute(
-            select(func.coalesce(func.sum(part.pages), 0), func.count(part.sha256)).where(
-                part.run_id == run_id
-            )
-        ).one()
-    glyph = [h for h in held if h.held_reason.startswith(UNPRINTABLE)]
-    return RunDetail(found[0], held, glyph, int(ready), int(rendered), int(pages), int(done))
+    kind = CONSOLE_RETURN if employer_id is None else "portal_return"
+    audit_change(engine, user, kind, person_id, run=run_id, reason=reason)

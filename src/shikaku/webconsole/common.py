@@ -36,6 +36,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from sqlalchemy import Engine
 
 from shikaku.domain.normalize import format_wareki
@@ -95,12 +96,21 @@ def jst_iso(value: datetime | None) -> str:
     return value.astimezone(JST).isoformat(timespec="seconds")
 
 
+def mark(value: str | None, chars: tuple[str, ...] | list[str]) -> Markup:
+    """`value` escaped, with each of `chars` (the characters the fonts lack) highlighted."""
+    out = []
+    for ch in value or "":
+        text = escape(ch)
+        out.append(Markup('<mark class="glyph">{}</mark>').format(text) if ch in chars else text)
+    return Markup("").join(out)
+
+
 def form_key() -> str:
     """A fresh idempotency key for one form (macros.hidden puts it in every form)."""
     return secrets.token_urlsafe(24)
 
 
-templates.filters.update(wareki=wareki, jst=jst, jst_iso=jst_iso)
+templates.filters.update(wareki=wareki, jst=jst, jst_iso=jst_iso, mark=mark)
 templates.globals.update(
     role_ja=ROLE_JA,
     kind_ja=desk.RUN_KIND_JA,
