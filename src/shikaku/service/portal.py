@@ -346,6 +346,7 @@ class Line:
     handed_at: datetime | None
     handed_by: str | None
     returned: Return | None
+    issued_on: date | None = None  # the run's 作成日 (a reissue's date in the reissue list)
 
     @property
     def control(self) -> str:
@@ -427,6 +428,17 @@ class Household:
         return heads or awaiting
 
     @property
+    def return_notes(self) -> list[tuple[list[str], Line]]:
+        """The household's returns, those alike together: (names, one of their lines)."""
+        groups: dict[tuple[Any, ...], list[Line]] = {}
+        for line in self.lines:
+            r = line.returned
+            if r is not None:
+                key = (r.reason, r.left_on, r.left_reason, envelope_ja(line))
+                groups.setdefault(key, []).append(line)
+        return [([x.name for x in lines], lines[0]) for lines in groups.values()]
+
+    @property
     def sort_kana(self) -> str:
         heads = [line for line in self.lines if line.relationship == 1]
         return (heads or self.lines)[0].name_kana
@@ -459,6 +471,7 @@ def lines_of(engine: Engine | Connection, scope: Scope) -> list[Line]:
             er.source,
             er.recorded_at,
             er.received_at,
+            r.issued_on,
         )
         .join_from(run_targets, persons, persons.c.id == t.person_id)
         .join(run_partitions, and_(part.run_id == t.run_id, part.partition_no == t.partition_no))
@@ -504,6 +517,7 @@ def lines_of(engine: Engine | Connection, scope: Scope) -> list[Line]:
                 row.recorded_at,
                 row.received_at,
             ),
+            row.issued_on,
         )
         for row in rows
     ]
@@ -782,14 +796,12 @@ def report_leaver(
     is no longer here) or the envelope was already reported. The next follow-up run leaves
     them out (issuance.extract.envelope_returns_for)."""
     line = find_line(engine, scope, person)
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = {}  # in the form's order
     if line is None:
         errors["person"] = "返戻する方を選んでください"
-    if left_reason not in LEFT_REASON_JA:
-        errors["left_reason"] = "理由を選んでください"
     day: date | None = None
     if not left_on.strip():
-        errors["left_on"] = "退職日（資格を失った日の前日）を入力してください"
+        errors["left_on"] = "退職日を入力してください（扶養から外れた方は、外れた日）"
     else:
         try:
             day = parse_date(left_on)
@@ -800,6 +812,8 @@ def report_leaver(
                 errors["left_on"] = (
                     "未来の日付です。退職日までは加入者ですので、封筒をお渡しください"
                 )
+    if left_reason not in LEFT_REASON_JA:
+        errors["left_reason"] = "理由を選んでください"
     if errors:
         raise LeaverErrors(errors)
     assert line is not None and day is not None
