@@ -249,6 +249,22 @@ def test_a_leaver_takes_the_household_out_of_the_next_follow_up(desk: Desk, tmp_
     login(staff, "op1")
     person_page = staff.get(f"/console/persons/{insured}").text
     assert "返戻" in person_page and "事業所" in person_page
+    # the envelope reaches the insurer, who records it in the console: no longer awaited
+    r = staff.post(
+        f"/console/persons/{insured}/return",
+        data={"csrf": csrf_of(person_page), "form_key": "arrived", "return_run": str(e.run),
+              "reason": "left", "left_on": "2024-10-31"},
+    )  # fmt: skip
+    assert r.status_code == 303, r.text[:500]
+    with desk.engine.connect() as conn:
+        received = dict(
+            conn.execute(select(envelope_returns.c.person_id, envelope_returns.c.received_at)).all()
+        )
+    assert received[insured] is not None and received[dependent] is None
+    page = e.get(e.url).text
+    assert "保険者が受領済み" in page
+    r = e.post(f"{e.url}/return/undo", {"person": f"{e.run}:{insured}"})
+    assert r.status_code == 400 and "保険者が封筒を受け取った後は取り消せません" in r.text
     # the next follow-up run leaves the household out
     follow = create_run(
         desk.engine, RunConfig.from_settings(desk.settings), desk.settings.output_dir,

@@ -927,20 +927,33 @@ def record_return(
         if conn.execute(query).first() is None:
             raise DeskError("この実行で送った書類がありません", "no such piece", "return_run")
         er = envelope_returns.c
-        if conn.execute(
-            select(er.id).where(er.run_id == run_id, er.person_id == person_id)
-        ).first():
-            raise DeskError("この封筒の返戻は記録済みです", "already recorded", "reason")
-        conn.execute(
-            envelope_returns.insert().values(
-                run_id=run_id,
-                person_id=person_id,
-                reason=reason,
-                left_on=left_day,
-                source="insurer" if employer_id is None else "employer",
-                user_id=user.id,
-                recorded_at=now(),
+        found = conn.execute(
+            select(er.id, er.source, er.received_at).where(
+                er.run_id == run_id, er.person_id == person_id
             )
-        )
+        ).first()
+        if found is not None and (
+            employer_id is not None or found.source != "employer" or found.received_at
+        ):
+            raise DeskError("この封筒の返戻は記録済みです", "already recorded", "reason")
+        if found is not None:  # the employer reported it (portal): now the envelope is here
+            conn.execute(
+                envelope_returns.update().where(er.id == found.id).values(received_at=now())
+            )
+        else:
+            conn.execute(
+                envelope_returns.insert().values(
+                    run_id=run_id,
+                    person_id=person_id,
+                    reason=reason,
+                    left_on=left_day,
+                    source="insurer" if employer_id is None else "employer",
+                    user_id=user.id,
+                    recorded_at=now(),
+                )
+            )
+    if found is not None:
+        audit_change(engine, user, CONSOLE_RETURN, person_id, run=run_id, received=True)
+        return
     kind = CONSOLE_RETURN if employer_id is None else "portal_return"
     audit_change(engine, user, kind, person_id, run=run_id, reason=reason)
