@@ -225,6 +225,8 @@ run_partitions = Table(
     Column("sheet_pages", Integer),
     CheckConstraint("kind IN ('parcel', 'batch')", name="kind"),
     CheckConstraint("status IN ('pending', 'done')", name="status"),
+    # The employer portal reads an employer's parcels across every run (docs/console.md).
+    Index(None, "employer_id"),
     sqlite_with_rowid=False,
 )
 
