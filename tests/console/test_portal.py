@@ -539,3 +539,35 @@ def test_the_setting_is_the_default_of_a_blank_column(desk: Desk, setting: bool)
         conn.execute(update(employers).values(electronic_delivery=not setting))
     assert (e.get(f"{e.url}/pdf").status_code == 200) is not setting
     assert csrf_of(e.get(e.url).text)
+
+
+def test_pages_read_a_fixed_number_of_queries(desk: Desk) -> None:
+    """No query per household or envelope: the home page and a list cost the same for a
+    parcel of 3 envelopes (A) as for one of 1 (B)."""
+    from sqlalchemy import event
+
+    counts: list[int] = []
+
+    def counted(client: Clerk, url: str) -> int:
+        statements: list[str] = []
+
+        def record(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(desk.engine, "before_cursor_execute", record)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(desk.engine, "before_cursor_execute", record)
+        return len(statements)
+
+    a, b = Clerk(desk), Clerk(desk, "emp_b")
+    theirs = f"/portal/parcels/{desk.run_id}/{parcel_of(desk.engine, desk.run_id, SYMBOL_B)}"
+    for url_a, url_b in (
+        ("/portal", "/portal"),
+        (a.url, theirs),
+        (a.url + "/print", theirs + "/print"),
+    ):
+        counts = [counted(a, url_a), counted(b, url_b)]
+        assert counts[0] == counts[1], (url_a, counts)
+        assert counts[0] <= 12, (url_a, counts)
