@@ -1,30 +1,37 @@
-"""The console and the portal in a real browser: Debian's chromium, headless, via Playwright.
+"""The staff console in a real browser: Debian's chromium, headless, via Playwright.
 
-The app runs under uvicorn in a thread on a free port, on an SQLite registry. Screenshots go
-to test-artifacts/console/ (git-ignored) for a person to look at.
+Each role's day, in order, on one seeded SQLite registry and one browser for the module: an
+operator finds a member by a spaceless name, reissues with confirmation, sees the result at
+the top and cannot submit twice; a second operator approves a My Number report with a reason
+and the decision stays visible; an admin adds a user and starts and verifies a follow-up run;
+an auditor finds who viewed a person and exports it. Every staff page is saved at 1280 px and
+390 px to test-artifacts/console/ (git-ignored) for a person to look at.
+The employer portal's pages: tests/console/test_portal_browser.py.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
-from shikaku.registry.tables import run_partitions
+from shikaku.registry.db import make_engine
+from shikaku.registry.tables import persons, reissue_requests, runs
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.web.app import create_app
+from tests.conftest import FIXED_KEY
 from tests.console.conftest import (
     NEW_NUMBER,
     PASSWORD,
     SYMBOL_A,
     SYMBOL_B,
+    Server,
     console_settings,
     person_id,
     seed,
@@ -33,51 +40,38 @@ from tests.console.conftest import (
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "console"
+UNPRINTABLE = "\U0002b820"  # in no font the notices embed: the reissue is held
 # Outside CI a machine without chromium skips these; in CI (CI=true) they must run.
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("CI"),
     reason="Debian's chromium is not installed (scripts/test installs it)",
 )
+WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass
+class Site:
+    url: str
+    engine: Engine
+    run_id: int
 
 
-class Server:
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self.port = _free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                break
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-@pytest.fixture
-def site(
-    sqlite_engine: Engine, vault: MyNumberVault, tmp_path: Path
-) -> Iterator[tuple[str, Engine, int]]:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Site]:
+    """One registry (two employers, a finished full run, users of each role) and one server
+    for the whole module: the tests are one day, in order."""
+    tmp_path = tmp_path_factory.mktemp("browser")
+    path = tmp_path / "registry.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    engine = make_engine(f"sqlite:///{path}")
+    vault = MyNumberVault(FIXED_KEY)
     settings = console_settings(tmp_path)
-    run_id = seed(sqlite_engine, vault, tmp_path, settings)
-    app = create_app(settings, sqlite_engine)
+    run_id = seed(engine, vault, tmp_path, settings)
+    app = create_app(settings, engine)
     app.state.console.vault_override = vault
     with Server(app) as url:
-        yield url, sqlite_engine, run_id
+        yield Site(url, engine, run_id)
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +82,17 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def shot(page: Any, name: str) -> None:
+def shots(page: Any, name: str) -> None:
+    """The page as it is, at a desk (1280 px) and on a phone (390 px)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    for size, suffix in ((WIDE, "1280"), (NARROW, "390")):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{suffix}.png"), full_page=True)
+    page.set_viewport_size(WIDE)
 
 
 def log_in(browser: Any, url: str, name: str, keyboard: bool = False) -> Any:
-    context = browser.new_context(locale="ja-JP", accept_downloads=True)
+    context = browser.new_context(locale="ja-JP", accept_downloads=True, viewport=WIDE)
     page = context.new_page()
     page.goto(f"{url}/console/login")
     if keyboard:  # skip link, then the two fields, then Enter: no mouse
@@ -111,103 +109,253 @@ def log_in(browser: Any, url: str, name: str, keyboard: bool = False) -> Any:
         page.get_by_label("パスワード").fill(PASSWORD)
         with page.expect_navigation():
             page.get_by_role("button", name="ログイン").click()
-    shot(page, f"00-login-{name}")
     return page
 
 
-def test_operator_finds_reissues_and_downloads(
-    site: tuple[str, Engine, int], browser: Any, tmp_path: Path
-) -> None:
-    url, _engine, _run = site
+def focused_id(page: Any) -> str:
+    return str(page.evaluate("document.activeElement.id"))
+
+
+def result_text(page: Any) -> str:
+    """The result at the top of the page, which must have the focus."""
+    assert focused_id(page) == "result", page.url
+    return str(page.locator("#result").inner_text())
+
+
+def count(engine: Engine, table: Any, *where: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+# ------------------------------------------------------------------ an operator
+
+
+def test_operator_finds_by_spaceless_name_and_reissues_once(site: Site, browser: Any) -> None:
+    url, engine = site.url, site.engine
+    pid = person_id(engine, SYMBOL_A, "1")
+    login = browser.new_context(locale="ja-JP", viewport=WIDE).new_page()
+    login.goto(f"{url}/console/login")
+    shots(login, "00-login")
+    login.context.close()
     page = log_in(browser, url, "op1", keyboard=True)
     assert page.url.endswith("/console")
-    # keyboard only: the search form's first field is reached by Tab from the menu
-    page.get_by_label("フリガナ（一部でも可）").fill("ｷｮｳｶｲ")
-    page.get_by_label("生年月日").fill("昭和55年1月2日")
+    shots(page, "01-search-empty")
+    page.get_by_label("氏名またはフリガナ").fill("協会花子")  # no space, as people type it
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    shot(page, "01-search")
-    page.get_by_role("link", name=f"{SYMBOL_A}-1-00").click()
+    table = page.locator("table.results")
+    assert table.locator("tbody tr").count() == 1
+    row = table.locator("tbody tr").first.inner_text()
+    assert "資格あり" in row and "昭和55年1月2日" in row and "1件" in page.content()
+    shots(page, "02-search-results")
+    page.get_by_label("氏名またはフリガナ").fill("きょうかい")
+    page.get_by_label("生年月日").fill("昭55.1.2")
+    with page.expect_navigation():
+        page.get_by_role("button", name="検索").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"{SYMBOL_A}-1-00").click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("協会　花子")
-    page.get_by_role("button", name="再発行する").click()
+    assert "資格あり" in page.locator("#status").inner_text()
+    shots(page, "03-person")
+    with page.expect_navigation():
+        page.get_by_role("link", name="お知らせを再発行する…").click()
+    assert "お知らせを再発行" in page.get_by_role("heading", level=1).inner_text()
+    with page.expect_navigation():
+        page.get_by_role("button", name="再発行する").click()  # no reason yet
+    assert focused_id(page) == "error-summary"
+    assert "再発行の理由を選んでください" in page.locator("#error-summary").inner_text()
+    assert page.locator("#e-reason").is_visible()
+    shots(page, "04-reissue-confirm-error")
+    page.get_by_label("紛失").check()
+    page.get_by_label("メモ（「その他」のときは必須）").fill("財布ごと紛失")
+    shots(page, "05-reissue-confirm")
+    before = count(engine, reissue_requests)
+    page.get_by_role("button", name="再発行する").dblclick()  # a double click
+    page.wait_for_url(f"{url}/console/persons/{pid}")
     page.wait_for_load_state()
-    assert "再発行を作成しました" in page.content()
-    shot(page, "02-reissued")
-    links = page.get_by_role("link", name="PDF")
-    assert links.count() == 2  # the full run's notice and the reissue
-    with page.expect_download() as info:
-        links.nth(1).click()
-    path = tmp_path / "notice.pdf"
-    info.value.save_as(path)
-    data = path.read_bytes()
-    assert data.startswith(b"%PDF")
-    from pypdf import PdfReader
-
-    assert len(PdfReader(path).pages) >= 1
+    assert "再発行しました" in result_text(page)
+    time.sleep(0.5)  # let a second request, if any, finish
+    assert count(engine, reissue_requests) == before + 1  # once, not twice
+    shots(page, "06-reissued")
+    # the document opens in the browser's viewer (inline), or can be saved
+    link = page.get_by_role("link", name=f"R{site.run_id:06d} の PDF を表示")
+    response = page.context.request.get(url + str(link.get_attribute("href")))
+    assert response.headers["content-disposition"].startswith("inline")
+    assert response.body().startswith(b"%PDF")
+    # a form's URL in the address bar, and a page that does not exist: HTML with the menu
+    page.goto(f"{url}/console/persons/{pid}/my-number")
+    assert page.url.endswith(f"/console/persons/{pid}")
+    response = page.goto(f"{url}/console/persons/{pid}/nothing-here")
+    assert response is not None and response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert page.get_by_role("navigation", name="メインメニュー").is_visible()
+    shots(page, "07-not-found")
     page.context.close()
 
 
-def test_two_operators_correct_a_my_number(site: tuple[str, Engine, int], browser: Any) -> None:
-    url, engine, _run = site
+# ------------------------------------------------------------------ a second operator
+
+
+def test_second_operator_approves_with_a_reason_and_it_stays_visible(
+    site: Site, browser: Any
+) -> None:
+    url, engine = site.url, site.engine
     pid = person_id(engine, SYMBOL_A, "1")
     first = log_in(browser, url, "op1")
     first.goto(f"{url}/console/persons/{pid}")
     assert "****9018" in first.content()
-    box = first.get_by_label("正しい個人番号（12桁）")
-    box.fill(NEW_NUMBER[:-1] + "3")  # a wrong check digit
-    first.get_by_role("button", name="届出を記録する").click()
+    first.get_by_label("正しい個人番号（12桁）").fill(NEW_NUMBER[:-1] + "3")  # a wrong check digit
+    with first.expect_navigation():
+        first.get_by_role("button", name="届出を記録する").click()
+    assert focused_id(first) == "error-summary"
     assert "チェックディジット" in first.locator("#e-my_number").inner_text()
-    shot(first, "03-my-number-error")
+    shots(first, "08-my-number-error")
     first.get_by_label("正しい個人番号（12桁）").fill(NEW_NUMBER)
-    first.get_by_role("button", name="届出を記録する").click()
-    assert "別の担当者の承認を待っています" in first.content()
+    with first.expect_navigation():
+        first.get_by_role("button", name="届出を記録する").click()
+    assert "別の担当者の承認を待っています" in result_text(first)
     first.goto(f"{url}/console/reports")
-    assert "別の担当者の承認待ち" in first.content()  # the recorder cannot approve
+    assert "別の担当者の承認待ち" in first.content()  # the recorder cannot decide
     second = log_in(browser, url, "op2")
     second.goto(f"{url}/console/reports")
-    shot(second, "04-pending-report")
-    second.get_by_role("button", name="承認").first.click()
-    assert "再発行しました" in second.content()
+    shots(second, "09-reports-pending")
+    with second.expect_navigation():
+        second.get_by_role("link", name="判断する").first.click()
+    second.get_by_label("承認する").check()
+    with second.expect_navigation():
+        second.get_by_role("button", name="判断を確定する").click()  # no reason: refused
+    assert "理由を入力してください" in second.locator("#error-summary").inner_text()
+    second.get_by_label("理由").fill("通知カードの写しと一致")
+    shots(second, "10-decision")
+    with second.expect_navigation():
+        second.get_by_role("button", name="判断を確定する").click()
+    assert "承認しました" in result_text(second)
+    decided = second.locator("section", has=second.locator("#decided-h")).inner_text()
+    assert "承認" in decided and "op2" in decided and "通知カードの写しと一致" in decided
+    shots(second, "11-reports-decided")
     second.goto(f"{url}/console/persons/{pid}")
     html = second.content()
-    assert "****5352" in html and "承認済み" in html
-    shot(second, "05-my-number-corrected")
+    assert "****5352" in html and "承認: op2" in html
+    shots(second, "12-person-corrected")
     for p in (first, second):
         assert NEW_NUMBER not in p.content()
         p.context.close()
 
 
-def test_employer_hands_out_and_reports_a_return(
-    site: tuple[str, Engine, int], browser: Any
-) -> None:
-    url, engine, run_id = site
-    page = log_in(browser, url, "emp_a")
-    assert page.url.endswith("/portal")
-    shot(page, "06-portal")
-    page.get_by_role("link", name=f"R{run_id:06d}-P").first.click()
-    page.get_by_role("button", name="協会　花子 様の世帯分を配付済みにする").click()
-    assert "配付済みを記録しました" in page.content()
-    page.get_by_role("button", name="返戻を記録する").click()  # nothing chosen: errors
-    assert page.locator("#e-person").is_visible()
-    page.get_by_label("対象者").select_option(label=f"{SYMBOL_A}-2-00 退職　予定")
-    page.get_by_label("退職日").fill("令和6年10月31日")
-    page.get_by_role("button", name="返戻を記録する").click()
-    assert "返戻を記録しました" in page.content()
-    shot(page, "07-parcel-handed-out-returned")
+# ------------------------------------------------------------------ an admin
+
+
+def test_admin_adds_a_user_and_starts_and_verifies_a_follow_up(site: Site, browser: Any) -> None:
+    url, engine = site.url, site.engine
+    page = log_in(browser, url, "admin")
+    page.goto(f"{url}/console/users")
+    shots(page, "13-users")
+    form = page.locator("form", has=page.locator("#add-h"))
+    form.get_by_label("ログイン名").fill("op3")
+    form.locator("#f-role").select_option("operator")
+    form.get_by_label("初期パスワード").fill("a long first password")
+    with page.expect_navigation():
+        form.get_by_role("button", name="追加する").click()
+    assert "op3（担当者）を追加しました" in result_text(page)
+    shots(page, "14-user")
+    # someone's name changed since the full run: the follow-up prints their notice again
+    renamed = person_id(engine, SYMBOL_A, "2")
+    with engine.begin() as conn:
+        conn.execute(
+            persons.update()
+            .where(persons.c.id == renamed)
+            .values(name="新姓　予定", name_kana="シンセイ　ヨテイ")
+        )
+    page.goto(f"{url}/console/runs")
+    shots(page, "15-runs")
+    page.get_by_label("追加発行（お知らせ）").check()
+    page.get_by_label("先行する実行（追加発行のとき）").select_option(str(site.run_id))
+    page.get_by_label("基準日（追加発行は締切日）").fill("令和6年11月29日")
+    with page.expect_navigation():
+        page.get_by_role("button", name="実行を始める").click()
+    assert "開始しました" in result_text(page)
+    follow_up = int(page.url.rsplit("/", 1)[1])
+    _until(page, "照合する")
+    with page.expect_navigation():
+        page.get_by_role("button", name="照合する").click()
+    _until(page, "照合OK")
+    shots(page, "16-run-verified")
     with engine.connect() as conn:
-        other = conn.execute(
-            select(run_partitions.c.partition_no).where(
-                run_partitions.c.run_id == run_id, run_partitions.c.recipient_symbol == SYMBOL_B
-            )
-        ).scalar_one()
-    response = page.goto(f"{url}/portal/parcels/{run_id}/{other}")
-    assert response is not None and response.status == 404
-    assert "別社" not in page.content()
-    shot(page, "08-other-employer-refused")
-    response = page.goto(f"{url}/portal/parcels/{run_id}/{other}/pdf")
-    assert response is not None and response.status == 404
+        status, targets = conn.execute(
+            select(runs.c.status, runs.c.targets).where(runs.c.id == follow_up)
+        ).one()
+    assert (status, targets) == ("done", 1)
+    # a notice held for a character the fonts lack: the glyph report draws it, links the person
+    held = person_id(engine, SYMBOL_B, "1")
+    with engine.begin() as conn:
+        conn.execute(
+            persons.update().where(persons.c.id == held).values(name=f"{UNPRINTABLE}　太郎")
+        )
+    page.goto(f"{url}/console/persons/{held}/reissue")
+    page.get_by_label("汚損・破損").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="再発行する").click()
+    text = result_text(page)
+    assert "保留しました" in text and "U+2B820" in text
+    shots(page, "17-reissue-held")
+    page.goto(f"{url}/console/runs?kind=reissue")
+    shots(page, "18-runs-reissues")
+    with page.expect_navigation():
+        page.get_by_role("link", name="R0", exact=False).first.click()
+    assert "完了（印刷した書類なし）" in page.content()
+    assert page.locator(".glyph-cell").first.inner_text() == UNPRINTABLE
+    shots(page, "19-run-glyphs")
+    page.goto(f"{url}/console/anomalies")
+    shots(page, "20-anomalies")
+    page.context.close()
+    op3 = browser.new_context(locale="ja-JP", viewport=WIDE).new_page()
+    op3.goto(f"{url}/console/login")
+    op3.get_by_label("ログイン名").fill("op3")
+    op3.get_by_label("パスワード").fill("a long first password")
+    with op3.expect_navigation():
+        op3.get_by_role("button", name="ログイン").click()
+    assert op3.url.endswith("/console")
+    op3.context.close()
+
+
+def _until(page: Any, text: str, seconds: float = 120) -> None:
+    """The run page refreshes itself while work goes on; wait for `text`."""
+    deadline = time.monotonic() + seconds
+    while text not in page.content():
+        assert time.monotonic() < deadline, f"{text!r} never appeared on {page.url}"
+        time.sleep(0.5)
+        page.reload()
+
+
+# ------------------------------------------------------------------ an auditor
+
+
+def test_auditor_finds_who_viewed_a_person_and_exports_it(
+    site: Site, browser: Any, tmp_path: Path
+) -> None:
+    url = site.url
+    page = log_in(browser, url, "audit")
+    page.goto(f"{url}/console/audit")
+    shots(page, "21-audit-empty")
+    page.get_by_label("加入者（記号-番号-枝番）").fill(f"{SYMBOL_A}-1-00")
+    with page.expect_navigation():
+        page.get_by_role("button", name="表示する").click()
+    rows = page.locator("tbody tr")
+    texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+    assert any("op1" in t and "閲覧" in t for t in texts)
+    assert any("op1" in t and "お知らせの再発行" in t for t in texts)
+    assert any("op2" in t and "個人番号の届出の判断" in t for t in texts)
+    shots(page, "22-audit-person")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="CSV で保存").click()
+    path = tmp_path / "audit.csv"
+    info.value.save_as(path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert text.startswith("日時（日本時間）") and "op1" in text and "閲覧" in text
     page.context.close()
 
+
+# ------------------------------------------------------------------ the keyboard alone
 
 # Every control a keyboard can reach, and whether each form field has a label.
 _CONTROLS = """() => [...document.querySelectorAll(
@@ -232,6 +380,7 @@ def _tab_through(page: Any) -> None:
     assert all(c["labelled"] for c in controls if c["field"]), [
         c["id"] for c in controls if c["field"] and not c["labelled"]
     ]
+    page.evaluate("document.activeElement && document.activeElement.blur()")
     reached: set[str] = set()
     for _ in range(len(controls) + 3):
         page.keyboard.press("Tab")
@@ -244,28 +393,53 @@ def _tab_through(page: Any) -> None:
     assert not missing, (page.url, missing)
 
 
-def test_main_pages_work_by_keyboard(site: tuple[str, Engine, int], browser: Any) -> None:
-    url, engine, run_id = site
-    pid = person_id(engine, SYMBOL_A, "1")
+def test_main_pages_work_by_keyboard(site: Site, browser: Any) -> None:
+    url, engine = site.url, site.engine
+    pid = person_id(engine, SYMBOL_A, "1", "01")
     page = log_in(browser, url, "op1", keyboard=True)
-    for path in ("/console", f"/console/persons/{pid}", "/console/reports", "/console/runs"):
+    for path in (
+        "/console?search=1&name=キョウカイ",
+        f"/console/persons/{pid}",
+        f"/console/persons/{pid}/reissue",
+        "/console/reports",
+        "/console/runs",
+    ):
         page.goto(url + path)
         _tab_through(page)
-    # an action by keyboard alone: focus the reissue button by Tab, then Enter
+    # an action by keyboard alone: Tab to the link, Enter, a reason by keyboard, Enter
     page.goto(f"{url}/console/persons/{pid}")
-    for _ in range(60):
+    for _ in range(80):
         page.keyboard.press("Tab")
-        if page.evaluate("() => document.activeElement.textContent.trim()") == "再発行する":
+        if page.evaluate("() => document.activeElement.textContent.trim()").startswith(
+            "お知らせを再発行"
+        ):
             break
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert "再発行を作成しました" in page.content()
-    page.context.close()
-    page = log_in(browser, url, "emp_a", keyboard=True)
-    _tab_through(page)
-    page.get_by_role("link", name=f"R{run_id:06d}-P").first.focus()
+    page.get_by_label("届いていない").focus()
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="再発行する").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    _tab_through(page)
-    shot(page, "09-keyboard-parcel")
+    assert "再発行しました" in result_text(page)
+    page.context.close()
+    admin = log_in(browser, url, "admin", keyboard=True)
+    for path in (
+        "/console/users",
+        "/console/audit?person=" + str(pid),
+        f"/console/runs/{site.run_id}",
+    ):
+        admin.goto(url + path)
+        _tab_through(admin)
+    admin.context.close()
+
+
+def test_no_page_is_json(site: Site, browser: Any) -> None:
+    """Whatever a browser is sent to under /console, it gets HTML."""
+    page = log_in(browser, site.url, "op1")
+    for path in ("/console/persons/abc", "/console/reports/99999", "/console/runs/0",
+                 "/console/static/nothing.css", "/console/users/1"):  # fmt: skip
+        response = page.goto(site.url + path)
+        assert response is not None and response.status in (403, 404), path
+        assert response.headers["content-type"].startswith("text/html"), path
     page.context.close()

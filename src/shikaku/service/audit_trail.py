@@ -55,6 +55,9 @@ VIEW_JA = {
     "audit_csv": "監査記録（CSV）",
     "held": "保留一覧",
     "held_csv": "保留一覧（CSV）",
+    "reissue": "再発行の確認",
+    "show": "PDF を表示",
+    "save": "PDF を保存",
 }
 
 

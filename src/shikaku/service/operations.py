@@ -422,6 +422,34 @@ class Glyph:
     code: str
     people: list[HeldRow]
 
+    @property
+    def block(self) -> str:
+        """Where the character sits in Unicode, as an 外字 register names it."""
+        return unicode_block(self.char)
+
+
+# (first, last, name): where the characters a registry holds beyond JIS sit in Unicode.
+_BLOCKS = (
+    (0x3400, 0x4DBF, "CJK統合漢字拡張A"),
+    (0x4E00, 0x9FFF, "CJK統合漢字"),
+    (0xE000, 0xF8FF, "私用領域（外字）"),
+    (0xF900, 0xFAFF, "CJK互換漢字"),
+    (0x20000, 0x2A6DF, "CJK統合漢字拡張B"),
+    (0x2A700, 0x2B73F, "CJK統合漢字拡張C"),
+    (0x2B740, 0x2B81F, "CJK統合漢字拡張D"),
+    (0x2B820, 0x2CEAF, "CJK統合漢字拡張E"),
+    (0x2CEB0, 0x2EBEF, "CJK統合漢字拡張F"),
+    (0x2EBF0, 0x2EE5F, "CJK統合漢字拡張I"),
+    (0x2F800, 0x2FA1F, "CJK互換漢字補助"),
+    (0x30000, 0x3134F, "CJK統合漢字拡張G"),
+    (0x31350, 0x323AF, "CJK統合漢字拡張H"),
+)
+
+
+def unicode_block(char: str) -> str:
+    code = ord(char)
+    return next((name for first, last, name in _BLOCKS if first <= code <= last), "その他の文字")
+
 
 @dataclass(frozen=True)
 class RunDetail:

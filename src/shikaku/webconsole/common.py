@@ -77,14 +77,19 @@ def wareki(value: date | datetime | None) -> str:
     return format_wareki(value)
 
 
-def jst(value: datetime | None) -> str:
-    """A stored time (naive UTC, as every table keeps it) in Japan's time: 令和6年6月7日 14:24."""
+def jst(value: datetime | None, seconds: bool = False) -> str:
+    """A stored time (naive UTC, as every table keeps it) in Japan's time: 令和6年6月7日 14:24
+    (with `seconds`, 14:24:05)."""
     if value is None:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(JST)
-    return f"{format_wareki(local.date())} {local:%H:%M}"
+    return (
+        f"{format_wareki(local.date())} {local:%H:%M:%S}"
+        if seconds
+        else (f"{format_wareki(local.date())} {local:%H:%M}")
+    )
 
 
 def jst_iso(value: datetime | None) -> str:
