@@ -173,7 +173,7 @@ def count(engine: Engine, table: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-# What a phone must not do: scroll sideways, or squeeze a cell or a button narrower than its
+# What a phone must not do: scroll sideways (the page or a box in it), or squeeze a cell or a button narrower than its
 # longest word (a name broken one character per line). Words are split at spaces and where
 # Japanese lines break between phrases (before an opening bracket, after a closing one or
 # 、。・); each text is measured in its own font; cells of a header that is hidden (a table shown as cards) are
@@ -200,6 +200,11 @@ _LAYOUT = """() => {
       }
     }
     if (inner + 1 < longest) bad.push(`${el.tagName} "${word}" ${Math.round(longest)}px in ${Math.round(inner)}px`);
+  }
+  for (const el of document.querySelectorAll('main *')) {  // nor a box scrolling sideways
+    const x = getComputedStyle(el).overflowX;
+    if ((x === 'auto' || x === 'scroll') && el.scrollWidth > el.clientWidth + 1)
+      bad.push(`${el.tagName}.${el.className} scrolls sideways`);
   }
   const short = [...document.querySelectorAll('main button, main a.button')]
     .filter(b => b.getBoundingClientRect().height > 1 && b.getBoundingClientRect().height < 44)
