@@ -571,3 +571,13 @@ def test_pages_read_a_fixed_number_of_queries(desk: Desk) -> None:
         counts = [counted(a, url_a), counted(b, url_b)]
         assert counts[0] == counts[1], (url_a, counts)
         assert counts[0] <= 12, (url_a, counts)
+
+
+def test_mailings_are_named_as_the_leaflet_names_them() -> None:
+    from shikaku.service.portal import mailing_title
+
+    assert mailing_title("full", date(2024, 9, 9)) == "2024年9月送付分"
+    assert mailing_title("follow_up", date(2025, 1, 22)) == "追加送付（2025年1月）"
+    assert mailing_title("reissue", date(2025, 3, 3)) == "再発行"
+    assert mailing_title("certificates", date(2025, 12, 2)) == "資格確認書（2025年12月送付分）"
+    assert mailing_title("renewals", date(2026, 6, 1)) == "資格確認書の更新（2026年6月送付分）"
