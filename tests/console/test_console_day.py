@@ -9,6 +9,7 @@ import io
 import re
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from shikaku.registry.tables import (
@@ -125,7 +126,7 @@ def test_a_held_reissue_says_held_and_why(desk: Desk) -> None:
     assert "再発行しました" not in text
 
 
-def test_errors_are_html_pages_with_the_menu(desk: Desk) -> None:
+def test_errors_are_html_pages_with_the_menu(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     c = desk.client()
     token = login(c, "op1")
     pid = person_id(desk.engine, SYMBOL_A, "1")
@@ -153,6 +154,18 @@ def test_errors_are_html_pages_with_the_menu(desk: Desk) -> None:
     assert r.headers["location"].startswith("/console/login?next=")
     login_page = anon.get(r.headers["location"])
     assert f'name="next" value="/console/persons/{pid}"' in login_page.text
+    # a bug: the 500 page, in HTML, with the menu (the API keeps its own format)
+    from fastapi.testclient import TestClient
+
+    from shikaku.service import desk as service
+
+    monkeypatch.setattr(service, "person_view", lambda *a, **k: 1 / 0)
+    broken = TestClient(desk.app, raise_server_exceptions=False)  # type: ignore[arg-type]
+    broken.cookies = c.cookies
+    r = broken.get(f"/console/persons/{pid}")
+    monkeypatch.undo()
+    assert r.status_code == 500 and r.headers["content-type"].startswith("text/html")
+    assert "システムエラー" in r.text and "メインメニュー" in r.text
     # the API keeps its own errors
     assert desk.client().get("/v1/nowhere").headers["content-type"].startswith("application/")
 
