@@ -162,10 +162,6 @@ class Mailing:
     def progress(self) -> Progress:
         return sum((p.progress for p in self.parcels), Progress())
 
-    @property
-    def controls(self) -> str:
-        return "、".join(p.control for p in self.parcels)
-
 
 @dataclass(frozen=True)
 class Scope:
@@ -357,10 +353,6 @@ class Line:
         if self.returned is not None:
             return "returned"
         return "done" if self.handed_at is not None else "todo"
-
-    @property
-    def code(self) -> str:
-        return f"{self.symbol}-{self.number}-{self.branch}"
 
 
 @dataclass
