@@ -83,11 +83,14 @@ def browser() -> Iterator[Any]:
 
 
 def shots(page: Any, name: str) -> None:
-    """The page as it is, at a desk (1280 px) and on a phone (390 px)."""
+    """The page as it is, at a desk (1280 px) and on a phone (390 px), where it must not
+    scroll sideways (a wide table scrolls inside its own box, if at all)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for size, suffix in ((WIDE, "1280"), (NARROW, "390")):
         page.set_viewport_size(size)
         page.screenshot(path=str(ARTIFACTS / f"{name}-{suffix}.png"), full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name}: {width} px wide at {size['width']} px"
     page.set_viewport_size(WIDE)
 
 
