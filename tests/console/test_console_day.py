@@ -444,3 +444,36 @@ def test_runs_list_leaves_out_one_person_reissues_and_states_are_honest(desk: De
     assert "𫠠" in page and "U+2B820" in page and f'href="/console/persons/{held}"' in page
     export = c.get(f"/console/runs/{held_run}/held.csv")
     assert "𫠠" in export.content.decode("utf-8-sig")
+
+
+def test_admin_starts_a_certificate_run_and_resumes_a_stopped_one(desk: Desk) -> None:
+    from shikaku.issuance.runconfig import RunConfig
+    from shikaku.issuance.runs import create_run
+
+    c = desk.client()
+    token = login(c, "admin")
+    r = c.post(
+        "/console/runs", data=form(token, kind="certificates", day="令和7年12月2日", issued_on="")
+    )
+    assert r.status_code == 303
+    certificates_run = int(r.headers["location"].rsplit("/", 1)[1])
+    _wait_for_jobs(desk.engine, certificates_run)
+    page = c.get(f"/console/runs/{certificates_run}").text
+    assert "資格確認書" in page and "完了" in page
+    # a run created and left before extraction (the CLI stopped, the server restarted)
+    stopped = create_run(
+        desk.engine, RunConfig.from_settings(desk.settings), desk.settings.output_dir,
+        "follow_up", date(2024, 11, 29), date(2025, 1, 22), desk.run_id,
+    )  # fmt: skip
+    page = c.get(f"/console/runs/{stopped}").text
+    assert "未完了" in page and "再開する" in page
+    assert "未完了" in c.get("/console/runs").text
+    r = c.post(f"/console/runs/{stopped}/resume", data=form(token))
+    assert r.status_code == 303
+    _wait_for_jobs(desk.engine, stopped)
+    with desk.engine.connect() as conn:
+        assert conn.execute(select(runs.c.status).where(runs.c.id == stopped)).scalar() == "done"
+    page = c.get(f"/console/runs/{stopped}").text
+    assert "再開する" not in page and "照合する" in page
+    kinds = [d for k, _, d in _audit_rows(desk.engine) if k == "console_run"]
+    assert any('"action":"run"' in d and '"user":"admin"' in d for d in kinds)
