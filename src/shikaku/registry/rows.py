@@ -131,9 +131,9 @@ def _column_name(names: dict[int, str], index: int | None) -> str:
 
 
 def _as_cp932(cell: str, encoding: str) -> str | None:
-    """The cell's text if its bytes are Shift_JIS (CP932) although the file is `encoding`."""
-    try:
-        return cell.encode(encoding, "surrogateescape").decode("cp932")
+    """The cell's text if its bytes are Shift_JIS (CP932) although the file is UTF-8."""
+    try:  # (encoding as utf-8-sig would put a BOM in front of the cell's bytes)
+        return cell.encode("utf-8", "surrogateescape").decode("cp932")
     except UnicodeError:
         return None
 
@@ -166,6 +166,8 @@ def undecodable_cell(
             )
     return None
 
+
+COLUMN_HEADERS: Final = {c.key: c.header for cols in COLUMNS.values() for c in cols}
 
 # XLSX cells stored as numbers, in the columns where that loses something. Fixed-width codes
 # get their leading zeros back. 保険者番号: 7 digits were 8 (法別 01-09), 5 digits were a
@@ -208,9 +210,6 @@ def _typed_cells(header: HeaderMap, line: int, cells: list[str]) -> RowError | N
         if restore is not None and isinstance(cell, NumericCell) and cell.isdigit():
             cells[i] = restore(str(cell))
     return None
-
-
-COLUMN_HEADERS: Final = {c.key: c.header for cols in COLUMNS.values() for c in cols}
 
 
 def screen(
