@@ -25,6 +25,7 @@ from typing import IO, Final
 from shikaku.domain.errors import DomainError
 
 SNIFF_BYTES = 1 << 20
+OLE2_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls) and other OLE files
 # A physical line, and a record (a row, with quoted line breaks), longer than any real row:
 # the reader skips the rest in pieces of this size and rejects the row.
 MAX_LINE_CHARS: Final = 1 << 20
@@ -93,6 +94,17 @@ def detect_encoding(path: Path) -> str:
         head = f.read(SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FileRefused(
+            "UTF-16 のテキスト（Excel の「Unicode テキスト」）は読めません。"
+            "CSV UTF-8 か Excel ブック (.xlsx) で保存してください",
+            "UTF-16 text (Excel's Unicode Text) is not read: save as CSV UTF-8 or .xlsx",
+        )
+    if head.startswith(OLE2_MAGIC):
+        raise FileRefused(
+            "Excel 97-2003 ブック (.xls) は読めません。Excel ブック (.xlsx) か CSV で保存してください",
+            "an Excel 97-2003 workbook (.xls) is not read: save as .xlsx or CSV",
+        )
     for encoding in ("utf-8", "cp932"):
         try:  # a character cut at the sniff boundary is fine
             codecs.getincrementaldecoder(encoding)().decode(head, final=False)
