@@ -202,10 +202,16 @@ def test_search_pages_and_sorts(desk: Desk) -> None:
     form_ = service.SearchForm(name="キョウカイ", sort="birth", page=2)
     second = service.search_persons(desk.engine, form_, date(2025, 1, 1), per_page=1)
     assert second is not None and second.rows[0].birth_date.year == 2010
-    form_ = service.SearchForm(name="キョウカイ", sort="kana")
+    form_ = service.SearchForm(name="キョウカイ")  # a name typed: by name (in kana: 五十音)
     by_kana = service.search_persons(desk.engine, form_, date(2025, 1, 1))
-    assert by_kana is not None
+    assert by_kana is not None and form_.sort == "name"
     assert [r.name_kana for r in by_kana.rows] == sorted(r.name_kana for r in by_kana.rows)
+    assert [r.name_kana for r in by_kana.rows][0] == "キョウカイ\u3000ハナコ"
+    form_ = service.SearchForm(symbol=SYMBOL_A, sort="keys")
+    by_keys = service.search_persons(desk.engine, form_, date(2025, 1, 1))
+    assert by_keys is not None
+    keys = [(r.number, r.branch) for r in by_keys.rows]
+    assert keys == sorted(keys) and len(keys) == 3
     c = desk.client()
     login(c, "op1")
     page = c.get("/console", params={"search": "1", "name": "キョウカイ", "sort": "birth"}).text

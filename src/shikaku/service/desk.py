@@ -87,7 +87,7 @@ def audit_view(engine: Engine, user: User, kind: str, person_id: int | None, **d
 
 # ------------------------------------------------------------------ search
 
-SORTS = {"keys": "記号・番号順", "kana": "氏名（フリガナ）順", "birth": "生年月日順"}
+SORTS = {"name": "氏名順", "keys": "記号・番号順", "birth": "生年月日順"}
 PER_PAGE = 50
 
 
@@ -101,7 +101,7 @@ class SearchForm:
     number: str = ""
     name: str = ""
     birth_date: str = ""
-    sort: str = "keys"
+    sort: str = ""  # name / keys / birth; none given: by name when one is typed
     page: int = 1
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -151,39 +151,50 @@ def _after_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _prefix_of(engine: Engine, column: Any, prefix: str) -> Any:
+def search_key(engine: Engine, column: Any) -> Any:
+    """A name or フリガナ without its space, compared as ix_persons_search_* hold it
+    (PostgreSQL: COLLATE "C", migrations 0007 and 0010)."""
     key = spaceless(column)
-    if engine.dialect.name == "postgresql":
-        key = key.collate("C")  # as ix_persons_search_* are built (migration 0007)
-    return and_(key >= prefix, key < _after_prefix(prefix))
+    return key.collate("C") if engine.dialect.name == "postgresql" else key
 
 
-def name_condition(engine: Engine, typed: str) -> Any:
-    """Persons whose name or フリガナ starts with what was typed, space or not: kana typed in
-    any form (hiragana, katakana, 半角カナ) is read as フリガナ, anything else as the name.
-    Both use an index (registry.tables.spaceless)."""
+def name_condition(engine: Engine, typed: str) -> tuple[Any, Any]:
+    """(condition, index key): persons whose name or フリガナ starts with what was typed,
+    space or not. Kana typed in any form (hiragana, katakana, 半角カナ) is read as フリガナ,
+    anything else as the name; each has its index, in whose order the key sorts."""
     try:
         kana = normalize_kana(typed).replace("\u3000", "")
     except DomainError:
         kana = ""
     if kana:
-        return _prefix_of(engine, persons.c.name_kana, kana)
-    try:
-        name = normalize_name(typed)
-    except DomainError:
-        name = typed.strip()
-    name = "".join(name.split())
-    return _prefix_of(engine, persons.c.name, name)
+        column, prefix = persons.c.name_kana, kana
+    else:
+        try:
+            name = normalize_name(typed)
+        except DomainError:
+            name = typed.strip()
+        column, prefix = persons.c.name, "".join(name.split())
+    key = search_key(engine, column)
+    return and_(key >= prefix, key < _after_prefix(prefix)), key
 
 
-def _search_conditions(engine: Engine, form: SearchForm) -> list[Any]:
+def _search_conditions(engine: Engine, form: SearchForm) -> tuple[list[Any], Any]:
+    """The conditions, and the index key of a typed name (None without one)."""
     p = persons.c
     where: list[Any] = []
+    key = None
     if form.symbol.strip():
         try:
-            where.append(p.symbol == normalize_symbol(form.symbol))
+            symbol = normalize_symbol(form.symbol)
         except DomainError as exc:
             form.errors["symbol"] = exc.ja
+        else:  # the insurer number too, so the unique index (insurer, 記号, 番号, 枝番) serves
+            where.append(p.symbol == symbol)
+            where.append(
+                p.insurer_number.in_(
+                    select(employers.c.insurer_number).where(employers.c.symbol == symbol)
+                )
+            )
     if form.number.strip():
         number = to_halfwidth_ascii(form.number).strip()
         if not number.isdigit() or len(number) > 16:
@@ -191,17 +202,18 @@ def _search_conditions(engine: Engine, form: SearchForm) -> list[Any]:
         else:
             where.append(p.number == number)
     if form.name.strip():
-        where.append(name_condition(engine, form.name))
+        condition, key = name_condition(engine, form.name)
+        where.append(condition)
     if form.birth_date.strip():
         try:
             where.append(p.birth_date == parse_date(form.birth_date))
         except DomainError as exc:
             form.errors["birth_date"] = exc.ja
     if form.sort not in SORTS:
-        form.sort = "keys"
+        form.sort = "name" if key is not None else "keys"
     if not where and not form.errors:
         form.errors["symbol"] = "検索条件を1つ以上入力してください"
-    return where
+    return where, key
 
 
 def search_persons(
@@ -209,24 +221,33 @@ def search_persons(
 ) -> SearchPage | None:
     """One page of the people matching every criterion (記号・番号 exact, name or フリガナ
     from its start, 生年月日), with the total, each person's 事業所 and coverage today.
-    Three statements whatever the page holds (count, page, the page's periods). None when
-    the form is refused (`form.errors`)."""
-    where = _search_conditions(engine, form)
+    Three statements whatever the page holds (the count; the page: its ids chosen on the
+    index alone, then their rows with 事業所; the page's periods). None when the form is
+    refused (`form.errors`)."""
+    where, key = _search_conditions(engine, form)
     if form.errors:
         return None
     p, e = persons.c, employers.c
     insured = persons.alias("insured")
     order = {
+        "name": (key if key is not None else search_key(engine, p.name_kana), p.symbol,
+                 p.number, p.branch),
         "keys": (p.symbol, p.number, p.branch),
-        "kana": (spaceless(p.name_kana), p.symbol, p.number, p.branch),
         "birth": (p.birth_date, p.symbol, p.number, p.branch),
-    }[form.sort]
+    }[form.sort]  # fmt: skip
     with engine.connect() as conn:
         total = int(
             conn.execute(select(func.count()).select_from(persons).where(*where)).scalar_one()
         )
         pages = max(1, -(-total // per_page))
         form.page = min(max(1, form.page), pages)
+        chosen = (
+            select(p.id)
+            .where(*where)
+            .order_by(*order)
+            .limit(per_page)
+            .offset((form.page - 1) * per_page)
+        )
         rows = conn.execute(
             select(
                 p.id,
@@ -243,10 +264,8 @@ def search_persons(
             )
             .join_from(persons, employers, e.id == p.employer_id)
             .outerjoin(insured, insured.c.id == p.insured_id)
-            .where(*where)
+            .where(p.id.in_(chosen.scalar_subquery()))
             .order_by(*order)
-            .limit(per_page)
-            .offset((form.page - 1) * per_page)
         ).all()
         histories = _histories(conn, [r.id for r in rows])
     return SearchPage(

@@ -154,7 +154,7 @@ def home(
     name: str = "",
     kana: str = "",
     birth_date: str = "",
-    sort: str = "keys",
+    sort: str = "",
     page_no: str = "1",
 ) -> HTMLResponse:
     user = staff_user(request)
