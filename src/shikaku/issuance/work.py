@@ -19,10 +19,12 @@ from functools import lru_cache
 from typing import Any
 
 import fsspec
+from sqlalchemy import func, select
 
 from shikaku.issuance.jobs import Job, load_partitions
 from shikaku.issuance.results import container_rows, piece_rows
 from shikaku.issuance.runconfig import RunConfig
+from shikaku.registry.tables import run_partitions
 from shikaku.render.model import MailingBatch, RenderResult
 from shikaku.security.outputs import private_umask
 
@@ -104,13 +106,23 @@ def output_fs(url: str) -> tuple[Any, str]:
 
 
 def render_job(job: Job) -> JobDone:
-    """The engine task: render the job's partitions still pending and record them."""
+    """The engine task: render the job's partitions still pending and record them. What it
+    reports covers all its partitions, whichever run of the task recorded them (Dask runs a
+    task again when a worker died after its commit)."""
     from shikaku.issuance.record import record_done
 
+    db = database_for(job.database_url)
     done = render_partitions(job, pending_only=True)
     if done:
-        done = record_done(database_for(job.database_url), job.run_id, done)
-    return JobDone(len(done), sum(d.notices for d in done), sum(d.result.pages for d in done))
+        record_done(db, job.run_id, done)
+    p = run_partitions.c
+    with db.connect() as conn:
+        pages = conn.execute(
+            select(func.coalesce(func.sum(p.pages), 0)).where(
+                p.run_id == job.run_id, p.partition_no.in_(job.partitions), p.status == "done"
+            )
+        ).scalar_one()
+    return JobDone(len(job.partitions), job.notices, int(pages))
 
 
 def render_partitions(job: Job, pending_only: bool = False) -> list[PartitionDone]:
