@@ -9,7 +9,9 @@ page the form belongs to. Other paths keep the API's problem+json.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -66,6 +68,15 @@ def _parent(path: str) -> str:
     return parent if parent not in ("", "/portal/parcels") else PREFIXES[0]
 
 
+async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
+    """Another exception handler's answer (a handler may be a plain function or a coroutine)."""
+    answer = handler(request, exc)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    assert isinstance(answer, Response)
+    return answer
+
+
 # ------------------------------------------------------------------ wiring
 
 
@@ -103,7 +114,7 @@ def install(app: FastAPI, settings: Settings, engine: Engine) -> None:
 
     async def _http(request: Request, exc: Exception) -> Response:
         if not _ours(request):
-            return await api_http(request, exc)  # type: ignore[no-any-return]
+            return await _delegate(api_http, request, exc)
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 405 and request.method in ("GET", "HEAD"):
             return redirect(_parent(request.url.path))
@@ -111,12 +122,12 @@ def install(app: FastAPI, settings: Settings, engine: Engine) -> None:
 
     async def _invalid(request: Request, exc: Exception) -> Response:
         if not _ours(request):
-            return await api_invalid(request, exc)  # type: ignore[no-any-return]
+            return await _delegate(api_invalid, request, exc)
         return error_page(request, 404)
 
     async def _bug(request: Request, exc: Exception) -> Response:
         if not _ours(request):
-            return await api_bug(request, exc)  # type: ignore[no-any-return]
+            return await _delegate(api_bug, request, exc)
         return error_page(request, 500)
 
     app.add_exception_handler(StarletteHTTPException, _http)
