@@ -124,6 +124,8 @@ def test_a_held_reissue_says_held_and_why(desk: Desk) -> None:
     level, text = _result(c.get(r.headers["location"]).text)
     assert level == "held" and "保留しました" in text and "U+2B820" in text
     assert "再発行しました" not in text
+    page = c.get(f"/console/persons/{pid}").text  # and the person page says so too
+    assert "は作成されていません（保留）" in page
 
 
 def test_errors_are_html_pages_with_the_menu(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -175,9 +175,8 @@ def page(
     """A page. With a user, the result of the action that led here (if any) is shown at the
     top and focused (base.html); pass `errors` ({field: message}) to show the summary."""
     result = _read_result(request, user) if user is not None else None
-    html = templates.get_template(name).render(
-        user=user, result=result, path=request.url.path, **values
-    )
+    path = values.pop("path", request.url.path)  # the menu marks the entry of this path
+    html = templates.get_template(name).render(user=user, result=result, path=path, **values)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if RESULT_COOKIE in request.cookies:
         response.delete_cookie(RESULT_COOKIE, path="/")

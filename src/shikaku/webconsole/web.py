@@ -59,7 +59,7 @@ def error_page(request: Request, status: int) -> Response:
         user = session_user(request)
     except Exception:  # the database itself may be the error: the page still answers
         user = None
-    return page(request, "error.html", status, user=user, title=title, message=message)
+    return page(request, "error.html", status, user=user, title=title, message=message, path="")
 
 
 def _parent(path: str) -> str:
