@@ -14,7 +14,7 @@ Speed (a million rows a minute is the floor, not the goal) shapes two choices he
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache, partial
@@ -43,6 +43,7 @@ from shikaku.domain.members import (
 from shikaku.domain.normalize import (
     EARLIEST_DATE,
     LATEST_DATE,
+    DateRange,
     check_length,
     normalize_code,
     normalize_kana,
@@ -51,7 +52,6 @@ from shikaku.domain.normalize import (
     normalize_symbol,
     normalize_text,
     parse_flag,
-    parse_iso_date_between,
     parse_sex,
 )
 from shikaku.registry.columns import COLUMNS, REQUIRED_KEYS, FileKind
@@ -115,16 +115,18 @@ def _text(kind: FileKind, key: str) -> Parser:
     with runs of whitespace made one space; longer than the column's limit is refused."""
     column = next(c for c in COLUMNS[kind] if c.key == key)
     ja, en, limit = column.header, column.key, column.max_length
-    normalize: Callable[[str], str]
-    if key == "name" and kind is FileKind.MEMBERS:
-        normalize = normalize_name
-    elif key == "name_kana" and kind is FileKind.MEMBERS:
-        normalize = normalize_kana
+    if kind is FileKind.MEMBERS and key in ("name", "name_kana"):
+        normalize = normalize_name if key == "name" else normalize_kana
     else:
         normalize = partial(normalize_text, field_ja=ja, field_en=en)
     if limit is None:
         return normalize
-    return lambda raw: check_length(normalize(raw), limit, ja, en)
+
+    def parse(raw: str) -> str:
+        value = normalize(raw)
+        return value if len(value) <= limit else check_length(value, limit, ja, en)
+
+    return parse
 
 
 MAX_PAY_DIGITS = 8  # 10,000,000 yen: more digits are out of range before int() reads them
@@ -158,7 +160,7 @@ class ParseContext:
 
 # Any date of the registry: printable in 和暦 (from 明治元年) and far from overflowing
 # (see domain.normalize.LATEST_DATE).
-_date = partial(parse_iso_date_between, earliest=EARLIEST_DATE, latest=LATEST_DATE)
+_date = DateRange(EARLIEST_DATE, LATEST_DATE)
 
 
 def _birth_date(today: date) -> Parser:
@@ -167,7 +169,7 @@ def _birth_date(today: date) -> Parser:
         f"取込日（{today.year}年{today.month}月{today.day}日）",
         f"the import day ({today.isoformat()})",
     )
-    return partial(parse_iso_date_between, earliest=EARLIEST_DATE, latest=today, latest_name=name)
+    return DateRange(EARLIEST_DATE, today, name)
 
 
 class EmployerRecord(NamedTuple):
