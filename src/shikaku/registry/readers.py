@@ -87,9 +87,9 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 
 def detect_encoding(path: Path) -> str:
-    """BOM first; then strict UTF-8 on the first megabyte, then strict CP932; otherwise
-    the encoding most of its lines are in (a file with a few rows pasted from a file in the
-    other encoding: those rows are rejected one by one, not the file)."""
+    """BOM first; then strict UTF-8 on the first megabyte; otherwise the encoding more of its
+    lines are in and not in the other (a file with a few rows pasted from a file in the other
+    encoding: those rows are rejected one by one, not the file), or CP932 if all of it is."""
     with path.open("rb") as f:
         head = f.read(SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
@@ -105,12 +105,8 @@ def detect_encoding(path: Path) -> str:
             "Excel 97-2003 ブック (.xls) は読めません。Excel ブック (.xlsx) か CSV で保存してください",
             "an Excel 97-2003 workbook (.xls) is not read: save as .xlsx or CSV",
         )
-    for encoding in ("utf-8", "cp932"):
-        try:  # a character cut at the sniff boundary is fine
-            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-            return encoding
-        except UnicodeDecodeError:
-            pass
+    if _decodes_head(head, "utf-8"):
+        return "utf-8"
     lines = head.splitlines()
     if len(head) == SNIFF_BYTES:
         lines = lines[:-1]  # possibly cut
@@ -121,12 +117,23 @@ def detect_encoding(path: Path) -> str:
         utf8, cp932 = _decodes(line, "utf-8"), _decodes(line, "cp932")
         if utf8 != cp932:
             votes["utf-8" if utf8 else "cp932"] += 1
-    if not any(votes.values()):
-        raise FileRefused(
-            "文字コードを判別できません（UTF-8 / Shift_JIS のどちらでもありません）。--encoding で指定してください",
-            "cannot detect the encoding (neither UTF-8 nor CP932); use --encoding",
-        )
-    return "cp932" if votes["cp932"] > votes["utf-8"] else "utf-8"
+    if votes["utf-8"] != votes["cp932"]:
+        return max(votes, key=votes.__getitem__)
+    if _decodes_head(head, "cp932"):
+        return "cp932"
+    raise FileRefused(
+        "文字コードを判別できません（UTF-8 / Shift_JIS のどちらでもありません）。--encoding で指定してください",
+        "cannot detect the encoding (neither UTF-8 nor CP932); use --encoding",
+    )
+
+
+def _decodes_head(head: bytes, encoding: str) -> bool:
+    """Whether the file's first bytes decode (a character cut at their end is fine)."""
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @contextmanager
