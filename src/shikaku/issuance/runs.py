@@ -289,9 +289,12 @@ def extract_run(
     parallel = 0.0
     with frozen_registry(engine, run_label(run_id), waiting) as (conn, snapshot):
         ranges = EmployerRanges(conn, config.insurer_number, range_employers)
+        bounds = list(ranges)  # a few values per 1,000 employers: flat in the registry's size
+        if snapshot.id is None:
+            conn.rollback()  # SQLite: the lock keeps imports out; no read holds the WAL back
         tasks = (
             RangeTask(run_id, url, snapshot, attempt, config, keys, first, low, high)
-            for first, low, high in ranges
+            for first, low, high in bounds
         )
         begun = time.perf_counter()
         for counts in work.map_unordered(extract_range, tasks):

@@ -54,7 +54,9 @@ def frozen_registry(
 ) -> Iterator[tuple[Connection, Snapshot]]:
     """The extraction driver's side: a connection that reads the frozen registry, and the
     snapshot its tasks import. `holder` (a run label) is what a refused import is told;
-    `waiting` is called once if an import in progress makes the extraction wait."""
+    `waiting` is called once if an import in progress makes the extraction wait. On SQLite
+    the lock is what freezes: the connection may end its read transaction (and should, so
+    that no reader holds the WAL back while the tasks write)."""
     if not is_sqlite(engine):
         conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
         try:
@@ -77,7 +79,7 @@ def frozen_registry(
         os.ftruncate(fd, 0)
         os.pwrite(fd, holder.encode("utf-8"), 0)
     try:
-        with engine.connect() as conn, conn.begin():
+        with engine.connect() as conn:  # reads in transactions of its own (autobegin)
             yield conn, Snapshot(None)
     finally:
         if fd is not None:
