@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from shikaku.demo.changes import write_demo_changes
+from shikaku.domain.errors import DomainError
 from shikaku.issuance.engine import InlineEngine
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.runs import create_run, database_url, execute, extract_run
@@ -305,3 +306,24 @@ def test_a_range_task_costs_a_fixed_number_of_statements(
     # per range task: its summary, the run, the ranks, the stream, the attempt; per letters
     # task: the attempt and a page or two
     assert len(reads) <= 6 * tasks + 4, reads  # 62 employers: 8 reads for one task
+
+
+def test_a_worker_loads_the_runs_key_or_refuses(
+    vault: MyNumberVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task carries no key: a worker process loads its own (environment, else key file)
+    and must hold the run's; the task carries only a fingerprint (an HMAC, no digit of it)."""
+    import base64
+
+    from shikaku.issuance import extract
+    from shikaku.security.mynumber import KEY_ENV
+
+    source = extract.KeySource.of(vault, None)
+    assert source.vault() is vault  # the driver's own process (inline)
+    monkeypatch.setattr(extract, "_VAULTS", {})  # as in a worker process
+    monkeypatch.setenv(KEY_ENV, base64.b64encode(FIXED_KEY).decode())
+    assert source.vault().last4(vault.encrypt("123456789018")) == "9018"
+    monkeypatch.setattr(extract, "_VAULTS", {})
+    monkeypatch.setenv(KEY_ENV, base64.b64encode(bytes(reversed(FIXED_KEY))).decode())
+    with pytest.raises(DomainError, match="not the run's"):
+        source.vault()

@@ -443,7 +443,7 @@ class KeySource:
     def vault(self) -> MyNumberVault:
         found = _VAULTS.get(self.fingerprint)
         if found is None:
-            found = load_vault(Path(self.key_file or "shikaku.key"))
+            found = load_vault(Path(self.key_file))  # the environment first, as the CLI
             if _fingerprint(found) != self.fingerprint:
                 raise DomainError(
                     "ワーカーの個人番号の暗号鍵が実行のものと異なります",
