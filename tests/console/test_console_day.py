@@ -208,7 +208,7 @@ def test_search_pages_and_sorts(desk: Desk) -> None:
     by_kana = service.search_persons(desk.engine, form_, date(2025, 1, 1))
     assert by_kana is not None and form_.sort == "name"
     assert [r.name_kana for r in by_kana.rows] == sorted(r.name_kana for r in by_kana.rows)
-    assert [r.name_kana for r in by_kana.rows][0] == "キョウカイ\u3000ハナコ"
+    assert by_kana.rows[0].name_kana == "キョウカイ\u3000ハナコ"
     form_ = service.SearchForm(symbol=SYMBOL_A, sort="keys")
     by_keys = service.search_persons(desk.engine, form_, date(2025, 1, 1))
     assert by_keys is not None

@@ -142,6 +142,22 @@ def check_text(s: str, field_ja: str, field_en: str) -> str:
     return s
 
 
+# A My Number is 12 digits: text holding a run of 12 or more (half- or full-width) is refused,
+# so one typed into a name or address column is never stored in clear, printed or exported.
+_LONG_DIGIT_RUN: Final = re.compile("[0-9０-９]{12,}")
+
+
+def check_no_long_digit_run(s: str, field_ja: str, field_en: str) -> str:
+    """`s` itself, or DomainError when it holds 12 or more digits in a row (a My Number
+    belongs in the 個人番号 column, where it is encrypted)."""
+    if _LONG_DIGIT_RUN.search(s):
+        raise DomainError(
+            f"{field_ja}に12桁以上の数字の並びがあります（個人番号は個人番号の列に入力してください）",
+            f"{field_en} holds a run of 12 or more digits (a My Number belongs in its own column)",
+        )
+    return s
+
+
 def check_length(s: str, limit: int, field_ja: str, field_en: str) -> str:
     """`s` itself, or DomainError when it has more than `limit` characters (code points)."""
     if len(s) > limit:

@@ -45,6 +45,7 @@ from shikaku.domain.normalize import (
     LATEST_DATE,
     DateRange,
     check_length,
+    check_no_long_digit_run,
     normalize_code,
     normalize_kana,
     normalize_name,
@@ -119,12 +120,12 @@ def _text(kind: FileKind, key: str) -> Parser:
         normalize = normalize_name if key == "name" else normalize_kana
     else:
         normalize = partial(normalize_text, field_ja=ja, field_en=en)
-    if limit is None:
-        return normalize
 
     def parse(raw: str) -> str:
         value = normalize(raw)
-        return value if len(value) <= limit else check_length(value, limit, ja, en)
+        if limit is not None and len(value) > limit:
+            check_length(value, limit, ja, en)
+        return check_no_long_digit_run(value, ja, en)
 
     return parse
 
