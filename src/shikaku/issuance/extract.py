@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from itertools import groupby
@@ -656,7 +657,9 @@ HELD_HEADER = ("記号", "番号", "枝番", "保留理由")
 HELD_SAMPLE = 50
 
 
-def write_held_report(engine: Engine, report_dir: Path, summary: ExtractionSummary) -> None:
+def write_held_report(
+    reading: AbstractContextManager[Connection], report_dir: Path, summary: ExtractionSummary
+) -> None:
     """Who was held back and why: code points, never the My Number, never the whole name.
     Streamed from the ledger in the order met (employer by employer in 記号 order); the first
     lines also go to `summary.held_sample`."""
@@ -668,7 +671,7 @@ def write_held_report(engine: Engine, report_dir: Path, summary: ExtractionSumma
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / f"run-{summary.run_id:06d}-held.csv"
     tmp = path.with_suffix(".csv.tmp")
-    with engine.connect() as conn, tmp.open("w", encoding="utf-8-sig", newline="") as f:
+    with reading as conn, tmp.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv_writer(f, lineterminator="\r\n")
         writer.writerow(HELD_HEADER)
         for row in conn.execute(

@@ -9,13 +9,14 @@ the driver or the scheduler and memory stays flat whatever the run's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, and_, select
 
 from shikaku.domain.certificate import CertificateReason
 from shikaku.domain.packing import pack_households
@@ -204,7 +205,7 @@ _PARTITION_FIELDS = (
 
 
 def plan_jobs(
-    engine: Engine,
+    reading: Callable[[], AbstractContextManager[Connection]],
     run_id: int,
     database_url: str,
     config: RunConfig,
@@ -214,13 +215,13 @@ def plan_jobs(
     `task_notices` notices. Partitions are read a page at a time, each page in its own short
     read (no transaction stays open while the workers write; memory stays flat)."""
     p = run_partitions.c
-    with engine.connect() as conn:
+    with reading() as conn:
         output_url = conn.execute(select(runs.c.output_url).where(runs.c.id == run_id)).scalar_one()
     batch: list[int] = []
     size = 0
     after = 0
     while True:
-        with engine.connect() as conn:
+        with reading() as conn:
             rows = conn.execute(
                 select(p.partition_no, p.targets)
                 .where(p.run_id == run_id, p.status == "pending", p.partition_no > after)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import BinaryIO
 
 from sqlalchemy import Connection, and_, func, select
@@ -62,6 +62,14 @@ class ManifestTotals:
     barcode_letters: int  # letters (外封筒 and 封書) carrying a customer barcode
     letters_without_barcode: int  # letters whose address gave none (no discount for them)
     barcode_discount: bool  # enough barcoded letters for Japan Post's discount
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(ManifestRow))
+
+
+def _row_dict(r: ManifestRow) -> dict[str, object]:
+    """asdict's result without its deep copy: a third of the time per row (the same JSON)."""
+    return {name: getattr(r, name) for name in _ROW_FIELDS}
 
 
 def manifest_rows(conn: Connection, run_id: int) -> Iterator[ManifestRow]:
@@ -198,7 +206,7 @@ def write_manifest_files(
             )
         )  # fmt: skip
         json_text.write(
-            ("\n  " if count == 0 else ",\n  ") + json.dumps(asdict(r), ensure_ascii=False)
+            ("\n  " if count == 0 else ",\n  ") + json.dumps(_row_dict(r), ensure_ascii=False)
         )
         count += 1
         if progress is not None and count % 1000 == 0:

@@ -99,7 +99,7 @@ def extract_one(
             Bulk(conn).insert(run_partitions, PARTITION_COLUMNS, [part])
         Bulk(conn).insert(run_targets, TARGET_COLUMNS, rows)
         mark_extracted(conn, summary)
-    write_held_report(engine, report_dir, summary)
+    write_held_report(engine.connect(), report_dir, summary)
     return summary
 
 

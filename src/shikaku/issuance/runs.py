@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -46,8 +47,14 @@ from shikaku.issuance.jobs import plan_jobs, run_label
 from shikaku.issuance.letters import batch_letters, plan_letters
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.runconfig import RunConfig
-from shikaku.issuance.work import TMP_MARK, atomic_write, output_fs, render_job, renderer_for
-from shikaku.registry.db import write_transaction
+from shikaku.issuance.work import (
+    atomic_write,
+    clean_partial,
+    output_fs,
+    render_job,
+    renderer_for,
+)
+from shikaku.registry.db import is_sqlite, write_transaction
 from shikaku.registry.snapshot import frozen_registry
 from shikaku.registry.tables import (
     certificate_returns,
@@ -139,12 +146,8 @@ class ExecutionSummary:
 
 def _clean_temporaries(output_url: str) -> None:
     """Half-written files of a killed run or worker: never seen as output, removed before a
-    resume and after the render tasks."""
-    fs, root = output_fs(output_url)
-    if not fs.exists(root):
-        return
-    for path in fs.glob(f"{root}/**/*{TMP_MARK}*"):
-        fs.rm(path)
+    resume and after the render tasks (the `.partial/` folder, see work.atomic_write)."""
+    clean_partial(*output_fs(output_url))
 
 
 def execute(
@@ -166,7 +169,7 @@ def execute(
         )
     summary = ExecutionSummary(run_id, output_url=run.output_url)
     _clean_temporaries(run.output_url)
-    jobs = plan_jobs(engine, run_id, database_url(engine), config, task_notices)
+    jobs = plan_jobs(lambda: streaming(engine), run_id, database_url(engine), config, task_notices)
     parallel = time.perf_counter()
     for done in work_engine.map_unordered(render_job, jobs):
         summary.partitions_rendered += done.partitions
@@ -175,10 +178,10 @@ def execute(
         if progress is not None:
             progress(done.notices)
     summary.parallel_seconds = time.perf_counter() - parallel
-    _clean_temporaries(run.output_url)  # left by a worker that was killed mid-file
     if run.kind in CERTIFICATE_KINDS:
         write_returns(engine, run_id)
     write_manifest(engine, run_id, config, pack_progress)
+    _clean_temporaries(run.output_url)  # left by a worker that was killed mid-file
     summary.manifest_csv = f"{run.output_url}/{MANIFEST_CSV}"
     summary.manifest_json = f"{run.output_url}/{MANIFEST_JSON}"
     summary.driver_seconds = time.perf_counter() - started - summary.parallel_seconds
@@ -203,7 +206,7 @@ def write_returns(engine: Engine, run_id: int) -> int:
     fs, root = output_fs(run.output_url)
     fs.makedirs(root, exist_ok=True)
     with engine.connect() as conn:
-        with atomic_write(fs, f"{root}/{RETURNS_CSV}") as sink:
+        with atomic_write(fs, root, RETURNS_CSV) as sink:
             write_returns_list(conn, run_id, sink)
         letters = build_return_letters(conn, run_id, renderer.fonts.unprintable)
     pdf = f"{root}/{RETURNS_PDF}"
@@ -211,15 +214,33 @@ def write_returns(engine: Engine, run_id: int) -> int:
         if fs.exists(pdf):
             fs.rm(pdf)
         return 0
-    with atomic_write(fs, pdf) as sink:
+    with atomic_write(fs, root, RETURNS_PDF) as sink:
         renderer.render_return_letters(letters, sink)
     return len(letters)
+
+
+@contextmanager
+def streaming(engine: Engine) -> Iterator[Connection]:
+    """A connection for the driver's reads, each row read once (manifest, held report, job
+    planning). SQLite: with a page cache of 2 MiB instead of the engine's 64 MiB (meant for
+    the importer and the API), which the manifest of a 1M-member run alone filled with 26 MiB
+    of pages it never reads again: the driver's memory must not grow with the run."""
+    with engine.connect() as conn:
+        if not is_sqlite(conn):
+            yield conn
+            return
+        before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        conn.exec_driver_sql("PRAGMA cache_size = -2048")
+        try:
+            yield conn
+        finally:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
 def write_manifest(
     engine: Engine, run_id: int, config: RunConfig, progress: Progress | None = None
 ) -> None:
-    with engine.connect() as conn:
+    with streaming(engine) as conn:
         run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
         pending = conn.execute(
             select(func.count())
@@ -234,8 +255,8 @@ def write_manifest(
         fs, root = output_fs(run.output_url)
         fs.makedirs(root, exist_ok=True)
         with (
-            atomic_write(fs, f"{root}/{MANIFEST_CSV}") as csv_sink,
-            atomic_write(fs, f"{root}/{MANIFEST_JSON}") as json_sink,
+            atomic_write(fs, root, MANIFEST_CSV) as csv_sink,
+            atomic_write(fs, root, MANIFEST_JSON) as json_sink,
         ):
             write_manifest_files(
                 conn, run_id, config.barcode_discount_min_letters, csv_sink, json_sink, progress
@@ -312,7 +333,7 @@ def extract_run(
     with write_transaction(engine) as conn:
         mark_extracted(conn, summary)
         conn.execute(run_extract_tasks.delete().where(run_extract_tasks.c.run_id == run_id))
-    write_held_report(engine, report_dir, summary)
+    write_held_report(streaming(engine), report_dir, summary)
     if progress is not None:
         progress(summary.members)
     summary.parallel_seconds = parallel

@@ -29,6 +29,7 @@ from shikaku.render.model import MailingBatch, RenderResult
 from shikaku.security.outputs import private_umask
 
 TMP_MARK = ".tmp-"
+PARTIAL = ".partial"  # the run folder's subfolder of files being written
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +86,22 @@ def sheet_file_name(file_name: str) -> str:
 
 
 @contextmanager
-def atomic_write(fs: Any, path: str) -> Iterator[Any]:
-    """A binary sink renamed to `path` only once complete (a failure leaves a temporary,
-    removed before a resume)."""
-    tmp = f"{path}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+def atomic_write(fs: Any, root: str, name: str) -> Iterator[Any]:
+    """A binary sink renamed to `root/name` only once complete. It is written in the run
+    folder's `.partial/` subfolder, so what a killed process leaves is found (and removed
+    before a resume and after the render tasks) by listing that folder only: listing a
+    national run's folder took the driver 60 MiB per 67,000 files (fsspec's glob)."""
+    tmp = f"{root}/{PARTIAL}/{name.replace('/', '-')}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    fs.makedirs(f"{root}/{PARTIAL}", exist_ok=True)
     with fs.open(tmp, "wb") as out:
         yield out
-    fs.mv(tmp, path)
+    fs.mv(tmp, f"{root}/{name}")
+
+
+def clean_partial(fs: Any, root: str) -> None:
+    """Half-written files of a killed process: never seen as output."""
+    if fs.exists(f"{root}/{PARTIAL}"):
+        fs.rm(f"{root}/{PARTIAL}", recursive=True)
 
 
 def _pieces(document: Any) -> list[Any]:
@@ -143,14 +153,14 @@ def render_partitions(job: Job, pending_only: bool = False) -> list[PartitionDon
             fs.makedirs(folder, exist_ok=True)
             made.add(folder)
         doc = work.document
-        with atomic_write(fs, path) as out:
+        with atomic_write(fs, root, work.file_name) as out:
             if isinstance(doc, MailingBatch):
                 result = renderer.render_batch(doc, out)
             else:
                 result = renderer.render_parcel(doc, out)
         sheet = None
         if job.config.card_layout == "sheet" and doc.kind == "certificate":
-            with atomic_write(fs, f"{root}/{sheet_file_name(work.file_name)}") as out:
+            with atomic_write(fs, root, sheet_file_name(work.file_name)) as out:
                 sheet = renderer.render_card_sheet(_pieces(doc), out)
         done.append(
             PartitionDone(
