@@ -1,39 +1,24 @@
 """The search and person pages cost a fixed number of statements (no N+1), pinned through the
-real app on SQLite and PostgreSQL: more results or a longer history add rows, not queries.
-(The audit row each page writes goes through the audit writer's own connection.)"""
+real app on SQLite and PostgreSQL and counted by the database driver (tests/statements.py):
+more results or a longer history add rows, not queries. (The audit row each page writes goes
+through the audit writer's own connection.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from shikaku.registry.tables import console_users
 from shikaku.service import desk as service
 from shikaku.service.accounts import User
 from tests.console.conftest import SYMBOL_A, SYMBOL_B, Desk, form, login, person_id
+from tests.statements import driver_statements
 
 SEARCH_STATEMENTS = 4  # the session; the count; the page with 事業所; the page's periods
 PERSON_STATEMENTS = 15  # the session; person, 事業所, household (+ periods), periods,
 # documents, certificates, applications (+ who, from the audit log), マイナ保険証, reports,
 # returns, hand-outs, reissues
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listen(_c: object, _cur: object, sql: str, *_: object) -> None:
-        if not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            seen.append(sql)
-
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
 
 
 def test_search_page_statements_do_not_grow_with_the_results(desk: Desk) -> None:
@@ -45,7 +30,7 @@ def test_search_page_statements_do_not_grow_with_the_results(desk: Desk) -> None
         ({"name": "キョウカイ"}, 2),
         ({"symbol": SYMBOL_A}, 3),
     ):
-        with statements(desk.engine) as seen:
+        with driver_statements(desk.engine) as seen:
             page = c.get("/console", params={"search": "1", **params})
         assert page.status_code == 200 and f"{hits}件" in page.text, params
         counts[hits] = len(seen)
@@ -56,7 +41,7 @@ def test_person_page_statements_do_not_grow_with_the_history(desk: Desk) -> None
     pid = person_id(desk.engine, SYMBOL_A, "1")
     c = desk.client()
     token = login(c, "op1")
-    with statements(desk.engine) as seen:
+    with driver_statements(desk.engine) as seen:
         assert c.get(f"/console/persons/{pid}").status_code == 200
     before = len(seen)
     # a long history: reissues, applications, a return
@@ -77,11 +62,11 @@ def test_person_page_statements_do_not_grow_with_the_history(desk: Desk) -> None
         data=form(token, return_run=str(desk.run_id), reason="unknown_address"),
     )
     assert r.status_code == 303
-    with statements(desk.engine) as seen:
+    with driver_statements(desk.engine) as seen:
         page = c.get(f"/console/persons/{pid}")
     assert page.status_code == 200 and page.text.count("マイナンバーカードの紛失") >= 3
     assert before == len(seen) == PERSON_STATEMENTS, (before, len(seen))
     other = person_id(desk.engine, SYMBOL_B, "1")
-    with statements(desk.engine) as seen:
+    with driver_statements(desk.engine) as seen:
         assert c.get(f"/console/persons/{other}").status_code == 200
     assert len(seen) == PERSON_STATEMENTS

@@ -6,14 +6,13 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from shikaku.demo.changes import write_demo_changes
 from shikaku.issuance.engine import InlineEngine
 from shikaku.issuance.runs import execute
 from shikaku.issuance.verify import verify_run
-from shikaku.registry.queries import iter_eligible
-from shikaku.registry.tables import run_partitions, run_targets
+from shikaku.registry.tables import eligibility_periods, persons, run_partitions, run_targets
 from shikaku.security.mynumber import MyNumberVault
 from tests.issuance.helpers import (
     CUT_OFF,
@@ -28,8 +27,16 @@ from tests.registry.helpers import EMPLOYER_HEADER, MEMBER_HEADER, employer, mem
 
 
 def eligible_keys(engine: Engine, day: date) -> set[tuple[str, str, str]]:
+    """Everyone covered on `day`, read straight from the tables (the extraction's oracle)."""
+    p, e = persons.c, eligibility_periods.c
+    covered = and_(e.eligible_from <= day, or_(e.lost_on.is_(None), e.lost_on > day))
     with engine.connect() as conn:
-        return {(r.symbol, r.number, r.branch) for r in iter_eligible(conn, day)}
+        rows = conn.execute(
+            select(p.symbol, p.number, p.branch)
+            .join_from(persons, eligibility_periods)
+            .where(covered)
+        )
+        return {(symbol, number, branch) for symbol, number, branch in rows}
 
 
 def test_full_run_targets_everyone_eligible_once(

@@ -341,12 +341,7 @@ def _build_hankaku() -> dict[int, str]:
     return table
 
 
-_HANKAKU: Final = _build_hankaku()
-
-
-def to_hankaku_kana(s: str) -> str:
-    """How old systems send フリガナ: サトウ　タロウ → ｻﾄｳ ﾀﾛｳ."""
-    return s.translate(_HANKAKU)
+_HANKAKU: Final = _build_hankaku()  # how old systems send フリガナ: サトウ　タロウ → ｻﾄｳ ﾀﾛｳ
 
 
 # --------------------------------------------------------------------------- results
