@@ -9,6 +9,7 @@ from enum import IntEnum, StrEnum
 from typing import TypeVar
 
 from shikaku.domain.errors import DomainError
+from shikaku.domain.normalize import normalize_code, normalize_symbol
 
 
 class Relationship(IntEnum):
@@ -150,6 +151,45 @@ def check_branch(relationship: Relationship, branch: str, insured_branch: str) -
             f"枝番 {insured_branch} は被保険者本人の枝番です（被扶養者には使えません）",
             f"branch {insured_branch} belongs to the insured person, not a dependent",
         )
+
+
+# --------------------------------------------------------------------------- member key
+# 記号・番号・枝番 by the same rules whether an employer's file or a clinic's request brings them.
+
+MAX_NUMBER_DIGITS = 10
+MAX_SYMBOL_LENGTH = 10
+
+
+def parse_number(raw: str) -> str:
+    """番号 is a short sequence within the employer; 12 digits would be a My Number typed in the
+    wrong column, which must be rejected (and masked in the report), never stored."""
+    value = normalize_code(raw, "番号", "number", digits=None)
+    if len(value) > MAX_NUMBER_DIGITS:
+        raise DomainError(
+            f"番号は{MAX_NUMBER_DIGITS}桁以内です（個人番号を入力していませんか）",
+            f"number has more than {MAX_NUMBER_DIGITS} digits",
+        )
+    return value
+
+
+def parse_symbol(raw: str) -> str:
+    """記号 as stored and matched: normalize_symbol's form, at most MAX_SYMBOL_LENGTH long."""
+    value = normalize_symbol(raw)
+    if len(value) > MAX_SYMBOL_LENGTH:
+        raise DomainError(
+            f"記号は{MAX_SYMBOL_LENGTH}文字以内です", f"symbol longer than {MAX_SYMBOL_LENGTH}"
+        )
+    return value
+
+
+def parse_branch(raw: str) -> str:
+    """枝番 as two digits: a single digit gets its leading zero."""
+    value = normalize_code(raw, "枝番", "branch", digits=None)
+    if len(value) == 1:
+        value = "0" + value
+    if len(value) != 2:
+        raise DomainError("枝番は2桁です", "branch must be 2 digits")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

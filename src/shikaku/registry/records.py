@@ -35,10 +35,13 @@ from shikaku.domain.members import (
     Relationship,
     check_branch,
     my_number_status,
+    parse_branch,
     parse_delivery,
     parse_electronic_delivery,
     parse_loss_reason,
+    parse_number,
     parse_relationship,
+    parse_symbol,
 )
 from shikaku.domain.normalize import (
     EARLIEST_DATE,
@@ -50,7 +53,6 @@ from shikaku.domain.normalize import (
     normalize_kana,
     normalize_name,
     normalize_postal_code,
-    normalize_symbol,
     normalize_text,
     parse_flag,
     parse_sex,
@@ -75,40 +77,6 @@ def _hash(text: str) -> bytes:
 def _digest(*parts: object) -> bytes:
     """Hash of the fields' text joined by U+001F; stored, so the form must never change."""
     return _hash(_SEP.join(map(str, parts)))
-
-
-MAX_NUMBER_DIGITS = 10
-MAX_SYMBOL_LENGTH = 10
-
-
-def _number(raw: str) -> str:
-    """番号 is a short sequence within the employer; 12 digits would be a My Number typed in the
-    wrong column, which must be rejected (and masked in the report), never stored."""
-    value = normalize_code(raw, "番号", "number", digits=None)
-    if len(value) > MAX_NUMBER_DIGITS:
-        raise DomainError(
-            f"番号は{MAX_NUMBER_DIGITS}桁以内です（個人番号を入力していませんか）",
-            f"number has more than {MAX_NUMBER_DIGITS} digits",
-        )
-    return value
-
-
-def _symbol(raw: str) -> str:
-    value = normalize_symbol(raw)
-    if len(value) > MAX_SYMBOL_LENGTH:
-        raise DomainError(
-            f"記号は{MAX_SYMBOL_LENGTH}文字以内です", f"symbol longer than {MAX_SYMBOL_LENGTH}"
-        )
-    return value
-
-
-def _branch(raw: str) -> str:
-    value = normalize_code(raw, "枝番", "branch", digits=None)
-    if len(value) == 1:
-        value = "0" + value
-    if len(value) != 2:
-        raise DomainError("枝番は2桁です", "branch must be 2 digits")
-    return value
 
 
 def _text(kind: FileKind, key: str) -> Parser:
@@ -309,7 +277,7 @@ class EmployerParser:
             header,
             [
                 ("insurer_number", validate_insurer_number),
-                ("symbol", _symbol),
+                ("symbol", parse_symbol),
                 ("name", _text(FileKind.EMPLOYERS, "name")),
                 ("name_kana", _text(FileKind.EMPLOYERS, "name_kana")),
                 ("postal_code", normalize_postal_code),
@@ -349,9 +317,9 @@ def _member_plan(ctx: ParseContext) -> tuple[tuple[str, Parser], ...]:
     """The member columns in the order MemberParser unpacks them, each with its parser."""
     return (
         ("insurer_number", validate_insurer_number),
-        ("symbol", _symbol),
-        ("number", _number),
-        ("branch", _branch),
+        ("symbol", parse_symbol),
+        ("number", parse_number),
+        ("branch", parse_branch),
         ("relationship", lambda raw: int(parse_relationship(raw))),
         ("name", _text(FileKind.MEMBERS, "name")),
         ("name_kana", _text(FileKind.MEMBERS, "name_kana")),
@@ -518,7 +486,3 @@ class MemberParser:
         idx = self.index.get(key)
         raw = cells[idx] if idx is not None else ""
         return RowError(line, self.names[key], mask_value(raw), exc.ja, exc.en)
-
-
-# The same rules for a key a clinic types into the API as for one in an employer's file.
-parse_symbol, parse_number, parse_branch = _symbol, _number, _branch

@@ -22,8 +22,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_insurer_number
-from shikaku.domain.members import LOSS_REASONS, Relationship
-from shikaku.registry.records import parse_branch, parse_number, parse_symbol
+from shikaku.domain.members import (
+    LOSS_REASONS,
+    Relationship,
+    parse_branch,
+    parse_number,
+    parse_symbol,
+)
 from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.web.auth import KEY_REQUIRED, Caller, caller
 from shikaku.web.body import body_schema, parse_json, read_body, require_json
