@@ -17,6 +17,7 @@ from shikaku.console import (
     progress_bars,
     settings_from,
 )
+from shikaku.domain.certificate import APPLICATION_REASONS, application_reason
 from shikaku.domain.errors import DomainError
 from shikaku.domain.normalize import parse_date
 from shikaku.settings import Settings
@@ -273,33 +274,33 @@ def issue_renewals(
     start_and_execute(settings, "renewals", day, issued, None, _date(expiring_before))
 
 
-_APPLY_REASONS = {"lost": "lost", "renewal": "renewal", "needs-assistance": "needs_assistance"}
+_APPLY_REASONS = "・".join(f"{r.value.replace('_', '-')}（{r.label}）" for r in APPLICATION_REASONS)
 
 
 @certificates_app.command("apply")
 def certificates_apply(
     person: Annotated[str, typer.Argument(help="加入者: 記号-番号-枝番 (例 12345678-1234567-00)")],
-    reason: Annotated[
-        str, typer.Option(help="lost（紛失）・renewal（更新中）・needs-assistance（要配慮者）")
-    ],
+    reason: Annotated[str, typer.Option(help=_APPLY_REASONS)],
     on: Annotated[str | None, typer.Option(help="申請日 (既定: 今日)")] = None,
     cap: Annotated[bool, typer.Option(help="限度額適用区分の記載を希望")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """資格確認書の申請を記録します。次の `issue certificates` で交付されます."""
-    from shikaku.issuance.certificates import apply, find_person
+    from shikaku.service.certificates import apply, find_person
 
-    if reason not in _APPLY_REASONS:
-        raise typer.BadParameter(f"理由は lost・renewal・needs-assistance のいずれかです: {reason}")
+    try:
+        why = application_reason(reason)
+    except DomainError as exc:
+        raise typer.BadParameter(exc.ja) from None
     settings = settings_from(database_url)
     engine = database(settings)
     try:
         pid = find_person(engine, person, settings.insurer.number)
-        app_id = apply(engine, pid, _APPLY_REASONS[reason], _date_or_today(on), cap)
+        app_id = apply(engine, pid, why, _date_or_today(on), cap)
     except DomainError as exc:
         err.print(f"[red]{exc.ja}[/red] ({exc.en})")
         raise typer.Exit(2) from None
-    out.print(f"申請 {app_id} を記録しました: {person}（{reason}）")
+    out.print(f"申請 {app_id} を記録しました: {person}（{why.label}）")
 
 
 @certificates_app.command("outstanding")
@@ -312,8 +313,8 @@ def certificates_outstanding(
 
     from rich.table import Table
 
-    from shikaku.issuance.certificates import outstanding
     from shikaku.security.outputs import csv_writer
+    from shikaku.service.certificates import outstanding
 
     rows = outstanding(database(settings_from(database_url)))
     header = ("資格確認書番号", "記号", "番号", "枝番", "氏名", "有効期限", "資格喪失日",
@@ -342,7 +343,7 @@ def certificates_returned(
     database_url: DatabaseUrl = None,
 ) -> None:
     """資格確認書の返却を記録します（その日から無効）."""
-    from shikaku.issuance.certificates import mark_returned
+    from shikaku.service.certificates import mark_returned
 
     try:
         mark_returned(database(settings_from(database_url)), certificate_id, _date(on))

@@ -14,12 +14,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import Engine, func, select
 
-from shikaku.issuance.certificates import (
-    apply,
-    find_person,
-    mark_returned,
-    outstanding,
-)
+from shikaku.domain.certificate import CertificateReason
 from shikaku.issuance.engine import InlineEngine
 from shikaku.issuance.jobs import Job
 from shikaku.issuance.runconfig import RunConfig
@@ -46,6 +41,7 @@ from shikaku.registry.tables import (
     run_targets,
 )
 from shikaku.security.mynumber import MyNumberVault
+from shikaku.service.certificates import apply, find_person, mark_returned, outstanding
 from shikaku.settings import Settings
 from tests.issuance.helpers import DAY, cert_run, demo_registry, settings
 
@@ -142,7 +138,7 @@ def test_application_supersedes_and_renewal_run(
     assert holder is not None
     key = f"{holder.symbol}-{holder.number}-{holder.branch}"
     assert find_person(engine, key, "01130012") == holder.person_id
-    apply(engine, holder.person_id, "lost", DAY)
+    apply(engine, holder.person_id, CertificateReason.LOST, DAY)
     later = date(2026, 1, 15)
     lost_run = cert_run(engine, vault, s, day=later)
     assert ready(engine, lost_run) == 1
@@ -192,7 +188,7 @@ def test_needs_assistance_is_renewed_without_a_new_application(
             .order_by(persons.c.id)
         ).first()
     assert pid is not None
-    apply(engine, pid[0], "needs-assistance".replace("-", "_"), DAY)
+    apply(engine, pid[0], CertificateReason.NEEDS_ASSISTANCE, DAY)
     assisted = cert_run(engine, vault, s, day=date(2026, 1, 5))
     with engine.connect() as conn:
         got = conn.execute(
@@ -414,7 +410,7 @@ def test_cap_category_on_request_follows_pay_and_tax_status(
         conn.execute(
             pay_periods.update().where(pp.person_id == holder.person_id).values(tax_exempt=True)
         )
-    apply(engine, holder.person_id, "lost", DAY, cap_requested=True)
+    apply(engine, holder.person_id, CertificateReason.LOST, DAY, cap_requested=True)
     later = cert_run(engine, vault, s, day=date(2026, 1, 15))
     t = run_targets.c
     with engine.connect() as conn:

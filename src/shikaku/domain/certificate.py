@@ -120,16 +120,31 @@ _REASON_LABELS = {
     CertificateReason.ECERT_EXPIRED: "電子証明書の有効期限切れ（猶予期間経過）",
     CertificateReason.CARD_RETURNED: "マイナンバーカード返納",
     CertificateReason.REGISTRATION_CANCELLED: "マイナ保険証の利用登録解除",
-    CertificateReason.LOST: "申請: マイナンバーカード紛失",
-    CertificateReason.RENEWAL: "申請: マイナンバーカード更新・再交付中",
-    CertificateReason.NEEDS_ASSISTANCE: "申請: 要配慮者",
+    CertificateReason.LOST: "マイナンバーカードの紛失",
+    CertificateReason.RENEWAL: "マイナンバーカードの更新・再交付中",
+    CertificateReason.NEEDS_ASSISTANCE: "要配慮者",
     CertificateReason.RENEWAL_EXPIRY: "有効期限到来による更新",
 }
 
-# What a member may apply for (`shikaku certificates apply --reason`).
-APPLICATION_REASONS = frozenset(
-    {CertificateReason.LOST, CertificateReason.RENEWAL, CertificateReason.NEEDS_ASSISTANCE}
+# What a member may apply for (the CLI's `--reason` and the console's form, in this order).
+APPLICATION_REASONS = (
+    CertificateReason.LOST,
+    CertificateReason.RENEWAL,
+    CertificateReason.NEEDS_ASSISTANCE,
 )
+
+
+def application_reason(text: str) -> CertificateReason:
+    """The reason of an application as typed (`needs-assistance` on a command line is
+    `needs_assistance`); refused unless a member may apply for it."""
+    value = text.strip().replace("-", "_")
+    reason = next((r for r in APPLICATION_REASONS if r.value == value), None)
+    if reason is None:
+        names = "・".join(f"{r.value}（{r.label}）" for r in APPLICATION_REASONS)
+        raise DomainError(
+            f"申請の理由は {names} のいずれかです: {text}", f"bad application reason {text!r}"
+        )
+    return reason
 
 
 def ecert_usable_until(ecert_expires_on: date, grace_months: int) -> date:

@@ -577,7 +577,7 @@ def _range_targets(
 ) -> Iterator[tuple[int, _Row, list[tuple[Target, bytes, str | None]]]]:
     """(employer rank, first row, its targets) for each employer of the range with anyone
     eligible, in 記号 order."""
-    from shikaku.issuance.certificates import CertificatePlanner
+    from shikaku.issuance.certificate_plan import CertificatePlanner
     from shikaku.issuance.work import renderer_for
 
     config = task.config

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from shikaku.issuance.certificates import record_certificates
+from shikaku.issuance.certificate_record import record_certificates
 from shikaku.issuance.extract import CERTIFICATE_KINDS
 from shikaku.issuance.results import CONTAINER_COLUMNS
 from shikaku.registry.bulk import Bulk

@@ -24,10 +24,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, func, select
 
 from shikaku.domain.errors import DomainError
-from shikaku.issuance.certificates import (
+from shikaku.issuance.certificate_returns import (
     RETURNS_CSV,
     RETURNS_PDF,
-    build_return_letters,
     request_returns,
     write_returns_list,
 )
@@ -46,6 +45,7 @@ from shikaku.issuance.extract import (
 from shikaku.issuance.jobs import plan_jobs, run_label
 from shikaku.issuance.letters import batch_letters, plan_letters
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
+from shikaku.issuance.return_letters import build_return_letters
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.work import (
     atomic_write,

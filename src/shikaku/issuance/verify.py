@@ -13,26 +13,20 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from pypdf import PdfReader
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
-from shikaku.issuance.certificates import (
-    RETURNS_CSV,
-    RETURNS_PDF,
-    build_return_letters,
-    issued_count,
-    issued_mismatches,
-    write_returns_list,
-)
+from shikaku.issuance.certificate_returns import RETURNS_CSV, RETURNS_PDF, write_returns_list
 from shikaku.issuance.extract import CERTIFICATE_KINDS
 from shikaku.issuance.jobs import control_code
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
+from shikaku.issuance.return_letters import build_return_letters
 from shikaku.issuance.runs import load_config
 from shikaku.issuance.targets import Target
 from shikaku.issuance.work import output_fs, renderer_for, sheet_file_name
-from shikaku.registry.tables import run_containers, run_partitions, run_targets
+from shikaku.registry.tables import certificates, run_containers, run_partitions, run_targets
 
 Progress = Callable[[int], None]
 _MAX_LISTED = 50
@@ -86,6 +80,11 @@ class _Digest:
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
 
+    @property
+    def sink(self) -> BinaryIO:
+        """Itself, as the writers' binary file (they only call `write`)."""
+        return cast(BinaryIO, self)
+
 
 def _digest(f: Any) -> tuple[str, int]:
     """SHA-256 and size of an open file, read in 1 MiB chunks."""
@@ -112,7 +111,7 @@ def _file_pages(fs: Any, path: str) -> tuple[str, int, int]:
 def _page_texts(fs: Any, path: str) -> list[str]:
     with fs.open(path, "rb") as f:
         data = f.read()
-    out = subprocess.run(
+    out: str = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
     ).stdout.decode("utf-8")
     return out.split("\f")
@@ -170,16 +169,16 @@ def verify_run(
         expected = {MANIFEST_CSV: _Digest(), MANIFEST_JSON: _Digest()}
         write_manifest_files(
             conn, run_id, config.barcode_discount_min_letters,
-            expected[MANIFEST_CSV], expected[MANIFEST_JSON],
+            expected[MANIFEST_CSV].sink, expected[MANIFEST_JSON].sink,
         )  # fmt: skip
         if run.kind in CERTIFICATE_KINDS:
             expected[RETURNS_CSV] = _Digest()
-            write_returns_list(conn, run_id, expected[RETURNS_CSV])  # type: ignore[arg-type]
+            write_returns_list(conn, run_id, expected[RETURNS_CSV].sink)
             renderer = renderer_for(config)
             letters = build_return_letters(conn, run_id, renderer.fonts.unprintable)
             if letters:  # returns.pdf, rebuilt in memory with the run's frozen settings
                 expected[RETURNS_PDF] = _Digest()
-                renderer.render_return_letters(letters, expected[RETURNS_PDF])
+                renderer.render_return_letters(letters, expected[RETURNS_PDF].sink)
             elif fs.exists(f"{root}/{RETURNS_PDF}"):
                 report.fail(f"{RETURNS_PDF} があります（返却のお願いはありません）")
             for problem in issued_mismatches(conn, run_id):
@@ -270,3 +269,38 @@ def _check_partition(
             page = texts[r.page_first - 1] if r.page_first <= len(texts) else ""
             if code not in page:
                 report.fail(f"{name} 通番 {r.piece_no}: {r.page_first} 頁に管理番号がありません")
+
+
+def issued_count(conn: Connection, run_id: int) -> int:
+    """How many certificates the run issued."""
+    c = certificates.c
+    return int(conn.execute(select(func.count()).where(c.run_id == run_id)).scalar_one())
+
+
+def issued_mismatches(conn: Connection, run_id: int) -> list[str]:
+    """verify: each ready target of a done partition is exactly one certificate with its
+    printed 有効期限, and no certificate exists without its target."""
+    c, t = certificates.c, run_targets.c
+    problems = []
+    joined = conn.execute(
+        select(t.partition_no, t.piece_no, t.valid_until, c.id, c.valid_until.label("cv"))
+        .outerjoin(
+            certificates,
+            and_(c.run_id == t.run_id, c.person_id == t.person_id),
+        )
+        .where(t.run_id == run_id, t.status == "ready")
+    )
+    for row in joined:
+        if row.id is None:
+            problems.append(f"区画 {row.partition_no} 通番 {row.piece_no}: 交付の記録がありません")
+        elif row.cv != row.valid_until:
+            problems.append(f"区画 {row.partition_no} 通番 {row.piece_no}: 有効期限が違います")
+    stray = conn.execute(
+        select(func.count())
+        .select_from(certificates)
+        .outerjoin(run_targets, and_(t.run_id == c.run_id, t.person_id == c.person_id))
+        .where(c.run_id == run_id, t.person_id.is_(None))
+    ).scalar_one()
+    if stray:
+        problems.append(f"対象者のいない交付記録が {stray} 件あります")
+    return problems

@@ -8,7 +8,7 @@ cursor events, COPY statements (which bypass them) through `copy_statements`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -16,6 +16,13 @@ from sqlalchemy import Connection, Table
 from shikaku.registry.db import is_sqlite, placeholder
 
 copy_statements = 0  # COPY bypasses SQLAlchemy's events; tests add this to their count
+IN_LIST = 500  # values per `IN (…)` list: far below SQLite's bound-parameter limit
+
+
+def in_lists(values: Sequence[Any], size: int = IN_LIST) -> Iterator[Sequence[Any]]:
+    """`values` cut into `IN (…)` lists of `size`, in order."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 class Bulk:
@@ -32,7 +39,7 @@ class Bulk:
         names = ", ".join(columns)
         if self.sqlite:
             marks = ", ".join([self.mark] * len(columns))
-            self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)  # type: ignore[arg-type]
+            self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
             return
         raw = self.conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
@@ -55,4 +62,4 @@ class Bulk:
         sets = ", ".join(f"{c} = {mark}" for c in columns)
         where = " AND ".join(f"{k} = {mark}" for k in keys)
         sql = f"UPDATE {table.name} SET {sets} WHERE {where}"
-        self.conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+        self.conn.exec_driver_sql(sql, rows)

@@ -52,6 +52,7 @@ from shikaku.registry.tables import (
 from shikaku.security.audit import AuditEntry, AuditWriter
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.accounts import User, now
+from shikaku.service.certificates import CONSOLE_APPLICATION
 
 JST_OFFSET = timedelta(hours=9)  # Japan has no summer time: a JST day is a fixed UTC range
 CONSOLE_DOWNLOAD = "console_download"
@@ -562,7 +563,6 @@ def cut_pages(engine: Engine, run_id: int, person_id: int, employer_id: int | No
 # Free text (a note) stays in its table, never in the log (it might hold anything).
 
 CONSOLE_REISSUE = "console_reissue"
-CONSOLE_APPLICATION = "console_application"
 CONSOLE_REPORT = "console_report"
 CONSOLE_DECISION = "console_decision"
 CONSOLE_RETURN = "console_return"
@@ -709,27 +709,6 @@ def coverage_today(engine: Engine, person_id: int, day: date) -> CoverageStatus 
             return None
         history = _histories(conn, [person_id]).get(person_id, [])
     return coverage_on(history, row.birth_date, row.insured, day)
-
-
-def apply_certificate(
-    engine: Engine, person_id: int, reason: str, on: str, cap: bool, user: User
-) -> int:
-    from shikaku.issuance.certificates import CertificateError, apply
-
-    if reason not in ("lost", "renewal", "needs_assistance"):
-        raise DeskError("申請の理由を選んでください", "choose a reason", "cert_reason")
-    try:
-        day = parse_date(on) if on.strip() else date.today()
-    except DomainError as exc:
-        raise DeskError(exc.ja, exc.en, "cert_on") from None
-    try:
-        application = apply(engine, person_id, reason, day, cap)
-    except CertificateError as exc:
-        raise DeskError(exc.ja, exc.en, "cert_reason") from None
-    audit_change(
-        engine, user, CONSOLE_APPLICATION, person_id, application=application, reason=reason
-    )
-    return application
 
 
 def record_my_number_report(

@@ -39,6 +39,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy import Engine
 
+from shikaku.domain.certificate import APPLICATION_REASONS, CertificateReason
 from shikaku.domain.normalize import format_wareki
 from shikaku.issuance.jobs import run_label
 from shikaku.security.mynumber import MyNumberVault, load_vault
@@ -121,6 +122,8 @@ templates.globals.update(
     kind_ja=desk.RUN_KIND_JA,
     mn_status_ja=desk.MY_NUMBER_STATUS_JA,
     return_ja=desk.RETURN_REASON_JA,
+    application_reasons=APPLICATION_REASONS,
+    certificate_reason=CertificateReason,
     loss_ja=desk.loss_reason_ja,
     run_label=run_label,
     form_key=form_key,

@@ -11,18 +11,19 @@ import io
 import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from shikaku.domain.certificate import application_reason
 from shikaku.domain.errors import DomainError
 from shikaku.domain.normalize import parse_date
 from shikaku.issuance.jobs import run_label
 from shikaku.security.audit import CONSOLE_READ
 from shikaku.security.outputs import csv_writer
-from shikaku.service import accounts, anomalies, audit_trail, desk, operations
+from shikaku.service import accounts, anomalies, audit_trail, certificates, desk, operations
 from shikaku.service.accounts import FormOutcome, User
 from shikaku.webconsole.common import (
     JST,
@@ -224,6 +225,7 @@ def person_document(
 
 
 Action = Callable[[User], tuple[str, str]]
+T = TypeVar("T")
 
 
 def _person_act(
@@ -320,6 +322,14 @@ def reissue(
     )  # fmt: skip
 
 
+def _parsed(parse: Callable[[str], T], text: str, field: str) -> T:
+    """A form value read by a domain parser; its refusal shown beside the field."""
+    try:
+        return parse(text)
+    except DomainError as exc:
+        raise desk.DeskError(exc.ja, exc.en, field) from None
+
+
 @router.post("/console/persons/{person_id}/certificate")
 def certificate(
     request: Request,
@@ -334,9 +344,12 @@ def certificate(
     fields = {"cert_reason": cert_reason, "cert_on": cert_on, "cert_cap": cert_cap}
 
     def action(user: User) -> tuple[str, str]:
-        number = desk.apply_certificate(
-            c.engine, person_id, cert_reason, cert_on, bool(cert_cap), user
-        )
+        reason = _parsed(application_reason, cert_reason, "cert_reason")
+        day = _parsed(parse_date, cert_on, "cert_on") if cert_on.strip() else today()
+        try:
+            number = certificates.apply(c.engine, person_id, reason, day, bool(cert_cap), user)
+        except certificates.CertificateError as exc:
+            raise desk.DeskError(exc.ja, exc.en, "cert_reason") from None
         return (
             f"資格確認書の交付申請 #{number} を記録しました（次の資格確認書の発行で交付されます）",
             "ok",
