@@ -44,7 +44,7 @@ def clinics_add(
     database_url: DatabaseUrl = None,
 ) -> None:
     """医療機関を登録し API キーを発行します。キーは一度だけ表示されます。exit 2 拒否."""
-    from shikaku.security.apikeys import ClinicError, add_clinic
+    from shikaku.service.clinics import ClinicError, add_clinic
 
     engine = _engine(database_url)
     try:
@@ -70,7 +70,7 @@ def clinics_revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """医療機関の API キーを失効させます（数秒以内に全プロセスで無効）。exit 2 未登録."""
-    from shikaku.security.apikeys import ClinicError, revoke_clinic
+    from shikaku.service.clinics import ClinicError, revoke_clinic
 
     engine = _engine(database_url)
     try:
@@ -86,7 +86,7 @@ def clinics_revoke(
 @clinics_app.command("list")
 def clinics_list(database_url: DatabaseUrl = None) -> None:
     """登録済みの医療機関（キーの ID・発行日時・状態）を表示します."""
-    from shikaku.security.apikeys import list_clinics
+    from shikaku.service.clinics import list_clinics
 
     table = Table("医療機関コード", "名称", "キー ID", "発行 (UTC)", "状態")
     for c in list_clinics(_engine(database_url)):

@@ -18,17 +18,17 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from shikaku.web.checkworker import check_batches
 from sqlalchemy import Engine, func, select, text
 
 from shikaku.registry.tables import audit_log
-from shikaku.security.apikeys import add_clinic
 from shikaku.security.audit import AuditWriter
 from shikaku.security.mynumber import MyNumberVault
+from shikaku.service.clinics import add_clinic
 from shikaku.service.eligibility import CheckQuery, CheckResult, CheckRules
 from shikaku.settings import load_settings
 from shikaku.web.app import create_app
 from shikaku.web.auth import Caller
-from shikaku.web.checkworker import check_batches
 from shikaku.web.context import AppContext
 from tests.web.conftest import CLINIC_CODE, query, seed_registry
 

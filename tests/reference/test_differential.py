@@ -35,8 +35,8 @@ from sqlalchemy import Engine, insert, select
 
 from shikaku.registry.db import make_engine
 from shikaku.registry.tables import certificates, persons, runs
-from shikaku.security.apikeys import add_clinic
 from shikaku.security.mynumber import MyNumberVault
+from shikaku.service.clinics import add_clinic
 from shikaku.settings import load_settings
 from shikaku.web.app import create_app
 from tests.conftest import FIXED_KEY, _emptied_postgres

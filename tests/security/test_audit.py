@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import Engine, insert, select, text
 
 from shikaku.registry.tables import audit_log
-from shikaku.security.apikeys import add_clinic
 from shikaku.security.audit import (
     GENESIS,
     AuditEntry,
@@ -21,6 +20,7 @@ from shikaku.security.audit import (
     chain_hash,
     verify_chain,
 )
+from shikaku.service.clinics import add_clinic
 
 
 def entries(n: int, clinic_id: int | None = None, start: int = 0) -> list[AuditEntry]:

@@ -14,12 +14,14 @@ from shikaku.domain.errors import DomainError
 from shikaku.domain.normalize import to_halfwidth_ascii
 
 __all__ = [
+    "control_code",
     "institution_code_check_digit",
     "insurer_number_check_digit",
     "kyokai_branch_insurer_number",
     "mask_my_number",
     "my_number_check_digit",
     "my_number_last4",
+    "run_label",
     "validate_institution_code",
     "validate_insurer_number",
     "validate_my_number",
@@ -222,3 +224,16 @@ def my_number_last4(value: str) -> str:
 def mask_my_number(value: str) -> str:
     """Display form for screens: eight asterisks and the last 4 digits."""
     return "********" + my_number_last4(value)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def run_label(run_id: int) -> str:
+    """How people and printed pages name an issuance run: R000001."""
+    return f"R{run_id:06d}"
+
+
+def control_code(run_id: int, partition: int, piece: int) -> str:
+    """A printed piece's control number: run, partition (parcel or batch) and piece."""
+    return f"{run_label(run_id)}-P{partition:07d}-{piece:04d}"

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from shikaku.domain.certificate import CertificateReason
+from shikaku.domain.identifiers import control_code, run_label
 from shikaku.domain.packing import pack_households
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.registry.postal import barcode_for
@@ -58,14 +59,6 @@ class Job:
     config: RunConfig
     partitions: tuple[int, ...]
     notices: int
-
-
-def run_label(run_id: int) -> str:
-    return f"R{run_id:06d}"
-
-
-def control_code(run_id: int, partition: int, piece: int) -> str:
-    return f"{run_label(run_id)}-P{partition:07d}-{piece:04d}"
 
 
 _TARGET_FIELDS = (

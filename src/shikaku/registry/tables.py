@@ -393,7 +393,7 @@ certificate_returns = Table(
 # ---------------------------------------------------------------- clinics and the audit log
 # A clinic (医療機関) calls the eligibility API with a key `sk_<key_id>_<secret>`: key_id finds
 # the row (unique, hence indexed), key_hash is SHA-256 of the 32 random secret bytes.
-# See security/apikeys.py and docs/security.md.
+# See service/clinics.py, security/apikeys.py and docs/security.md.
 
 clinics = Table(
     "clinics",

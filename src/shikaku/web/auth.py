@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from shikaku.security.apikeys import authenticate
+from shikaku.service.clinics import authenticate
 from shikaku.web.problems import Problem
 
 

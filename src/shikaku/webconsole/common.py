@@ -40,8 +40,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import Engine
 
 from shikaku.domain.certificate import APPLICATION_REASONS, CertificateReason
+from shikaku.domain.identifiers import run_label
 from shikaku.domain.normalize import format_wareki
-from shikaku.issuance.jobs import run_label
 from shikaku.security.mynumber import MyNumberVault, load_vault
 from shikaku.service import accounts, desk
 from shikaku.service.accounts import ROLE_JA, FormOutcome, User

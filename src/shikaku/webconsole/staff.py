@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from shikaku.domain.certificate import application_reason
 from shikaku.domain.errors import DomainError
+from shikaku.domain.identifiers import run_label
 from shikaku.domain.normalize import parse_date
-from shikaku.issuance.jobs import run_label
 from shikaku.security.audit import CONSOLE_READ
 from shikaku.security.outputs import csv_writer
 from shikaku.service import accounts, anomalies, audit_trail, certificates, desk, operations
