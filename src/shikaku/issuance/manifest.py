@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from sqlalchemy import Connection, and_, func, select
 
-from shikaku.issuance.jobs import run_label
+from shikaku.domain.identifiers import run_label
 from shikaku.registry.tables import run_containers, run_partitions, runs
 from shikaku.security.outputs import csv_writer
 

@@ -9,8 +9,8 @@ from itertools import groupby
 
 from sqlalchemy import Connection, select
 
+from shikaku.domain.identifiers import run_label
 from shikaku.issuance.certificate_returns import ReturnRow, return_rows
-from shikaku.issuance.jobs import run_label
 from shikaku.registry.postal import barcode_for
 from shikaku.registry.tables import runs
 from shikaku.render.model import Employer, ReturnItem, ReturnLetter, return_letter_text

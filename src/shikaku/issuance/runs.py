@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, func, select
 
 from shikaku.domain.errors import DomainError
+from shikaku.domain.identifiers import run_label
 from shikaku.issuance.certificate_returns import (
     RETURNS_CSV,
     RETURNS_PDF,
@@ -42,7 +43,7 @@ from shikaku.issuance.extract import (
     mark_extracted,
     write_held_report,
 )
-from shikaku.issuance.jobs import plan_jobs, run_label
+from shikaku.issuance.jobs import plan_jobs
 from shikaku.issuance.letters import batch_letters, plan_letters
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.return_letters import build_return_letters

@@ -18,9 +18,9 @@ from typing import Any, BinaryIO, cast
 from pypdf import PdfReader
 from sqlalchemy import Connection, Engine, and_, func, select
 
+from shikaku.domain.identifiers import control_code
 from shikaku.issuance.certificate_returns import RETURNS_CSV, RETURNS_PDF, write_returns_list
 from shikaku.issuance.extract import CERTIFICATE_KINDS
-from shikaku.issuance.jobs import control_code
 from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
 from shikaku.issuance.return_letters import build_return_letters
 from shikaku.issuance.runs import load_config

@@ -16,8 +16,8 @@ from typing import Any, TextIO
 from sqlalchemy import Engine, and_, func, or_, select
 
 from shikaku.domain.errors import DomainError
+from shikaku.domain.identifiers import run_label
 from shikaku.domain.normalize import normalize_code, parse_date
-from shikaku.issuance.jobs import run_label
 from shikaku.registry.tables import audit_log, console_users, persons
 from shikaku.security.outputs import csv_writer
 from shikaku.service.accounts import ROLE_JA

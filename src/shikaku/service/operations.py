@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from shikaku.domain.errors import DomainError
-from shikaku.issuance.jobs import run_label
+from shikaku.domain.identifiers import run_label
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import console_jobs, console_users, run_partitions, run_targets, runs
 from shikaku.security.mynumber import MyNumberVault

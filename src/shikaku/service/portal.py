@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
 from shikaku.domain.errors import DomainError
+from shikaku.domain.identifiers import control_code, run_label
 from shikaku.domain.normalize import format_wareki, parse_date, to_halfwidth_ascii
-from shikaku.issuance.jobs import control_code, run_label
 from shikaku.issuance.work import output_fs
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import (
