@@ -286,7 +286,7 @@ def staff_user(request: Request) -> User:
 def actor(request: Request, csrf: str) -> User:
     """A staff member who may change things, on a form with the right CSRF token."""
     user = staff_user(request)
-    check_csrf(user, csrf)
+    verify_csrf(user, csrf)
     if not user.can_act:
         raise Forbidden
     return user
@@ -301,7 +301,7 @@ def employer_user(request: Request) -> User:
     return user
 
 
-def check_csrf(user: User, token: str) -> None:
+def verify_csrf(user: User, token: str) -> None:
     if not token or not hmac.compare_digest(token.encode(), user.csrf.encode()):
         raise Forbidden
 

@@ -28,7 +28,6 @@ from shikaku.webconsole.common import (
     PartitionNo,
     RowId,
     act_once,
-    check_csrf,
     console_of,
     csv_download,
     employer_user,
@@ -36,6 +35,7 @@ from shikaku.webconsole.common import (
     new_router,
     page,
     pdf,
+    verify_csrf,
 )
 
 router = new_router()
@@ -132,12 +132,12 @@ def _parcel_actor(
 ) -> _List:
     """A change to one of the user's parcels, on a form with the session's CSRF token (the
     token is checked first: a forged form learns nothing, not even whether the parcel exists)."""
-    check_csrf(employer_user(request), csrf)
+    verify_csrf(employer_user(request), csrf)
     return _parcel_scope(request, run_id, partition_no)
 
 
 def _reissue_actor(request: Request, csrf: Field = "") -> _List:
-    check_csrf(employer_user(request), csrf)
+    verify_csrf(employer_user(request), csrf)
     return _reissue_scope(request)
 
 

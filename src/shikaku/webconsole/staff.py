@@ -36,7 +36,6 @@ from shikaku.webconsole.common import (
     act_once,
     actor,
     admin_user,
-    check_csrf,
     console_of,
     csv_download,
     form_id,
@@ -46,6 +45,7 @@ from shikaku.webconsole.common import (
     redirect,
     session_user,
     staff_user,
+    verify_csrf,
 )
 
 router = new_router()
@@ -128,7 +128,7 @@ def _cookie(request: Request, response: Response, name: str, value: str, max_age
 def logout(request: Request, csrf: Field = "") -> Response:
     user = session_user(request)
     if user is not None:
-        check_csrf(user, csrf)
+        verify_csrf(user, csrf)
         accounts.logout(console_of(request).engine, request.cookies.get(SESSION_COOKIE))
     response = redirect("/console/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -540,7 +540,7 @@ def start_run(
 ) -> Response:
     """An admin starts a follow-up or a certificate run; it works in the background."""
     user = admin_user(request)
-    check_csrf(user, csrf)
+    verify_csrf(user, csrf)
     c = console_of(request)
     values = {"kind": kind, "after": after, "day": day, "issued_on": issued_on}
 
@@ -597,7 +597,7 @@ def run_page(request: Request, run_id: RowId) -> HTMLResponse:
 
 def _run_job(request: Request, run_id: int, csrf: str, form_key: str, kind: str) -> Response:
     user = admin_user(request)
-    check_csrf(user, csrf)
+    verify_csrf(user, csrf)
     c = console_of(request)
 
     def run() -> FormOutcome | Response:
@@ -680,7 +680,7 @@ def add_user(
     password: Field = "",
 ) -> Response:
     user = admin_user(request)
-    check_csrf(user, csrf)
+    verify_csrf(user, csrf)
     engine = console_of(request).engine
     values = {"name": name, "role": role, "employer": employer}
 
@@ -724,7 +724,7 @@ def _user_act(
 ) -> Response:  # fmt: skip
     """An admin's change to a user: done (the user's page says what changed), or refused."""
     admin = admin_user(request)
-    check_csrf(admin, csrf)
+    verify_csrf(admin, csrf)
     engine = console_of(request).engine
     if accounts.account(engine, user_id) is None:
         raise NotFound
