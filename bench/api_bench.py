@@ -3,12 +3,14 @@
 
     .venv/bin/python bench/api_bench.py                 # 1M members, both databases
     .venv/bin/python bench/api_bench.py --members 100000 --skip-postgres --duration 10
+    .venv/bin/python bench/api_bench.py --check-batch 8 1   # also what batching buys
 
 For each database: import the demo registry, register a clinic, start `shikaku serve` (one
 uvicorn worker: wrk takes the other core), then wrk (Debian package, installed if missing)
 posts lookups of random existing members with a valid key, and, on the same server, GETs the
 trivial `/v1/health` endpoint as the baseline, the two in alternating rounds (`--rounds`).
-One table to stdout: the mean rate of the rounds, the median p50, the worst p99.
+With several `--check-batch` values the server is started once per value on the same
+registry (`api.check_batch`: 1 sends PostgreSQL one statement per lookup). One table to stdout: the mean rate of the rounds, the median p50, the worst p99.
 """
 
 from __future__ import annotations
@@ -170,16 +172,8 @@ def combine(runs: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def serve_and_measure(
-    name: str,
-    env: dict[str, str],
-    cwd: Path,
-    url: str,
-    duration: int,
-    connections: int,
-    workers: int,
-    rounds: int,
-) -> list[tuple[Any, ...]]:
+def lookup_script(env: dict[str, str], cwd: Path, url: str) -> Path:
+    """wrk's script: a clinic's key and the sample's bodies."""
     out = run("clinics", "add", "0110113719", "ベンチ診療所", env=env, cwd=cwd)
     key = re.search(r"(sk_[A-Za-z0-9_\-]+)", out).group(1)  # type: ignore[union-attr]
     bodies = cwd / "bodies.jsonl"
@@ -188,6 +182,19 @@ def serve_and_measure(
     )
     script = cwd / "lookup.lua"
     script.write_text(LUA % {"bodies": bodies, "key": key}, encoding="utf-8")
+    return script
+
+
+def serve_and_measure(
+    name: str,
+    env: dict[str, str],
+    cwd: Path,
+    script: Path,
+    duration: int,
+    connections: int,
+    workers: int,
+    rounds: int,
+) -> list[tuple[Any, ...]]:
     port = free_port()
     server = subprocess.Popen(
         [SHIKAKU, "serve", "--port", str(port), "--workers", str(workers)],
@@ -237,6 +244,9 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--check-batch", type=int, nargs="+", default=[8], help="api.check_batch values to serve"
+    )
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "system-packages"), "wrk"], check=True)
@@ -279,9 +289,14 @@ def main() -> int:
             log(f"{name}: importing {path.name}")
             run("import", str(path), env=db_env, cwd=cwd)
         settle_writes(admin)
-        rows += serve_and_measure(
-            name, db_env, cwd, url, args.duration, args.connections, args.workers, args.rounds
-        )
+        script = lookup_script(db_env, cwd, url)
+        for batch in args.check_batch:
+            label = name if len(args.check_batch) == 1 else f"{name} b{batch}"
+            serve_env = {**db_env, "SHIKAKU_API__CHECK_BATCH": str(batch)}
+            rows += serve_and_measure(
+                label, serve_env, cwd, script, args.duration, args.connections, args.workers,
+                args.rounds,
+            )  # fmt: skip
         if pg_db is not None:
             with admin.connect() as conn:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"))
@@ -289,10 +304,10 @@ def main() -> int:
           f"-c{args.connections}, {args.duration} s per endpoint in {args.rounds} alternating "
           f"rounds, {args.workers} uvicorn worker(s)\n")  # fmt: skip
     print(
-        "database   | endpoint                  | req/s  | p50 ms | p99 ms | vs baseline "
+        "database      | endpoint                  | req/s  | p50 ms | p99 ms | vs baseline "
         "| non-2xx | server CPU µs/req | met"
     )
-    print("-" * 120)
+    print("-" * 123)
     for name, endpoint, m, share in rows:
         met = ""
         if share is not None:
@@ -304,7 +319,7 @@ def main() -> int:
             met = "yes" if ok else "NO"
         share_text = f"{share:.0%}" if share is not None else ""
         print(
-            f"{name:<10} | {endpoint:<25} | {m['rate']:>6,.0f} | {m['p50']:>6.2f} | {m['p99']:>6.2f} "
+            f"{name:<13} | {endpoint:<25} | {m['rate']:>6,.0f} | {m['p50']:>6.2f} | {m['p99']:>6.2f} "
             f"| {share_text:>11} | {m['non2xx']:>7,.0f} | {m['cpu_us']:>17,.0f} | {met}"
         )
     print(f"\ntargets: ≥ {TARGET_RATE:,} lookups/s, p99 < {TARGET_P99_MS:.0f} ms, ≥ "

@@ -241,9 +241,9 @@ class ApiSettings(_Section):
     database_connections: int = Field(4, ge=1, le=64)  # PostgreSQL lookups at once, per worker
     telemetry: bool = False  # FastAPI's OpenTelemetry spans and metrics (needs a provider)
     audit_flush_ms: float = Field(2.0, ge=0, le=100)  # the longest a batch of audit rows gathers
-    # SQLite: checks in a child process per worker (web.checkworker), in batches of this many;
-    # 0 checks on the event loop's thread instead.
-    check_batch: int = Field(8, ge=0, le=256)
+    # Checks per batch (shikaku.checkers): SQLite's go to a child process of each worker in
+    # batches of at most this many, PostgreSQL's lookups go as one statement per batch.
+    check_batch: int = Field(8, ge=1, le=256)
 
 
 class ConsoleSettings(_Section):

@@ -1,5 +1,7 @@
-"""PostgreSQL lookups in batches: one statement for many lookups answers each exactly as the
-statement for one does, and the API's batcher gathers the lookups of requests in flight."""
+"""The PostgreSQL checker (checkers.postgres): one statement for many lookups answers each
+exactly as the statement for one does; the lookups and the audit rows of requests in flight
+share statements, each check returns once its row is committed, a failed batch fails only
+its checks, and requests of other kinds hold no batch back."""
 
 from __future__ import annotations
 
@@ -10,13 +12,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, select
 
+from shikaku.checkers import Load, NotAudited, Reader
+from shikaku.checkers.postgres import Connections, Keys, PostgresChecker
 from shikaku.registry.checks import find_many_async, find_records
-from shikaku.registry.tables import persons
+from shikaku.registry.tables import audit_log, persons
+from shikaku.security.audit import verify_chain
 from shikaku.security.mynumber import MyNumberVault
-from shikaku.web.lookups import Keys, LookupBatcher
-from shikaku.web.pgpool import AsyncPool
-from shikaku.web.quiet import Load
-from tests.web.conftest import seed_registry
+from shikaku.service.clinics import add_clinic
+from shikaku.service.eligibility import CheckQuery, CheckRules, answer
+from shikaku.settings import load_settings
+from tests.web.conftest import CLINIC_CODE, seed_registry
 
 pytestmark = pytest.mark.postgres
 
@@ -25,9 +30,15 @@ DAYS = (date(2019, 1, 1), date(2020, 4, 2), date(2024, 9, 30), date(2024, 12, 2)
 
 @pytest.fixture
 def pg(pg_engine: Engine, vault: MyNumberVault, tmp_path: Path) -> Engine:
-    """Batched lookups are PostgreSQL's (SQLite reads on the loop's thread)."""
+    """Batched lookups are PostgreSQL's (SQLite's checker looks up one by one in its child)."""
     seed_registry(pg_engine, vault, tmp_path)
     return pg_engine
+
+
+@pytest.fixture
+def reader(pg: Engine) -> Reader:
+    clinic_id, _key = add_clinic(pg, CLINIC_CODE, "しかく診療所")
+    return Reader(clinic_id, "eligibility")
 
 
 def _lookups(engine: Engine) -> list[Keys]:
@@ -49,70 +60,98 @@ def test_one_statement_for_many_answers_each_as_one_does(pg: Engine) -> None:
     assert sum(1 for records in one_by_one if records) >= 4 * len(DAYS)
 
     async def many() -> list[list[object]]:
-        pool = AsyncPool(pg.url, 1)
+        connections = Connections(pg, 1)
         try:
-            return await pool.run(lambda conn: find_many_async(conn, keys))  # type: ignore[arg-type]
+            return await connections.run(lambda conn: find_many_async(conn, keys))  # type: ignore[arg-type]
         finally:
-            await pool.close()
+            await connections.close()
 
     assert asyncio.run(many()) == one_by_one
 
 
-class CountingBatcher(LookupBatcher):
-    batches: list[int]
-
-    async def _run(self, batch: list) -> None:  # type: ignore[type-arg]
-        self.batches.append(len(batch))
-        await super()._run(batch)
+def _query(keys: Keys) -> CheckQuery:
+    return CheckQuery(*keys)
 
 
-def test_the_lookups_of_requests_in_flight_share_statements(pg: Engine) -> None:
+class CountingChecker(PostgresChecker):
+    """Counts the lookups of each batch and the rows of each commit."""
+
+    def __init__(self, engine: Engine, load: Load, **api: object) -> None:
+        super().__init__(load_settings({}, {"api": api}), engine, load)
+        self.lookup_batches: list[int] = []
+        self.commits: list[int] = []
+
+    async def _look_up(self, batch: list) -> None:  # type: ignore[type-arg]
+        self.lookup_batches.append(len(batch))
+        await super()._look_up(batch)
+
+    async def _append(self, entries: list) -> list[int]:  # type: ignore[type-arg]
+        self.commits.append(len(entries))
+        return await super()._append(entries)
+
+
+def test_checks_in_flight_share_lookups_and_commits_each_audited(
+    pg: Engine, reader: Reader
+) -> None:
     keys = _lookups(pg)
+    rules = CheckRules()
     with pg.connect() as conn:
-        expected = [find_records(conn, *k) for k in keys]
+        expected = [answer(find_records(conn, *k), _query(k), rules) for k in keys]
 
-    async def requests() -> tuple[list[object], list[int]]:
-        pool = AsyncPool(pg.url, 2)
+    async def requests() -> tuple[list[object], CountingChecker]:
         load = Load()
-        batcher = CountingBatcher(pool, load)
-        batcher.batches = []
+        # The audit timer at its longest: batches still go once the loop is quiet.
+        checker = CountingChecker(pg, load, database_connections=2, audit_flush_ms=100)
 
         async def request(k: Keys) -> object:
             load.note_request()
-            await asyncio.sleep(0)
-            return await batcher.find(k)
+            await asyncio.sleep(0)  # the rest of a request's work
+            return await checker.check(_query(k), reader)
 
         try:
             found = await asyncio.wait_for(asyncio.gather(*map(request, keys)), 60)
         finally:
-            await pool.close()
-        return list(found), batcher.batches
+            await checker.close()
+        return list(found), checker
 
-    found, batches = asyncio.run(requests())
+    found, checker = asyncio.run(requests())
     assert found == expected
+    batches = checker.lookup_batches
     assert sum(batches) == len(keys) and len(batches) < len(keys) / 4
     assert max(batches) <= 8
+    assert sum(checker.commits) == len(keys) and len(checker.commits) < len(keys) / 4
+    with pg.connect() as conn:
+        rows = conn.execute(select(audit_log.c.person_id, audit_log.c.result)).all()
+    assert sorted(str(r.result) for r in rows) == sorted(str(int(e.validity)) for e in expected)
+    assert verify_chain(pg).ok
 
 
-def test_a_failed_batch_fails_its_requests_not_the_batcher(pg: Engine) -> None:
+def test_a_failed_batch_fails_its_checks_not_the_checker(pg: Engine, reader: Reader) -> None:
     async def requests() -> list[object]:
         bad = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/no_such_database")
-        batcher = LookupBatcher(AsyncPool(bad.url, 1), Load())
-        key = _lookups(pg)[0]
-        return await asyncio.gather(batcher.find(key), batcher.find(key), return_exceptions=True)
+        checker = PostgresChecker(load_settings({}, {}), bad, Load())
+        checker.connections.timeout = 1.0
+        query = _query(_lookups(pg)[0])
+        try:
+            return await asyncio.gather(
+                checker.check(query, reader),
+                checker.check(query, reader),
+                return_exceptions=True,
+            )
+        finally:
+            await checker.close()
 
     outcomes = asyncio.run(requests())
-    assert len(outcomes) == 2 and all(isinstance(o, Exception) for o in outcomes)
+    assert len(outcomes) == 2 and all(isinstance(o, NotAudited) for o in outcomes)
 
 
-def test_requests_of_other_kinds_do_not_hold_a_lookup_back(pg: Engine) -> None:
-    """Requests that keep starting without a lookup (say a flood of health checks) keep the
-    loop from ever being quiet: the lookup still goes after its batch's longest wait."""
+def test_requests_of_other_kinds_do_not_hold_a_check_back(pg: Engine, reader: Reader) -> None:
+    """Requests that keep starting without a check (say a flood of health checks) keep the
+    loop from ever being quiet: the check still goes after its batches' longest waits."""
 
-    async def run() -> tuple[list[object], bool]:
-        pool = AsyncPool(pg.url, 1)
+    async def run() -> tuple[object, bool]:
         load = Load()
-        batcher = LookupBatcher(pool, load, max_wait=0.05)
+        checker = PostgresChecker(load_settings({}, {"api": {"audit_flush_ms": 50}}), pg, load)
         flooding = True
 
         async def flood() -> None:
@@ -122,13 +161,13 @@ def test_requests_of_other_kinds_do_not_hold_a_lookup_back(pg: Engine) -> None:
 
         task = asyncio.create_task(flood())
         try:
-            records = await asyncio.wait_for(batcher.find(_lookups(pg)[0]), 30)
+            result = await asyncio.wait_for(checker.check(_query(_lookups(pg)[0]), reader), 30)
             still_flooding = not task.done()
         finally:
             flooding = False
             await task
-            await pool.close()
-        return records, still_flooding
+            await checker.close()
+        return result, still_flooding
 
-    records, still_flooding = asyncio.run(run())
-    assert records and still_flooding
+    result, still_flooding = asyncio.run(run())
+    assert result.person_id is not None and still_flooding  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
-"""SQLite's check worker (web.checkworker) through the real app: the answers the loop gives,
-each to its own request under concurrency, audited before they leave; a dead child or an
-audit log that refuses rows costs no wrong answer."""
+"""The SQLite checker (checkers.sqlite) through the real app: each answer to its own request
+under concurrency, audited before it leaves, as one at a time would have it; a dead child or
+an audit log that refuses rows costs no wrong answer; a database no child can open is
+refused at start."""
 
 from __future__ import annotations
 
@@ -18,17 +19,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from shikaku.web.checkworker import check_batches
 from sqlalchemy import Engine, func, select, text
 
+from shikaku.checkers import Reader
+from shikaku.checkers.sqlite import SqliteChecker, check_batches
+from shikaku.registry.db import make_engine
 from shikaku.registry.tables import audit_log
 from shikaku.security.audit import AuditWriter
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.clinics import add_clinic
 from shikaku.service.eligibility import CheckQuery, CheckResult, CheckRules
-from shikaku.settings import load_settings
+from shikaku.settings import SettingsError, load_settings
 from shikaku.web.app import create_app
-from shikaku.web.auth import Caller
 from shikaku.web.context import AppContext
 from tests.web.conftest import CLINIC_CODE, query, seed_registry
 
@@ -59,9 +61,10 @@ def _app(engine: Engine, check_batch: int) -> FastAPI:
     return create_app(load_settings({}, {"api": {**LIMITS, "check_batch": check_batch}}), engine)
 
 
-def _ctx(app: FastAPI) -> AppContext:
+def _checker(app: FastAPI) -> SqliteChecker:
     ctx: AppContext = app.state.ctx
-    return ctx
+    assert isinstance(ctx.checker, SqliteChecker)
+    return ctx.checker
 
 
 def _audit_rows(engine: Engine) -> int:
@@ -80,25 +83,23 @@ def _answers(app: FastAPI, auth: dict[str, str], bodies: list[dict[str, Any]]) -
                     *(client.post("/v1/eligibility", json=b, headers=auth) for b in bodies)
                 )
             finally:
-                if _ctx(app).worker is not None:
-                    await _ctx(app).worker.close()  # type: ignore[union-attr]
+                await _checker(app).close()
         assert all(r.status_code == 200 for r in replies), [r.text for r in replies]
         return [r.json() for r in replies]
 
     return asyncio.run(run())
 
 
-def test_the_worker_answers_what_the_loop_answers_each_to_its_own_request(
+def test_answers_together_are_each_their_own_requests_as_one_at_a_time(
     registry: tuple[Engine, dict[str, str]],
 ) -> None:
     engine, auth = registry
     bodies = BODIES * 7  # 49 at once: six full batches of 8 and one of 1
-    assert _ctx(_app(engine, 0)).worker is None
-    on_loop = _answers(_app(engine, 0), auth, bodies)
+    one_by_one = [_answers(_app(engine, 1), auth, [body])[0] for body in BODIES]
     before = _audit_rows(engine)
-    in_worker = _answers(_app(engine, 8), auth, bodies)
-    assert in_worker == on_loop
-    assert {a["validity"]["code"] for a in in_worker} == {"1", "2", "4"}
+    together = _answers(_app(engine, 8), auth, bodies)
+    assert together == one_by_one * 7
+    assert {a["validity"]["code"] for a in together} == {"1", "2", "4"}
     assert _audit_rows(engine) == before + len(bodies)  # every one audited before it left
 
 
@@ -117,12 +118,12 @@ def test_every_answer_has_its_audit_row_with_the_person_found(
     assert sum(r.person_id is not None for r in rows) == sum(c != "4" for c in codes) == 5
 
 
-def test_a_killed_worker_costs_no_answer(registry: tuple[Engine, dict[str, str]]) -> None:
+def test_a_killed_child_costs_no_answer(registry: tuple[Engine, dict[str, str]]) -> None:
     engine, auth = registry
     with TestClient(_app(engine, 8)) as client:
         assert client.post("/v1/eligibility", json=query(), headers=auth).status_code == 200
-        worker = _ctx(client.app).worker  # type: ignore[arg-type]
-        assert worker is not None and worker.pid is not None
+        worker = _checker(client.app)  # type: ignore[arg-type]
+        assert worker.pid is not None
         first = worker.pid
         os.kill(first, signal.SIGKILL)
         before = _audit_rows(engine)
@@ -134,26 +135,15 @@ def test_a_killed_worker_costs_no_answer(registry: tuple[Engine, dict[str, str]]
         assert _audit_rows(engine) >= before + 2
 
 
-def test_a_closed_loop_connection_costs_no_answer_without_the_worker(
-    registry: tuple[Engine, dict[str, str]],
-) -> None:
-    engine, auth = registry
-    with TestClient(_app(engine, 0)) as client:
-        assert client.post("/v1/eligibility", json=query(), headers=auth).status_code == 200
-        _ctx(client.app).reader().connection.dbapi_connection.close()  # type: ignore
-        assert client.post("/v1/eligibility", json=query(), headers=auth).status_code == 200
-
-
-@pytest.mark.parametrize("check_batch", [8, 0])
 def test_no_answer_while_the_audit_log_refuses_rows(
-    registry: tuple[Engine, dict[str, str]], check_batch: int
+    registry: tuple[Engine, dict[str, str]],
 ) -> None:
     engine, auth = registry
     refuse = (
         "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
         "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
     )
-    with TestClient(_app(engine, check_batch)) as client:
+    with TestClient(_app(engine, 8)) as client:
         with engine.begin() as conn:
             conn.execute(text(refuse))
         before = _audit_rows(engine)
@@ -171,20 +161,20 @@ def test_no_answer_while_the_audit_log_refuses_rows(
 def test_a_failed_lookup_costs_only_its_own_answer(
     registry: tuple[Engine, dict[str, str]],
 ) -> None:
-    """The child's batch work itself (web.checkworker.check_batches), on the real registry:
+    """The child's batch work itself (checkers.sqlite.check_batches), on the real registry:
     one job that cannot be looked up gets its error's kind (never its text); the others are
     answered and audited."""
     engine, _auth = registry
     settings = load_settings({}, {})
     good = CheckQuery("01130012", "01234567", "1", "00", date(1980, 1, 2), date(2024, 12, 2))
     bad = replace(good, birth_date="1980-01-02")  # type: ignore[arg-type]  # not a date
-    who = Caller(1, CLINIC_CODE)
+    who, other = Reader(1, "eligibility"), Reader(1, "fhir_coverage")
     writer = AuditWriter(engine, keep_connection=True)
     before = _audit_rows(engine)
     try:
         replies = check_batches(
             writer,
-            [(1, [(good, who, "eligibility")]), (2, [(bad, who, "eligibility"), (good, who, "x")])],
+            [(1, [(good, who)]), (2, [(bad, who), (good, other)])],
             CheckRules.from_settings(settings),
         )
     finally:
@@ -197,7 +187,7 @@ def test_a_failed_lookup_costs_only_its_own_answer(
     assert _audit_rows(engine) == before + 2
 
 
-def test_no_answer_when_the_worker_cannot_start(
+def test_no_answer_when_the_child_cannot_start(
     registry: tuple[Engine, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, auth = registry
@@ -207,3 +197,10 @@ def test_no_answer_when_the_worker_cannot_start(
         assert r.status_code == 503 and r.headers["Retry-After"] == "1"
         monkeypatch.undo()
         assert client.post("/v1/eligibility", json=query(), headers=auth).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///file:shikaku.db?mode=memory&uri=true"])
+def test_a_database_no_child_can_open_is_refused_at_start(url: str) -> None:
+    with pytest.raises(SettingsError, match="database_url") as refused:
+        create_app(load_settings({}, {}), make_engine(url))
+    assert "SQLite" in str(refused.value) and "ファイル" in str(refused.value)

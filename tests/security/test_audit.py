@@ -300,7 +300,7 @@ def test_entries_are_checked() -> None:
 
 
 def test_async_writers_of_two_processes_keep_one_chain(engine: Engine) -> None:
-    """PostgreSQL (the API's asyncpg path): each writer continues from the row it wrote last;
+    """PostgreSQL (the API's asynchronous psycopg path): each writer continues from the row it wrote last;
     when the other writer got there first, the primary key refuses the batch and it tries
     again from the head. Interleaved, the log stays one valid chain with no gap.
     (SQLite has no asynchronous writer: the same interleaving through `append`.)"""
@@ -319,11 +319,12 @@ def test_async_writers_of_two_processes_keep_one_chain(engine: Engine) -> None:
 async def _interleave_async(engine: Engine, batches: int, size: int) -> None:
     """Two asynchronous writers, each on its own connection, take turns batch by batch: each
     batch finds the other's rows after its own last one."""
-    import asyncpg
+    from psycopg import AsyncConnection
 
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     first, second = AuditWriter(engine), AuditWriter(engine)
-    a, b = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    a = await AsyncConnection.connect(dsn, autocommit=True)
+    b = await AsyncConnection.connect(dsn, autocommit=True)
     try:
         for i in range(batches):
             writer, conn = (first, a) if i % 2 else (second, b)
@@ -341,14 +342,14 @@ def test_concurrent_writers_of_three_processes_all_succeed(pg_engine: Engine) ->
     answered 503). Every batch is written, and the log is one chain without gaps."""
     import asyncio
 
-    import asyncpg
+    from psycopg import AsyncConnection
 
     dsn = pg_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     batches, size = 40, 3
     console = AuditWriter(pg_engine)
 
     async def api_worker(writer: AuditWriter) -> int:
-        conn = await asyncpg.connect(dsn)
+        conn = await AsyncConnection.connect(dsn, autocommit=True)
         try:
             for i in range(batches):
                 assert len(await writer.append_async(conn, entries(size, start=i))) == size

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from shikaku.registry.tables import certificates, persons
-from shikaku.security.apikeys import add_clinic
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.certificates import mark_returned
+from shikaku.service.clinics import add_clinic
 from shikaku.settings import load_settings
 from shikaku.web.app import create_app
 from tests.issuance.helpers import DAY, cert_run, settings

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from shikaku.registry.db import make_engine
-from shikaku.security.apikeys import add_clinic
 from shikaku.security.mynumber import MyNumberVault
+from shikaku.service.clinics import add_clinic
 from shikaku.settings import load_settings
 from shikaku.web.app import create_app
 from tests.conftest import FIXED_KEY, _emptied_postgres

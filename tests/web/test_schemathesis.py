@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from sqlalchemy import Engine
 
-from shikaku.security.apikeys import add_clinic
 from shikaku.security.mynumber import MyNumberVault
+from shikaku.service.clinics import add_clinic
 from shikaku.settings import load_settings
 from shikaku.web.app import create_app
 from tests.web.conftest import CLINIC_CODE, seed_registry

@@ -1,9 +1,9 @@
 """When to stop gathering a batch: once the event loop has nothing else to do.
 
-The API gathers the audit rows (web.auditqueue) and, on PostgreSQL, the lookups (web.lookups)
-of the requests in flight into one statement each. Waiting a fixed time for a batch cost the
-clients that were answered together and came back together that whole wait (16 clients, a
-2 ms wait: a fifth of the rate). Instead a batch is let go once the loop has turned
+The PostgreSQL checker (checkers.postgres) gathers the lookups and the audit rows of the
+requests in flight into one statement each; both checkers settle a batch's waiters here.
+Waiting a fixed time for a batch cost the clients that were answered together and came back
+together that whole wait (16 clients, a 2 ms wait: a fifth of the rate). Instead a batch is let go once the loop has turned
 `QUIET_TURNS` times with no new request starting: whoever could join it has.
 """
 
@@ -56,10 +56,6 @@ class WhenQuiet:
         self._timer: asyncio.TimerHandle | None = None
         self._seen = 0
         self._quiet = 0
-
-    @property
-    def armed(self) -> bool:
-        return self._timer is not None
 
     def arm(self) -> None:
         """Start watching (a batch began gathering); nothing if already watching."""

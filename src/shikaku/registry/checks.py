@@ -9,7 +9,7 @@ covers the day began (a newer qualification if it began later).
 It runs as the driver's own SQL text, compiled once per dialect, on the driver's cursor:
 SQLAlchemy's per-statement and result work cost as much as the query. `find_records` is the
 blocking form (SQLite, scripts); `find_many_async` runs many lookups in one statement, the
-API's on PostgreSQL (asyncpg, web.lookups).
+API's on PostgreSQL (psycopg's asynchronous connection, checkers.postgres).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -35,11 +35,14 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
 from shikaku.domain.members import Period
+from shikaku.registry.household import household_insured, pay_in_force
 from shikaku.registry.tables import (
     certificates,
     eligibility_periods,
@@ -91,7 +94,7 @@ class PersonRecord:
 _p, _e = persons.c, eligibility_periods.c
 _other = persons.alias("other")
 
-_insured = func.coalesce(_p.insured_id, _p.id)
+_insured = household_insured(persons)
 
 
 # The newest row on or before the day of each dated table, joined once (its columns come with
@@ -176,7 +179,7 @@ _FIND = (
         _pay,
         and_(
             _pay.c.person_id == _insured,
-            _pay.c.effective_from == _newest(pay_periods, "effective_from", _insured),
+            _pay.c.effective_from == pay_in_force(_insured, bindparam("day")),
         ),
         isouter=True,
     )
@@ -200,7 +203,7 @@ _FIND = (
 )
 
 
-# Many lookups in one statement (the API on PostgreSQL: web.lookups): the keys arrive as
+# Many lookups in one statement (the API on PostgreSQL: checkers.postgres): the keys arrive as
 # arrays, one row of `q` per lookup, and _FIND runs once per row with q's columns in place of
 # its parameters. One round trip and one execution for a batch instead of one per lookup.
 _KEYS = {
@@ -249,9 +252,6 @@ def _driver_sql(dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str
     return compiled.string, order, fixed
 
 
-_ASYNCPG = PGDialect_asyncpg()  # only compiles: $n parameters, in order
-
-
 def _day(value: Any) -> Any:
     """SQLite hands dates back as ISO text when read below SQLAlchemy's types."""
     return date.fromisoformat(value) if isinstance(value, str) else value
@@ -297,21 +297,24 @@ def find_records(
 
 
 async def find_many_async(
-    conn: Any, lookups: Sequence[tuple[str, str, str, str, date, date]]
+    conn: AsyncConnection[Any], lookups: Sequence[tuple[str, str, str, str, date, date]]
 ) -> list[list[PersonRecord]]:
     """`find_records` for each of `lookups` (insurer_number, symbol, number, branch, birth,
-    day), in one statement on an asyncpg connection; the records of each, in order."""
-    sql = _many_sql()
-    rows = await conn.fetch(sql, *(list(column) for column in zip(*lookups, strict=True)))
+    day), in one statement on a psycopg asynchronous connection, prepared on it once; the
+    records of each, in order."""
+    params = dict(zip(_KEYS, (list(column) for column in zip(*lookups, strict=True)), strict=True))
+    cursor = await conn.execute(_many_sql(), params, prepare=True)
     found: list[list[tuple[Any, ...]]] = [[] for _ in lookups]
-    for row in rows:
-        found[row[0] - 1].append(tuple(row)[1:])
+    for row in await cursor.fetchall():
+        found[row[0] - 1].append(row[1:])
     return [_records(group) if group else [] for group in found]
 
 
 @lru_cache(maxsize=1)
 def _many_sql() -> str:
-    return str(_FIND_MANY.compile(dialect=_ASYNCPG))
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    return str(_FIND_MANY.compile(dialect=PGDialect_psycopg()))
 
 
 def _records(rows: Sequence[Any]) -> list[PersonRecord]:

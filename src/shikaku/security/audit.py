@@ -11,8 +11,8 @@ lock (SQLite: a lock file, then BEGIN IMMEDIATE; PostgreSQL: a transaction-scope
 lock), so writers in any number of processes never fork the chain; ids are assigned here,
 without gaps. It returns only after the commit is durable (SQLite: synchronous=FULL for
 that commit; PostgreSQL: synchronous_commit=on), so a caller that answers after `append`
-returns never answers without its audit row. `AuditBatcher` lets concurrent threads share
-one such transaction (the web app's event loop uses web.auditqueue instead).
+returns never answers without its audit row. The clinic API's checkers (shikaku.checkers)
+share one such transaction among the reads in flight (group commit).
 
 Checking: `verify_chain` streams the rows in id order and names every row that was edited,
 inserted or deleted. Rows removed from the end (or a consistent rewrite of the newest rows)
@@ -21,32 +21,31 @@ leave no trace inside the chain: compare with a head hash recorded elsewhere (`a
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import hashlib
 import json
 import os
-import queue
 import re
 import threading
 import unicodedata
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 
 from shikaku.registry.db import is_sqlite, shared_sqlite_file
 from shikaku.registry.tables import audit_log
 
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
 __all__ = [
     "DURABLE_COMMITS",
     "GENESIS",
-    "AuditBatcher",
     "AuditEntry",
     "AuditProblem",
     "AuditReport",
@@ -181,16 +180,17 @@ def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-# PostgreSQL (asyncpg): a whole batch as one prepared statement, one array per column. It
+# PostgreSQL (psycopg, asynchronous): a whole batch as one prepared statement, one array per
+# column. It
 # takes the log's lock before its first row (an uncorrelated subquery runs once, before the
 # scan; the cast keeps the planner from dropping the call, as it would inside EXISTS), so a
 # writer continuing from its own last row never slips in between another writer's locked
 # read of the head and that writer's insert.
 _PG_INSERT_COLUMNS = (
     "INSERT INTO audit_log (id, at, clinic_id, kind, person_id, result, detail, prev_hash, "
-    "row_hash) SELECT * FROM unnest($1::bigint[], $2::timestamp[], $3::bigint[], "
-    "$4::varchar[], $5::bigint[], $6::varchar[], $7::text[], $8::bytea[], $9::bytea[]) "
-    "WHERE (SELECT pg_advisory_xact_lock($10)::text) IS NOT NULL"
+    "row_hash) SELECT * FROM unnest(%s::bigint[], %s::timestamp[], %s::bigint[], "
+    "%s::varchar[], %s::bigint[], %s::varchar[], %s::text[], %s::bytea[], %s::bytea[]) "
+    "WHERE (SELECT pg_advisory_xact_lock(%s)::text) IS NOT NULL"
 )
 _COLUMNS = (
     "id",
@@ -228,7 +228,8 @@ class AuditWriter:
 
     Each batch is four statements on the driver's own connection (no ORM, no SQL compiled per
     batch): the API's answers wait for it. With `keep_connection`, one connection is held for
-    the writer's life (the API's queue; call `close`); otherwise each batch checks one out.
+    the writer's life (the SQLite checker's child; call `close`); otherwise each batch checks
+    one out.
     """
 
     def __init__(self, engine: Engine, *, keep_connection: bool = False) -> None:
@@ -269,9 +270,9 @@ class AuditWriter:
 
     def held_connection(self) -> Connection:
         """The connection a `keep_connection` writer holds, for reads on the writer's own
-        thread between its batches (the API's SQLite lookups): SQLite empties a connection's
-        page cache whenever another connection commits, so reads that share the writer's
-        connection keep it (measured: a 20 µs lookup cost 27 µs with a commit every 16)."""
+        thread between its batches (the SQLite checker's lookups): SQLite empties a
+        connection's page cache whenever another connection commits, so reads that share the
+        writer's connection keep it (measured: a 20 µs lookup cost 27 µs with a commit every 16)."""
         assert self.keep_connection
         with self._lock, self._connection() as conn:
             return conn
@@ -344,10 +345,13 @@ class AuditWriter:
                 raw.commit()
         return [row[0] for row in rows]
 
-    async def append_async(self, conn: Any, entries: Sequence[AuditEntry]) -> list[int]:
-        """`append` on an asyncpg connection (the API's on PostgreSQL, whose sessions have
-        synchronous_commit=on: see DURABLE_COMMITS): the web's event loop keeps serving while
-        the server commits. The batch is one statement, one array per column.
+    async def append_async(
+        self, conn: AsyncConnection[Any], entries: Sequence[AuditEntry]
+    ) -> list[int]:
+        """`append` on a psycopg asynchronous connection in autocommit (the API's on
+        PostgreSQL, whose sessions have synchronous_commit=on: see DURABLE_COMMITS): the
+        event loop keeps serving while the server commits. The batch is one statement, one
+        array per column.
 
         The writer continues from the row it wrote last, in a single autocommitted statement
         (one round trip, durable when it returns) that takes the log's lock itself. Should
@@ -360,14 +364,15 @@ class AuditWriter:
         so a head read without it is at worst stale, and then refused."""
         if not entries:
             return []
+        assert conn.autocommit, "append_async needs an autocommit connection"
         now = _utcnow()
         last, known = self._head, self._head is not None
         for _attempt in range(OPTIMISTIC_TRIES):
             if not known:
-                last, known = await conn.fetchrow(self._last_sql), True
+                last, known = await (await conn.execute(self._last_sql)).fetchone(), True
             rows = self._chain(last, entries, now)
             try:
-                await conn.execute(_PG_INSERT_COLUMNS, *_columns(rows), PG_LOCK_KEY)
+                await conn.execute(_PG_INSERT_COLUMNS, (*_columns(rows), PG_LOCK_KEY), prepare=True)
             except Exception as exc:
                 self._head = None
                 if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
@@ -377,9 +382,9 @@ class AuditWriter:
             self._head = (rows[-1][0], rows[-1][-1])
             return [row[0] for row in rows]
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", PG_LOCK_KEY)
-            rows = self._chain(await conn.fetchrow(self._last_sql), entries, now)
-            await conn.execute(_PG_INSERT_COLUMNS, *_columns(rows), PG_LOCK_KEY)
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+            rows = self._chain(await (await conn.execute(self._last_sql)).fetchone(), entries, now)
+            await conn.execute(_PG_INSERT_COLUMNS, (*_columns(rows), PG_LOCK_KEY))
         self._head = (rows[-1][0], rows[-1][-1])
         return [row[0] for row in rows]
 
@@ -404,89 +409,6 @@ class AuditWriter:
             )  # fmt: skip
             prev = row_hash
         return rows
-
-
-_STOP = object()
-
-
-class AuditBatcher:
-    """Group commit: concurrent callers share one transaction, each waits for its commit.
-
-    One writer thread takes whatever has been submitted (up to `max_batch`) and appends it;
-    what arrives meanwhile goes into the next transaction. `submit` returns a Future that
-    resolves to the row id after the commit (or to the error that prevented it):
-
-        fut = batcher.submit(AuditEntry("eligibility", clinic_id=c.id, person_id=p, result="1"))
-        row_id = await asyncio.wrap_future(fut)   # or: await batcher.write(entry)
-        return answer                             # only now
-
-    An invalid entry is refused by AuditEntry itself, before it can spoil a batch.
-    """
-
-    def __init__(self, writer: AuditWriter, max_batch: int = 500) -> None:
-        self.writer = writer
-        self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, entry: AuditEntry) -> Future[int]:
-        fut: Future[int] = Future()
-        with self._lock:  # no submit slips in after close() queued its stop
-            if self._closed:
-                raise RuntimeError("AuditBatcher is closed")
-            self._queue.put((entry, fut))
-        return fut
-
-    async def write(self, entry: AuditEntry) -> int:
-        """Submit and wait without blocking the event loop; the row id once committed."""
-        return await asyncio.wrap_future(self.submit(entry))
-
-    def close(self) -> None:
-        """Write what was submitted, then stop the thread."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._queue.put(_STOP)
-        self._thread.join()
-
-    def __enter__(self) -> AuditBatcher:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def _run(self) -> None:
-        stop = False
-        while not stop:
-            batch = []
-            item = self._queue.get()
-            while True:
-                if item is _STOP:
-                    stop = True
-                    break
-                entry, fut = item
-                if fut.set_running_or_notify_cancel():
-                    batch.append((entry, fut))
-                if len(batch) >= self.max_batch:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if not batch:
-                continue
-            try:
-                ids = self.writer.append([e for e, _ in batch])
-            except BaseException as exc:  # every waiter learns that its row is not written
-                for _, fut in batch:
-                    fut.set_exception(exc)
-                continue
-            for (_, fut), row_id in zip(batch, ids, strict=True):
-                fut.set_result(row_id)
 
 
 # ------------------------------------------------------------------ verifying

@@ -15,9 +15,9 @@ from starlette.types import Receive, Scope, Send
 from shikaku import __version__
 from shikaku.registry.db import make_engine, require_current_schema
 from shikaku.settings import Settings, load_settings
-from shikaku.web import api, fastpath, fhir, problems
+from shikaku.web import api, fhir, problems
 from shikaku.web.auth import SECURITY_SCHEMES
-from shikaku.web.context import AppContext, check_context, close_context
+from shikaku.web.context import AppContext, app_context
 from shikaku.webconsole import web as console
 
 DESCRIPTION = """
@@ -52,29 +52,28 @@ def settle_heap() -> None:
 
 
 class App(FastAPI):
-    """The FastAPI app, with the eligibility check served directly (web.fastpath)."""
+    """The FastAPI app, counting the requests begun (the PostgreSQL checker's batches gather
+    while they come: checkers.batching); every request then takes FastAPI's way, through
+    whatever middleware the app has."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ctx: AppContext = self.state.ctx
         if scope["type"] == "http":
-            ctx.load.note_request()  # batches gather while requests come (web.quiet)
-            if fastpath.handles(scope):
-                await fastpath.eligibility(ctx, scope, receive, send)
-                return
+            ctx: AppContext = self.state.ctx
+            ctx.load.note_request()
         await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
     db = engine or make_engine(settings.database_url)
-    ctx = check_context(settings, db)
+    ctx = app_context(settings, db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         require_current_schema(db)
         settle_heap()
         yield
-        await close_context(ctx)
+        await ctx.checker.close()
 
     app = App(
         title="shikaku 資格確認 API",

@@ -7,7 +7,6 @@ a body that does not parse), then comes back in that format.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,7 +21,6 @@ PROBLEM = "application/problem+json"
 # browser, a proxy or the clinic software's HTTP cache.
 NO_STORE = {"Cache-Control": "no-store"}
 API_PREFIX = "/v1"
-logger = logging.getLogger(__name__)
 _TITLES = {
     400: "Bad Request / リクエストが不正です",
     401: "Unauthorized / APIキーが無効です",
@@ -99,17 +97,6 @@ def invalid(exc: RequestValidationError) -> Problem:
 
 def invalid_input(exc: RequestValidationError) -> JSONResponse:
     return as_problem_json(invalid(exc))
-
-
-def answer_errors(exc: Exception) -> JSONResponse:
-    """The response FastAPI's handlers give for these errors, for code outside its routing
-    (web.fastpath); anything else is a 500 that names nothing."""
-    if isinstance(exc, Problem):
-        return as_problem_json(exc)
-    if isinstance(exc, RequestValidationError):
-        return invalid_input(exc)
-    logger.error("unexpected error", exc_info=exc)
-    return problem_response(500, "内部エラーが発生しました (internal error)")
 
 
 def _under(path: str, prefix: str) -> bool:

@@ -1,0 +1,64 @@
+"""The clinic check: one interface, one implementation per database.
+
+A checker answers `check(query, reader)` only once the read's audit row is durable, and
+owns everything between: batching the requests in flight, the lookups, the rules
+(service.eligibility) and the audit log's group commit. The web layer (web.api, web.fhir)
+only parses, authorises, calls a checker and writes the answer.
+
+- SQLite (checkers.sqlite): the checks run in a child process of each API worker, a batch
+  per transaction.
+- PostgreSQL (checkers.postgres): on the event loop, on psycopg's asynchronous connections,
+  lookups and audit rows in batches of one statement each.
+
+Either raises `NotAudited` when it cannot vouch for the audit row (the answer is then a 503).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from shikaku.checkers.batching import Load
+from shikaku.registry.db import is_sqlite
+from shikaku.service.eligibility import CheckQuery, CheckResult
+from shikaku.settings import Settings
+
+__all__ = ["Checker", "Load", "NotAudited", "Reader", "checker_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who reads, as the audit row records it: the clinic and the kind of read."""
+
+    clinic_id: int
+    kind: str  # security.audit's kinds: eligibility, fhir_eligibility, fhir_coverage
+
+
+class NotAudited(RuntimeError):
+    """The check's audit row could not be made durable: no answer may be sent. The text
+    names the error's kind only (never a key: it may quote one)."""
+
+
+class Checker(Protocol):
+    async def check(self, query: CheckQuery, reader: Reader) -> CheckResult:
+        """The result, once its audit row is durable; NotAudited otherwise."""
+        ...
+
+    async def close(self) -> None:
+        """After the last request: what is queued is checked and written, then let go."""
+        ...
+
+
+def checker_for(settings: Settings, engine: Engine, load: Load | None = None) -> Checker:
+    """The database's checker. `load` counts the requests begun (the PostgreSQL checker's
+    batches gather while they come). A SQLite database no other process can open is
+    refused (SettingsError)."""
+    if is_sqlite(engine):
+        from shikaku.checkers.sqlite import SqliteChecker
+
+        return SqliteChecker(settings, engine)
+    from shikaku.checkers.postgres import PostgresChecker
+
+    return PostgresChecker(settings, engine, load or Load())
