@@ -610,7 +610,7 @@ def _range_targets(
     extractor = Extractor(conn, config, task.keys.vault(), unprintable, day, follow_up)
     width = len(source_columns(day))
     stream = (
-        _Row(
+        _Row(  # type: ignore[call-arg]  # row[:width]: _Row's fields but the last
             *row[:width],
             None
             if row[0] in undelivered

@@ -282,6 +282,7 @@ class _Partition:
     """The partition columns carried on a partition's first target row."""
 
     __slots__ = ("partition_no", *_PARTITION_FIELDS)
+    kind: str  # the one field read by name; the others are copied by _PARTITION_FIELDS
 
     def __init__(self, row: Any) -> None:
         self.partition_no = row.partition_no

@@ -63,7 +63,7 @@ def _person_row(conn: Connection, person_id: int, day: date) -> _Row | None:
         .order_by(e.eligible_from.desc())
         .limit(1)
     ).first()
-    return None if row is None else _Row(*row, None)
+    return None if row is None else _Row(*row, None)  # type: ignore[call-arg]  # all but the last
 
 
 def extract_one(

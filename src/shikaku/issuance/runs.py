@@ -409,7 +409,7 @@ def list_runs(engine: Engine, run_id: int | None = None) -> list[RunInfo]:
         done_q = select(p.run_id, func.count()).where(p.status == "done").group_by(p.run_id)
         if run_id is not None:
             done_q = done_q.where(p.run_id == run_id)
-        done = dict(conn.execute(done_q).all())
+        done: dict[int, int] = dict(conn.execute(done_q).all())
     return [
         RunInfo(
             r.id,

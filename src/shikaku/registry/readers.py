@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, BinaryIO, Final, cast
 
 from shikaku.domain.errors import DomainError
 
@@ -154,7 +154,7 @@ def open_table(path: Path, encoding: str | None = None) -> Iterator[Table]:
     with path.open("r", encoding=enc, newline="", errors="surrogateescape") as f:
         table = _csv_table(f, enc, codec == "cp932")
         table.size = path.stat().st_size
-        table.position = f.buffer.tell
+        table.position = cast(BinaryIO, f.buffer).tell  # a file's buffer: a BufferedReader
         yield table
 
 

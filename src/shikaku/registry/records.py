@@ -212,13 +212,15 @@ class _Columns:
         self.width = max(header.index.values(), default=-1) + 1
         self.names = {key: header.names.get(key, key) for key, _p in plan}
         required = REQUIRED_KEYS[header.kind]  # the column spec says which values are required
-        self.plan = [
+        # (key, column, parser, required, memo: raw cell → parsed value (None for an allowed
+        # blank), how many values the memo keeps across batches)
+        self.plan: list[tuple[str, int | None, Parser, bool, dict[str, Any], int]] = [
             (
                 key,
                 header.index.get(key),
                 parse,
                 key in required,
-                {},  # raw cell → parsed value (None for an allowed blank)
+                {},
                 0 if key in UNIQUE_PER_ROW else MEMO_LIMIT,  # kept across batches up to this
             )
             for key, parse in plan

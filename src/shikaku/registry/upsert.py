@@ -69,7 +69,7 @@ class _Reader:
         self.sqlite = is_sqlite(conn)
         self.mark = placeholder(conn)
 
-    def rows(self, sql: str, column: str, keys: Iterable[Any], *params: Any) -> list[Any]:
+    def rows(self, sql: str, column: str, keys: Iterable[Any], *params: Any) -> Sequence[Any]:
         """`sql` has `{mark}` for each of `params` and `{where}` for `column IN keys`."""
         keys = list(keys)
         if not self.sqlite:
@@ -85,7 +85,7 @@ class _Reader:
 
     def joined(
         self, sql: str, names: tuple[str, ...], keys: Iterable[tuple[str, ...]], *params: Any
-    ) -> list[Any]:
+    ) -> Sequence[Any]:
         """`WITH k(names) AS (…keys…) SELECT … FROM k JOIN …` for text keys of several
         columns; both databases resolve it through the unique index, one lookup per key."""
         keys = list(keys)
@@ -199,9 +199,9 @@ class _Rejected(Exception):
 
 # Slices of a MemberRecord (see records.MemberRecord for the field order) that are stored
 # as they are: the persons row and the period row are built by concatenating them.
-_PERSON_SLICE = slice(1, 10)  # insurer_number … sex
-_MN_ADDRESS_SLICE = slice(13, 18)  # my_number_ct … address
-_PERIOD_SLICE = slice(10, 13)  # eligible_from, lost_on, loss_reason
+# A MemberRecord's runs of columns, written as literal slices (r[1:10]) below so that the
+# type checker knows each element: 1:10 insurer_number … sex; 10:13 eligible_from, lost_on,
+# loss_reason; 13:18 my_number_ct … address.
 _PERSON_COLUMNS = (
     "id", "employer_id", "insurer_number", "symbol", "number", "branch", "relationship", "name",
     "name_kana", "birth_date", "sex", "my_number_ct", "my_number_bidx", "my_number_status",
@@ -269,7 +269,7 @@ class _MemberBatch:
     def _load_history(self, by_id: dict[int, _Person]) -> None:
         """Each touched person's dated rows, keyed by start date (ISO), one statement each."""
 
-        def rows(table: str, columns: str) -> list[Any]:
+        def rows(table: str, columns: str) -> Sequence[Any]:
             sql = f"SELECT person_id, {columns} FROM {table} WHERE {{where}}"
             return self.reader.rows(sql, "person_id", by_id)
 
@@ -415,8 +415,8 @@ class _MemberBatch:
                 (
                     p.id,
                     emp,
-                    *r[_PERSON_SLICE],
-                    *r[_MN_ADDRESS_SLICE],
+                    *r[1:10],
+                    *r[13:18],
                     r.old_card_expires_on,
                     r.person_hash,
                     import_id,
@@ -428,7 +428,7 @@ class _MemberBatch:
         bulk.insert(
             eligibility_periods,
             _PERIOD_COLUMNS,
-            [(p.id, *r[_PERIOD_SLICE], r.row_hash, import_id) for p, r in self.period_inserts],
+            [(p.id, *r[10:13], r.row_hash, import_id) for p, r in self.period_inserts],
         )
         bulk.insert(pay_periods, _PAY_COLUMNS, [(p.id, *row) for p, row in self.pay_inserts])
         bulk.insert(
@@ -445,7 +445,7 @@ class _MemberBatch:
                     r.name_kana,
                     r.birth_date,
                     r.sex,
-                    *r[_MN_ADDRESS_SLICE],
+                    *r[13:18],
                     r.old_card_expires_on,
                     r.person_hash,
                     import_id,
@@ -458,7 +458,7 @@ class _MemberBatch:
             eligibility_periods,
             _PERIOD_COLUMNS[2:],
             [
-                (*r[_PERIOD_SLICE][1:], r.row_hash, import_id, p.id, r.eligible_from)
+                (*r[11:13], r.row_hash, import_id, p.id, r.eligible_from)
                 for p, r in self.period_updates.values()
             ],
             ("person_id", "eligible_from"),
