@@ -35,6 +35,7 @@ from shikaku.issuance.extract import symbol_range
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.targets import Target
 from shikaku.registry.bulk import in_lists
+from shikaku.registry.household import household_insured, pay_in_force
 from shikaku.registry.tables import (
     certificate_applications,
     certificates,
@@ -123,7 +124,7 @@ class CertificatePlanner:
                     self.cap_asked.add(pid)
         self.current = current_certificates(conn, config.insurer_number, low, high)
         asked = self.cap_asked | {pid for pid, cur in self.current.items() if cur.cap_requested}
-        self.insured_of, self.pay_record = _cap_households(conn, asked, self.issued_on)
+        self.household_pay = household_pay(conn, asked, self.issued_on)
 
     def prepare(self, rows: list[Any]) -> list[Any]:
         """Certificates never print a My Number digit: nothing is decrypted. Delivered home
@@ -206,12 +207,9 @@ class CertificatePlanner:
 
     def _cap_label(self, target: Target) -> str | None:
         """限度額適用区分 on the issue day: the household's 標準報酬月額 and 住民税非課税 (the
-        insured person's pay record in force that day), as the clinic API answers it."""
-        if target.relationship == Relationship.INSURED:
-            insured: int | None = target.person_id
-        else:
-            insured = self.insured_of.get(target.person_id)
-        record = self.pay_record.get(insured) if insured is not None else None
+        insured person's pay record in force that day), as the clinic API answers it; None
+        when no pay record is in force."""
+        record = self.household_pay.get(target.person_id)
         if record is None:
             return None
         birth, pay, tax_exempt = record
@@ -220,7 +218,7 @@ class CertificatePlanner:
                 target.birth_date,
                 self.issued_on,
                 insured_birth=birth,
-                insured_standard_monthly_pay=int(pay),
+                insured_standard_monthly_pay=int(pay or 0),
                 is_insured=target.relationship == Relationship.INSURED,
                 tax_exempt=bool(tax_exempt),
                 tables=self.tables,
@@ -231,24 +229,27 @@ class CertificatePlanner:
         return label if label.startswith(("現役", "一般", "低所得")) else f"区分{label}"
 
 
-def _cap_households(
+def household_pay(
     conn: Connection, person_ids: set[int], day: date
-) -> tuple[dict[int, int | None], dict[int, tuple[date, Any, Any]]]:
-    """For the people who asked for their 限度額適用区分: their insured person, and each insured
-    person's (birth date, 標準報酬月額, 住民税非課税) from the pay record in force on the day.
-    Read once per run, not per certificate."""
+) -> dict[int, tuple[date, Any, Any]]:
+    """For the people who asked for their 限度額適用区分: their household's (insured person's
+    birth date, 標準報酬月額, 住民税非課税) from the pay record in force on the day
+    (registry.household, as the clinic lookup reads it). Read once per range task."""
     p, pp = persons.c, pay_periods.c
-    insured_of: dict[int, int | None] = {}
-    for chunk in in_lists(sorted(person_ids)):
-        insured_of.update(conn.execute(select(p.id, p.insured_id).where(p.id.in_(chunk))).all())
-    households = sorted(person_ids | {i for i in insured_of.values() if i is not None})
+    insured = persons.alias("insured")
     records: dict[int, tuple[date, Any, Any]] = {}
-    for chunk in in_lists(households):
+    for chunk in in_lists(sorted(person_ids)):
         for pid, birth, pay, tax_exempt in conn.execute(
-            select(pp.person_id, p.birth_date, pp.standard_monthly_pay, pp.tax_exempt)
-            .join_from(pay_periods, persons, p.id == pp.person_id)
-            .where(pp.person_id.in_(chunk), pp.effective_from <= day)
-            .order_by(pp.person_id, pp.effective_from)
+            select(p.id, insured.c.birth_date, pp.standard_monthly_pay, pp.tax_exempt)
+            .join_from(persons, insured, insured.c.id == household_insured(persons))
+            .join(
+                pay_periods,
+                and_(
+                    pp.person_id == insured.c.id,
+                    pp.effective_from == pay_in_force(insured.c.id, day),
+                ),
+            )
+            .where(p.id.in_(chunk))
         ):
-            records[pid] = (birth, pay, tax_exempt)  # the latest period wins
-    return insured_of, records
+            records[pid] = (birth, pay, tax_exempt)
+    return records

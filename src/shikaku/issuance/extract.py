@@ -35,6 +35,7 @@ from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.targets import Target, change_hash, number_order, printed_copay_rate
 from shikaku.registry.bulk import Bulk
 from shikaku.registry.db import is_sqlite, write_transaction
+from shikaku.registry.household import pay_in_force
 from shikaku.registry.snapshot import Snapshot, snapshot_reader
 from shikaku.registry.tables import (
     eligibility_periods,
@@ -169,16 +170,14 @@ def source_columns(day: date) -> tuple[Any, ...]:
 
 
 def _elderly_pay(person_id: Any, birth_date: Any, day: date, insured: Any) -> Any:
-    """The pay record in force on the day, read (one index probe) only for an insured person
+    """The pay record in force on the day (registry.household), read only for an insured person
     born in the years that can be 70-74 on the day: their pay decides 現役並み for the whole
     household (domain.copay), for nobody else. In the extraction's own stream, not a query
     per employer."""
     pp = pay_periods.c
     pay = (
         select(pp.standard_monthly_pay)
-        .where(pp.person_id == person_id, pp.effective_from <= day)
-        .order_by(pp.effective_from.desc())
-        .limit(1)
+        .where(pp.person_id == person_id, pp.effective_from == pay_in_force(person_id, day))
         .scalar_subquery()
     )
     born_from, born_until = date(day.year - 76, 1, 1), date(day.year - 69, 12, 31)
