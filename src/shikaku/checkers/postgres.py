@@ -71,9 +71,9 @@ class Connections:
 
     async def pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
         loop = asyncio.get_running_loop()
-        if self._pool is None or self._loop is not loop:
-            self._pool, self._loop = None, loop  # another loop's pool dies with its loop
-            pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+        if self._pool is None or self._loop is not loop:  # another loop's dies with its loop
+            self._loop = loop
+            self._pool = AsyncConnectionPool(
                 self.conninfo,
                 min_size=self.size,
                 max_size=self.size,
@@ -83,9 +83,10 @@ class Connections:
                 timeout=self.timeout,
                 name="shikaku-checks",
             )
+        pool = self._pool
+        if pool.closed:  # opened by the first batch (opening again is harmless)
             await pool.open()
-            self._pool = pool
-        return self._pool
+        return pool
 
     async def run(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         """`work` on a pooled connection; once more on another if the server dropped this
