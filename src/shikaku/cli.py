@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -29,11 +29,24 @@ from shikaku.domain.identifiers import (
     validate_my_number,
 )
 from shikaku.registry.columns import FileKind
-from shikaku.registry.db import SchemaOutOfDate
-from shikaku.registry.readers import FileRefused
-from shikaku.security.mynumber import VaultKeyError
 from shikaku.security.outputs import for_terminal, private_umask
-from shikaku.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from shikaku.settings import Settings
+
+# Every command starts in a fraction of a second because this module and the cli_* modules
+# import only Typer, Rich and light modules (the column spec, domain rules, output helpers);
+# SQLAlchemy, Alembic, pydantic (settings), cryptography, Dask and the renderer are imported
+# by the commands that use them. tests/test_cli_startup.py keeps it so.
+
+# Errors that are the user's to fix (exit 2), by module and name: a command that raised one
+# has imported its module, so main() need not import them all to recognise them.
+_REFUSALS = (
+    ("shikaku.settings", "SettingsError"),
+    ("shikaku.registry.readers", "FileRefused"),
+    ("shikaku.security.mynumber", "VaultKeyError"),
+    ("shikaku.registry.db", "SchemaOutOfDate"),
+)
 
 app = typer.Typer(
     help="shikaku: 資格情報のお知らせ・資格確認書の発行と資格確認 (eligibility notices, certificates, checks).",
@@ -411,12 +424,22 @@ def _root(
         raise typer.Exit()
 
 
+def _refused(exc: Exception) -> bool:
+    for module, name in _REFUSALS:
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(exc, getattr(loaded, name)):
+            return True
+    return False
+
+
 def main() -> None:
     try:
         app()
-    except (SettingsError, FileRefused, VaultKeyError, SchemaOutOfDate) as exc:
-        err.print(f"[red]エラー:[/red] {_echo(str(exc))}")
-        sys.exit(2)
-    except DomainError as exc:
-        err.print(f"[red]エラー:[/red] {_echo(exc.ja)}\n  ({_echo(exc.en)})")
+    except Exception as exc:
+        if _refused(exc):
+            err.print(f"[red]エラー:[/red] {_echo(str(exc))}")
+        elif isinstance(exc, DomainError):
+            err.print(f"[red]エラー:[/red] {_echo(exc.ja)}\n  ({_echo(exc.en)})")
+        else:
+            raise
         sys.exit(2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,7 +20,9 @@ from shikaku.console import (
 from shikaku.domain.certificate import APPLICATION_REASONS, application_reason
 from shikaku.domain.errors import DomainError
 from shikaku.domain.normalize import parse_date
-from shikaku.settings import Settings
+
+if TYPE_CHECKING:
+    from shikaku.settings import Settings
 
 issue_app = typer.Typer(
     help="資格情報のお知らせ・資格確認書の発行 (issuance runs: notices and certificates).",

@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from shikaku.console import DatabaseUrl, database, err, out, settings_from
-from shikaku.settings import NEW_PASSWORD_ENV as PASSWORD_ENV
 
 users_app = typer.Typer(
     help="職員コンソール・事業所ポータルの利用者 (console and portal users).", no_args_is_help=True
@@ -33,6 +32,7 @@ def users_add(
     SHIKAKU_NEW_PASSWORD から読みます（表示も保存もされず、scrypt のハッシュだけが残ります）。"""
     from shikaku.registry.db import require_current_schema
     from shikaku.service.accounts import AccountError, add_user
+    from shikaku.settings import NEW_PASSWORD_ENV as PASSWORD_ENV
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -6,13 +6,14 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from shikaku.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from shikaku.settings import Settings
 
 # Wide when piped, so paths and summaries are not folded in logs.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -28,6 +29,8 @@ DatabaseUrl = Annotated[
 
 
 def settings_from(database_url: str | None = None, **overrides: Any) -> Settings:
+    from shikaku.settings import load_settings  # pydantic: only for commands that need settings
+
     settings = load_settings(overrides={"database_url": database_url, **overrides})
     configure_logging(settings)
     return settings
