@@ -1,7 +1,7 @@
 """The search and person pages cost a fixed number of statements (no N+1), pinned through the
 real app on SQLite and PostgreSQL and counted by the database driver (tests/statements.py):
-more results or a longer history add rows, not queries. (The audit row each page writes goes
-through the audit writer's own connection.)"""
+more results or a longer history add rows, not queries. The audit row each page writes is
+counted too."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ PERSON_STATEMENTS = 15  # the session; person, 事業所, household (+ periods),
 # returns, hand-outs, reissues
 
 
+def audit_write(desk: Desk) -> int:
+    """What the page's audit row costs: durable commits on, the chain's last row, the row,
+    durable commits back (PostgreSQL also takes the chain's lock)."""
+    return {"sqlite": 4, "postgresql": 5}[desk.engine.dialect.name]
+
+
 def test_search_page_statements_do_not_grow_with_the_results(desk: Desk) -> None:
     c = desk.client()
     login(c, "op1")
@@ -34,7 +40,7 @@ def test_search_page_statements_do_not_grow_with_the_results(desk: Desk) -> None
             page = c.get("/console", params={"search": "1", **params})
         assert page.status_code == 200 and f"{hits}件" in page.text, params
         counts[hits] = len(seen)
-    assert set(counts.values()) == {SEARCH_STATEMENTS}, counts
+    assert set(counts.values()) == {SEARCH_STATEMENTS + audit_write(desk)}, counts
 
 
 def test_person_page_statements_do_not_grow_with_the_history(desk: Desk) -> None:
@@ -65,8 +71,8 @@ def test_person_page_statements_do_not_grow_with_the_history(desk: Desk) -> None
     with driver_statements(desk.engine) as seen:
         page = c.get(f"/console/persons/{pid}")
     assert page.status_code == 200 and page.text.count("マイナンバーカードの紛失") >= 3
-    assert before == len(seen) == PERSON_STATEMENTS, (before, len(seen))
+    assert before == len(seen) == PERSON_STATEMENTS + audit_write(desk), (before, len(seen))
     other = person_id(desk.engine, SYMBOL_B, "1")
     with driver_statements(desk.engine) as seen:
         assert c.get(f"/console/persons/{other}").status_code == 200
-    assert len(seen) == PERSON_STATEMENTS
+    assert len(seen) == PERSON_STATEMENTS + audit_write(desk)
