@@ -221,7 +221,7 @@ _q = (
 )
 
 
-def _from_q(element: Any) -> Any:
+def _from_q(element: Any, **_kw: Any) -> Any:
     if isinstance(element, BindParameter) and element.key in _KEYS:
         return _q.c[element.key]
     return None
@@ -231,9 +231,8 @@ def _from_q(element: Any) -> Any:
 # as the one-lookup statement, index probes by the keys, whatever the planner believes of the
 # arrays' length or of tables not analysed yet (merged, a fresh 1M-member import was read
 # with sequential scans: 315 lookups/s).
-_one = (
-    replacement_traverse(_FIND.order_by(None), {}, _from_q).offset(literal_column("0")).lateral("r")
-)
+_per_lookup: Any = replacement_traverse(_FIND.order_by(None), {}, _from_q)  # still a Select
+_one = _per_lookup.offset(literal_column("0")).lateral("r")
 _FIND_MANY = (
     select(_q.c.n, _one)
     .select_from(_q)
