@@ -35,7 +35,9 @@ GLOSSARY: dict[str, str] = {
     "old_card": "健康保険証（従来の保険証）",
     "delivery": "送付先（事業所経由・自宅）",
     "hand_out": "配付",
-    "returned": "返戻",
+    "returned": "返戻（届かなかった封筒）",
+    "application": "資格確認書の交付申請",
+    "returned_on": "資格確認書の返却日（その日から無効）",
     "import_run": "取込",
     "error_report": "エラー一覧",
 }

@@ -31,6 +31,7 @@ KIND_JA = {
     "console_download": "書類の表示・保存",
     "console_reissue": "お知らせの再発行",
     "console_application": "資格確認書の交付申請",
+    "console_certificate_returned": "資格確認書の返却",
     "console_report": "個人番号の届出",
     "console_decision": "個人番号の届出の判断",
     "console_return": "返戻の記録",

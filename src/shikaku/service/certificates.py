@@ -5,8 +5,8 @@ operation, called alike by `shikaku certificates …` and the staff console.
 - `outstanding`: the certificates whose return was requested and which have not come back.
 - `mark_returned`: a certificate came back (void from that day).
 
-Given a console `user`, an application also writes its audit row (who recorded it); the CLI
-passes none (the person page then says a command recorded it).
+Given a console `user`, a change also writes its audit row (who made it); the CLI passes none
+(the person page then says a command recorded it).
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from shikaku.registry.tables import (
 if TYPE_CHECKING:
     from shikaku.service.accounts import User
 
-CONSOLE_APPLICATION = "console_application"  # audit kind of an application from the console
+# Audit kinds of the console's changes (the CLI's leave none).
+CONSOLE_APPLICATION = "console_application"
+CONSOLE_CERTIFICATE_RETURNED = "console_certificate_returned"
 
 
 class CertificateError(DomainError):
@@ -159,14 +161,22 @@ def outstanding(engine: Engine) -> list[Outstanding]:
     return out
 
 
-def mark_returned(engine: Engine, certificate_id: int, on: date) -> None:
-    """The certificate came back on `on` (void from that day). Refused if unknown, already
-    recorded as returned, or before it was issued."""
+def mark_returned(
+    engine: Engine,
+    certificate_id: int,
+    on: date,
+    user: User | None = None,
+    person_id: int | None = None,
+) -> None:
+    """The certificate came back on `on` (void from that day). Refused if unknown (or not
+    `person_id`'s, when given: the console acts on the person shown), already recorded as
+    returned, or before it was issued."""
     c = certificates.c
+    query = select(c.returned_on, c.issued_on, c.person_id).where(c.id == certificate_id)
+    if person_id is not None:
+        query = query.where(c.person_id == person_id)
     with write_transaction(engine) as conn:
-        row = conn.execute(
-            select(c.returned_on, c.issued_on).where(c.id == certificate_id)
-        ).one_or_none()
+        row = conn.execute(query).one_or_none()
         if row is None:
             raise CertificateError(
                 f"資格確認書 {certificate_id} はありません",
@@ -182,6 +192,9 @@ def mark_returned(engine: Engine, certificate_id: int, on: date) -> None:
         if on < row.issued_on:
             raise CertificateError("返却日が交付年月日より前です", "returned before issued", "on")
         conn.execute(certificates.update().where(c.id == certificate_id).values(returned_on=on))
+    if user is not None:
+        _audit(engine, user, CONSOLE_CERTIFICATE_RETURNED, int(row.person_id),
+               certificate=certificate_id)  # fmt: skip
 
 
 def _audit(engine: Engine, user: User, kind: str, person_id: int, **detail: object) -> None:

@@ -358,6 +358,34 @@ def certificate(
     return _person_act(request, person_id, csrf, form_key, fields, action)
 
 
+@router.post("/console/persons/{person_id}/certificate-returned")
+def certificate_returned(
+    request: Request,
+    person_id: RowId,
+    csrf: Field = "",
+    form_key: Field = "",
+    returned_certificate: Field = "",
+    returned_on: Field = "",
+) -> Response:
+    """A 資格確認書 came back (as `shikaku certificates returned`)."""
+    c = console_of(request)
+    fields = {"returned_certificate": returned_certificate, "returned_on": returned_on}
+
+    def action(user: User) -> tuple[str, str]:
+        number = form_id(returned_certificate)
+        if number is None:
+            raise desk.DeskError("資格確認書を選んでください", "choose one", "returned_certificate")
+        day = _parsed(parse_date, returned_on, "returned_on") if returned_on.strip() else today()
+        try:
+            certificates.mark_returned(c.engine, number, day, user, person_id)
+        except certificates.CertificateError as exc:
+            field = "returned_on" if exc.field == "on" else "returned_certificate"
+            raise desk.DeskError(exc.ja, exc.en, field) from None
+        return f"資格確認書 {number} の返却を記録しました（この日から無効）", "ok"
+
+    return _person_act(request, person_id, csrf, form_key, fields, action)
+
+
 @router.post("/console/persons/{person_id}/my-number")
 def my_number(
     request: Request,
