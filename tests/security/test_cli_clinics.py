@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from shikaku.registry.db import make_engine
-from shikaku.security.apikeys import authenticate
 from shikaku.security.audit import AuditEntry, AuditWriter
+from shikaku.service.clinics import authenticate
 
 CODE = "0110113719"
 
