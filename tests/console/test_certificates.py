@@ -14,7 +14,7 @@ from shikaku.cli import app as cli
 from shikaku.domain.certificate import APPLICATION_REASONS, CertificateReason
 from shikaku.registry.tables import audit_log, certificate_applications, certificates
 from shikaku.service import certificates as service
-from tests.console.conftest import SYMBOL_A, Desk, form, login, person_id
+from tests.console.conftest import NEW_NUMBER, SYMBOL_A, Desk, form, login, person_id
 from tests.issuance.helpers import cert_run
 
 
@@ -35,13 +35,19 @@ def changes(desk: Desk, kind: str) -> list[dict[str, object]]:
 def test_an_application_from_the_cli_and_from_the_console(desk: Desk) -> None:
     pid = person_id(desk.engine, SYMBOL_A, "1")
     code, out = shikaku(
-        desk, "certificates", "apply", f"{SYMBOL_A}-1-00", "--reason", "needs-assistance",
+        desk, "certificates", "apply", f"{SYMBOL_A}-1-0", "--reason", "needs-assistance",
         "--on", "2025-12-03",
     )  # fmt: skip
     assert code == 0, out
     assert "要配慮者" in out
     code, out = shikaku(desk, "certificates", "apply", f"{SYMBOL_A}-1-00", "--reason", "x")
     assert code == 2 and "申請の理由は" in out
+    # the key read as the import file's (枝番 0 is 00); a My Number typed as 番号 is refused
+    # and never echoed
+    code, out = shikaku(
+        desk, "certificates", "apply", f"{SYMBOL_A}-{NEW_NUMBER}-0", "--reason", "lost"
+    )
+    assert code == 2 and "番号は" in out and NEW_NUMBER not in out
     c = desk.client()
     token = login(c, "op1")
     r = c.post(

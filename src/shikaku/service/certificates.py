@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 
 from shikaku.domain.certificate import CertificateReason
 from shikaku.domain.errors import DomainError
+from shikaku.domain.members import parse_branch, parse_number, parse_symbol
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import (
@@ -48,15 +49,22 @@ class CertificateError(DomainError):
 
 
 def find_person(engine: Engine, key: str, insurer_number: str) -> int:
-    """A member by 記号-番号-枝番 (as `runs show` prints them)."""
+    """A member by 記号-番号-枝番 (as `runs show` prints them), each part read as the import
+    file's (full-width digits, 枝番 0 → 00). What was typed is never echoed: it may be a
+    My Number typed in the wrong place (番号 refuses 12 digits)."""
     parts = key.strip().split("-")
-    if len(parts) != 3 or not all(parts):
+    if len(parts) != 3:
         raise CertificateError(
-            f"加入者は 記号-番号-枝番 の形で指定します: {key!r}",
+            "加入者は 記号-番号-枝番 の形で指定します",
             "a member is given as symbol-number-branch",
             "person",
         )
-    symbol, number, branch = parts
+    try:
+        symbol, number, branch = (
+            parse_symbol(parts[0]), parse_number(parts[1]), parse_branch(parts[2])
+        )  # fmt: skip
+    except DomainError as exc:
+        raise CertificateError(exc.ja, exc.en, "person") from None
     p = persons.c
     with engine.connect() as conn:
         pid = conn.execute(
@@ -68,7 +76,9 @@ def find_person(engine: Engine, key: str, insurer_number: str) -> int:
             )
         ).scalar()
     if pid is None:
-        raise CertificateError(f"加入者 {key} はいません", f"no member {key}", "person")
+        raise CertificateError(
+            "その記号・番号・枝番の加入者はいません", "no member with that key", "person"
+        )
     return int(pid)
 
 
