@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from shikaku.domain.certificate import (
     APPLICATION_REASONS,
     CertificateReason,
+    application_reason,
     certificate_due,
     certificate_effective_from,
     certificate_needed,
@@ -38,6 +39,22 @@ def due(day: date, *, grace: int = 3, apps: tuple[R, ...] = (), assist: bool = F
 def test_render_uses_the_domain_reasons() -> None:
     assert tuple(CertificateReason) == CERTIFICATE_REASONS
     assert {r.value for r in APPLICATION_REASONS} == {"lost", "renewal", "needs_assistance"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [("lost", R.LOST), (" renewal ", R.RENEWAL), ("needs-assistance", R.NEEDS_ASSISTANCE),
+     ("needs_assistance", R.NEEDS_ASSISTANCE)],
+)  # fmt: skip
+def test_an_application_reason_as_typed(typed: str, reason: R) -> None:
+    assert application_reason(typed) is reason
+
+
+@pytest.mark.parametrize("typed", ["", "renewal_expiry", "not_registered", "LOST", "紛失"])
+def test_what_no_one_applies_for_is_refused(typed: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        application_reason(typed)
+    assert all(r.label in refused.value.ja for r in APPLICATION_REASONS)
 
 
 def test_no_registration_needs_one() -> None:
@@ -98,9 +115,11 @@ days = st.dates(min_value=date(2020, 1, 1), max_value=date(2032, 12, 31))
 
 @given(days, st.none() | days, st.integers(0, 12))
 def test_without_applications_due_is_needed(day: date, ecert: date | None, grace: int) -> None:
-    kwargs = {"registered_on": REG, "cancelled_on": None, "ecert_expires_on": ecert}
-    assert certificate_due(day, grace_months=grace, **kwargs) is certificate_needed(
-        day, grace_months=grace, **kwargs
+    found = certificate_due(
+        day, registered_on=REG, cancelled_on=None, ecert_expires_on=ecert, grace_months=grace
+    )
+    assert found is certificate_needed(
+        day, registered_on=REG, cancelled_on=None, ecert_expires_on=ecert, grace_months=grace
     )
 
 
