@@ -197,7 +197,7 @@ def serve_and_measure(
 ) -> list[tuple[Any, ...]]:
     port = free_port()
     server = subprocess.Popen(
-        [SHIKAKU, "serve", "--port", str(port), "--workers", str(workers)],
+        [SHIKAKU, "serve", "--port", str(port), "--processes", str(workers)],
         env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     try:

@@ -154,7 +154,7 @@ def import_options(report_dir: Path) -> Any:
         insured_branch=INSURED_BRANCH,
         report_dir=report_dir,
         batch_size=BATCH_SIZE,
-        workers=int(os.environ.get(WORKERS_ENV, "1")),
+        parser_process=os.environ.get(WORKERS_ENV, "1") != "0",
     )
 
 
@@ -706,7 +706,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         choices=(0, 1),
         default=1,
-        help="import.workers for our importer: 1 a parser process (default), 0 in-process",
+        help="our importer: 1 a parser process (import.parser_process, the default), 0 in-process",
     )
     # internal: one measurement in a child process
     p.add_argument("--child", choices=("import", "naive"), help=argparse.SUPPRESS)

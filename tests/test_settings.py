@@ -49,6 +49,8 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ("", {"SHIKAKU_IMPORT__BATCH_SIZE": "zero"}, "import.batch_size"),
         ("[policy]\ninterim_relief_until = 2026-02-30\n", {}, "TOML"),
         ("[mail.window]\nleft_mm = 150\n", {}, "mail.window"),  # window outside the envelope
+        ("[api]\nworkers = 2\n", {}, "renamed to api.processes"),  # "workers" is Dask's only
+        ("", {"SHIKAKU_IMPORT__WORKERS": "0"}, "renamed to import.parser_process"),
     ],
 )
 def test_bad_settings_name_the_key(

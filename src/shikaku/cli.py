@@ -18,10 +18,6 @@ from shikaku.cli_clinics import audit_app, clinics_app
 from shikaku.cli_issuance import certificates_app, issue_app, runs_app
 from shikaku.cli_serve import serve
 from shikaku.cli_users import users_app
-from shikaku.console import DatabaseUrl, err, log, out
-from shikaku.console import database as _engine
-from shikaku.console import progress_bar as _progress
-from shikaku.console import settings_from as _settings
 from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import (
     validate_institution_code,
@@ -30,6 +26,10 @@ from shikaku.domain.identifiers import (
 )
 from shikaku.registry.columns import FileKind
 from shikaku.security.outputs import for_terminal, private_umask
+from shikaku.terminal import DatabaseUrl, err, log, out
+from shikaku.terminal import database as _engine
+from shikaku.terminal import progress_bar as _progress
+from shikaku.terminal import settings_from as _settings
 
 if TYPE_CHECKING:
     from shikaku.settings import Settings
@@ -177,17 +177,20 @@ def import_cmd(
         str | None, typer.Option(help="文字コード (utf-8, utf-8-sig, cp932)")
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="1トランザクションの行数")] = None,
-    workers: Annotated[
-        int | None,
+    parser_process: Annotated[
+        bool | None,
         typer.Option(
-            min=0, max=1, help="1 = 解析用プロセスを使う, 0 = 同一プロセス (設定 import.workers)"
+            "--parser-process/--in-process",
+            help="解析を別プロセスで行う / 同一プロセスで行う (既定: 設定 import.parser_process)",
         ),
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """事業所または加入者のファイルを取り込みます。exit 0 全行登録, 3 エラー行あり, 2 ファイル拒否."""
     settings = _settings(database_url)
-    summary = run_import(file, kind, encoding, batch_size, workers, settings, _engine(settings))
+    summary = run_import(
+        file, kind, encoding, batch_size, parser_process, settings, _engine(settings)
+    )
     if summary.rejected:
         raise typer.Exit(3)
 
@@ -197,7 +200,7 @@ def run_import(
     kind: FileKind | None,
     encoding: str | None,
     batch_size: int | None,
-    workers: int | None,
+    parser_process: bool | None,
     settings: Settings,
     engine: Any,
 ) -> Any:
@@ -213,7 +216,7 @@ def run_import(
         insured_branch=settings.policy.insured_branch,
         report_dir=cfg.report_dir,
         batch_size=batch_size or cfg.batch_size,
-        workers=cfg.workers if workers is None else workers,
+        parser_process=cfg.parser_process if parser_process is None else parser_process,
         kind=kind,
         encoding=encoding,
     )

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shikaku.console import DatabaseUrl, out
-from shikaku.console import database as _engine
-from shikaku.console import settings_from as _settings
+from shikaku.terminal import DatabaseUrl, out
+from shikaku.terminal import database as _engine
+from shikaku.terminal import settings_from as _settings
 
 
 def anomalies(

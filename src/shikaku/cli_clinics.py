@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from shikaku.console import DatabaseUrl, database, err, out, settings_from
+from shikaku.terminal import DatabaseUrl, database, err, out, settings_from
 
 clinics_app = typer.Typer(
     help="医療機関と API キーの登録・失効・一覧 (clinics: API keys).", no_args_is_help=True

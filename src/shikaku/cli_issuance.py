@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from shikaku.console import (
+from shikaku.domain.certificate import APPLICATION_REASONS, application_reason
+from shikaku.domain.errors import DomainError
+from shikaku.domain.normalize import parse_date
+from shikaku.terminal import (
     DatabaseUrl,
     database,
     err,
@@ -17,9 +20,6 @@ from shikaku.console import (
     progress_bars,
     settings_from,
 )
-from shikaku.domain.certificate import APPLICATION_REASONS, application_reason
-from shikaku.domain.errors import DomainError
-from shikaku.domain.normalize import parse_date
 
 if TYPE_CHECKING:
     from shikaku.settings import Settings

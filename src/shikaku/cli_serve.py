@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from shikaku.console import DatabaseUrl, out, settings_from
+from shikaku.terminal import DatabaseUrl, out, settings_from
 
 
 def serve(
     host: Annotated[str | None, typer.Option(help="待ち受けアドレス (既定: 設定 api.host)")] = None,
     port: Annotated[int | None, typer.Option(help="ポート (既定: 設定 api.port)")] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="uvicorn のワーカー数 (既定: 設定 api.workers)")
+    processes: Annotated[
+        int | None, typer.Option(min=1, help="uvicorn のプロセス数 (既定: 設定 api.processes)")
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -29,14 +29,14 @@ def serve(
     # Each worker process builds its own app from the environment: hand the overrides on.
     if database_url:
         os.environ["SHIKAKU_DATABASE_URL"] = database_url
-    host, port, workers = host or api.host, port or api.port, workers or api.workers
-    out.print(f"資格確認 API: http://{host}:{port}/docs （ワーカー {workers}）")
+    host, port, processes = host or api.host, port or api.port, processes or api.processes
+    out.print(f"資格確認 API: http://{host}:{port}/docs （プロセス {processes}）")
     uvicorn.run(
         "shikaku.web.app:app_from_environment",
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=processes,
         log_level="warning",
         access_log=False,
     )

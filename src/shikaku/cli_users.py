@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shikaku.console import DatabaseUrl, database, err, out, settings_from
+from shikaku.terminal import DatabaseUrl, database, err, out, settings_from
 
 users_app = typer.Typer(
     help="職員コンソール・事業所ポータルの利用者 (console and portal users).", no_args_is_help=True

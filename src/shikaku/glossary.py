@@ -40,4 +40,10 @@ GLOSSARY: dict[str, str] = {
     "returned_on": "資格確認書の返却日（その日から無効）",
     "import_run": "取込",
     "error_report": "エラー一覧",
+    # Words that mean one thing each (issue 19)
+    "check": "資格確認（医療機関・薬局からの照会、checkers が答える）",
+    "console": "管理画面（職員の画面と事業所ポータル、webconsole）",
+    "terminal": "コマンドの画面出力（Rich、shikaku.terminal）",
+    "worker": "発行の並列処理を行う Dask のワーカー",
+    "parser_process": "取込でファイルを解析する子プロセス",
 }

@@ -176,7 +176,7 @@ class Mail(_Section):
 
 class ImportSettings(_Section):
     batch_size: int = Field(5000, ge=1, le=100_000)
-    workers: int = Field(1, ge=0, le=1)  # a parser process (1) or none (0): see docs
+    parser_process: bool = True  # parse in a child process while this one writes (docs/import.md)
     report_dir: Path = Path("reports")
 
 
@@ -235,7 +235,7 @@ class ApiSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1, le=64)  # uvicorn worker processes
+    processes: int = Field(1, ge=1, le=64)  # uvicorn worker processes
     rate_limit_per_second: float = Field(20.0, gt=0)  # per API key and worker process
     rate_limit_burst: int = Field(40, ge=1)
     database_connections: int = Field(4, ge=1, le=64)  # PostgreSQL lookups at once, per worker
@@ -317,9 +317,15 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Keys renamed so that "workers" means Dask's only (issue 19): an old file gets the new name.
+RENAMED = {"import.workers": "import.parser_process", "api.workers": "api.processes"}
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     key = ".".join(str(p) for p in error["loc"]) or "(root)"
     if error["type"] == "extra_forbidden":
+        if key in RENAMED:
+            return f"{key}: {RENAMED[key]} に改名されました (renamed to {RENAMED[key]})"
         return f"{key}: 未知の設定キーです (unknown setting)"
     return f"{key}: {error['msg']}"
 

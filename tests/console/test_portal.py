@@ -394,7 +394,7 @@ def test_electronic_delivery_per_employer_from_the_import(desk: Desk, tmp_path: 
     summary = import_file(
         desk.engine, bad, desk.vault,
         ImportOptions(insurer_number="01130012", insured_branch="00",
-                      report_dir=tmp_path / "reports", batch_size=500, workers=0),
+                      report_dir=tmp_path / "reports", batch_size=500, parser_process=False),
     )  # fmt: skip
     assert summary.rejected == 1
 

@@ -37,7 +37,7 @@ def import_path(engine: Engine, path: Path, vault: MyNumberVault, tmp_path: Path
         insured_branch="00",
         report_dir=tmp_path / "reports",
         batch_size=500,
-        workers=0,
+        parser_process=False,
     )
     summary = import_file(engine, path, vault, options)
     assert summary.balanced and summary.rejected == 0, summary

@@ -76,7 +76,7 @@ def test_corpus_case(case: dict[str, Any], engine: Engine, cli: Cli, tmp_path: P
     default_setup = ["employers.csv"] if case["file"].startswith("members") else []
     for name in case.get("setup", default_setup):
         prepare(name, case, tmp_path)
-        assert cli("import", name, "--workers", "0", "--database-url", url).code == 0
+        assert cli("import", name, "--in-process", "--database-url", url).code == 0
 
     before = written(engine)
     path = prepare(case["file"], case, tmp_path)

@@ -77,7 +77,7 @@ def _state(engine: Engine) -> dict[str, Any]:
 
 def _import_all(engine: Engine, files: list[Path], batch: int, work: Path) -> list[Any]:
     vault = MyNumberVault(FIXED_KEY)
-    opts = ImportOptions("01130012", "00", work / "reports", batch_size=batch, workers=0)
+    opts = ImportOptions("01130012", "00", work / "reports", batch_size=batch, parser_process=False)
     return [import_file(engine, f, vault, opts) for f in files]
 
 

@@ -36,7 +36,7 @@ def options(tmp_path: Path, **over: object) -> ImportOptions:
         "insured_branch": "00",
         "report_dir": tmp_path / "reports",
         "batch_size": 3,
-        "workers": 0,
+        "parser_process": False,
     }
     base.update(over)
     return ImportOptions(**base)  # type: ignore[arg-type]

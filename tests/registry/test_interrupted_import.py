@@ -29,7 +29,9 @@ def _counts(engine: Engine) -> tuple[int, int]:
     return int(people), int(periods)
 
 
-def _import(engine: Engine, path: Path, cwd: Path, workers: str = "0") -> subprocess.Popen[str]:
+def _import(
+    engine: Engine, path: Path, cwd: Path, mode: str = "--in-process"
+) -> subprocess.Popen[str]:
     import base64
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIKAKU_")}
@@ -46,8 +48,7 @@ def _import(engine: Engine, path: Path, cwd: Path, workers: str = "0") -> subpro
             url,
             "--batch-size",
             str(BATCH),
-            "--workers",
-            workers,
+            mode,
         ],
         cwd=cwd,
         env=env,
@@ -69,21 +70,21 @@ def _alive(processes: list[psutil.Process]) -> list[str]:
     return alive
 
 
-@pytest.mark.parametrize("workers", ["0", "1"])
-def test_kill_9_then_rerun(engine: Engine, tmp_path: Path, workers: str) -> None:
+@pytest.mark.parametrize("mode", ["--in-process", "--parser-process"])
+def test_kill_9_then_rerun(engine: Engine, tmp_path: Path, mode: str) -> None:
     write(tmp_path / "e.csv", EMPLOYER_HEADER, [employer()])
     assert _import(engine, tmp_path / "e.csv", tmp_path).wait() == 0
     rows = [member(str(i), "00") for i in range(1, ROWS + 1)]
     path = write(tmp_path / "m.csv", MEMBER_HEADER, rows)
 
-    proc = _import(engine, path, tmp_path, workers)
+    proc = _import(engine, path, tmp_path, mode)
     deadline = time.monotonic() + 120
     while _counts(engine)[0] < 3 * BATCH:  # wait until a few batches are committed
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.05)
     started = psutil.Process(proc.pid).children(recursive=True)
-    assert len(started) >= int(workers), "the parser process was not running"
+    assert len(started) >= (mode == "--parser-process"), "the parser process was not running"
     proc.send_signal(signal.SIGKILL)
     # Not reaped yet, as a shell or a container's init may leave it a while: what the
     # import started must end on its own, within a few seconds.
@@ -99,7 +100,7 @@ def test_kill_9_then_rerun(engine: Engine, tmp_path: Path, workers: str) -> None
     assert people % BATCH == 0, "a batch was half written"
     assert periods == people, "a person without their period: half a row"
 
-    rerun = _import(engine, path, tmp_path, workers)
+    rerun = _import(engine, path, tmp_path, mode)
     _out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     assert _counts(engine) == (ROWS, ROWS)
@@ -126,7 +127,7 @@ def test_a_killed_parser_process_fails_the_import_not_hangs_it(
     path = write(
         tmp_path / "m.csv", MEMBER_HEADER, [member(str(i), "00") for i in range(1, ROWS + 1)]
     )
-    proc = _import(sqlite_engine, path, tmp_path, "1")
+    proc = _import(sqlite_engine, path, tmp_path, "--parser-process")
     deadline = time.monotonic() + 120
     while _counts(sqlite_engine)[0] < BATCH:
         assert proc.poll() is None, proc.communicate()
@@ -142,7 +143,7 @@ def test_a_killed_parser_process_fails_the_import_not_hangs_it(
     assert failed is not None and failed.status == "failed"
     assert failed.rows_read == _counts(sqlite_engine)[0] < ROWS
 
-    rerun = _import(sqlite_engine, path, tmp_path, "1")
+    rerun = _import(sqlite_engine, path, tmp_path, "--parser-process")
     _out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     assert _counts(sqlite_engine) == (ROWS, ROWS)

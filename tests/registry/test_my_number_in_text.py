@@ -24,7 +24,7 @@ from tests.registry.helpers import (
 def _import(engine: Engine, path: Path, vault: MyNumberVault, tmp_path: Path):  # type: ignore[no-untyped-def]
     options = ImportOptions(
         insurer_number="01130012", insured_branch="00", report_dir=tmp_path / "reports",
-        batch_size=500, workers=0,
+        batch_size=500, parser_process=False,
     )  # fmt: skip
     return import_file(engine, path, vault, options)
 

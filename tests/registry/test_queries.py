@@ -15,7 +15,7 @@ from tests.statements import driver_statements
 
 
 def _load(engine: Engine, vault: MyNumberVault, tmp_path: Path, n: int) -> None:
-    opts = ImportOptions("01130012", "00", tmp_path / "r", batch_size=1000, workers=0)
+    opts = ImportOptions("01130012", "00", tmp_path / "r", batch_size=1000, parser_process=False)
     import_file(
         engine,
         write(

@@ -78,7 +78,7 @@ class ImportOptions:
     insured_branch: str
     report_dir: Path
     batch_size: int = 5000
-    workers: int = 1
+    parser_process: bool = True
     kind: FileKind | None = None
     encoding: str | None = None
 
@@ -169,13 +169,13 @@ def _parsed(
     vault: MyNumberVault,
     options: ImportOptions,
 ) -> Iterator[Parsed]:
-    """Parsed batches in file order: from a parser process (workers ≥ 1) or in-process (0).
+    """Parsed batches in file order: from a parser process, or in this one.
 
     With two cores, one process parsing while the other writes is what the machine allows;
     the pipe holds about one batch ahead, so memory stays flat. The parser process never
     outlives the import (registry.parserproc).
     """
-    if options.workers <= 0:
+    if not options.parser_process:
         return parse_stream(path, encoding, header, ctx, vault, options.batch_size)
     return parse_in_child(path, encoding, header, ctx, vault.worker_key(), options.batch_size)
 

@@ -1,4 +1,4 @@
 """The staff console (/console) and the employer portal (/portal): server-rendered pages.
 
-(`shikaku.console` is the CLI's Rich consoles; this package is the web console.)
+(`shikaku.terminal` is the CLI's Rich consoles; this package is the web console.)
 """

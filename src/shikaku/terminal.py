@@ -1,4 +1,5 @@
-"""What every command shares: the consoles, settings and database from options, progress bars."""
+"""What every command shares: terminal output (Rich consoles), settings and database from options,
+progress bars. ("Console" alone means the staff web console, shikaku.webconsole.)"""
 
 from __future__ import annotations
 
