@@ -15,8 +15,6 @@ from shikaku.domain.errors import DomainError
 from shikaku.domain.normalize import (
     EARLIEST_DATE,
     LATEST_DATE,
-    check_length,
-    check_text,
     format_wareki,
     normalize_code,
     normalize_kana,
@@ -31,6 +29,8 @@ from shikaku.domain.normalize import (
     parse_sex,
     redact_for_message,
     to_halfwidth_ascii,
+    validate_length,
+    validate_text,
 )
 
 HALFWIDTH_KANA = [chr(c) for c in range(0xFF61, 0xFFA0)]
@@ -211,7 +211,7 @@ def _is_kana_or_space(c: str) -> bool:
 
 
 # What a name may hold: no control, format, separator, surrogate, private-use or
-# unassigned code points (check_text), and no formula at its start.
+# unassigned code points (validate_text), and no formula at its start.
 REFUSED_CATEGORIES = ["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"]
 name_chars = st.characters(codec="utf-8", exclude_categories=REFUSED_CATEGORIES).filter(
     lambda c: not _is_kana_or_space(c)
@@ -745,7 +745,7 @@ def test_check_text_names_the_refused_character(
     raw: str, position: int, code: str, kind: str
 ) -> None:
     with pytest.raises(DomainError) as e:
-        check_text(raw, "氏名", "name")
+        validate_text(raw, "氏名", "name")
     assert f"氏名の{position}文字目に使えない文字（{code}、{kind}" in e.value.ja
     assert code in e.value.en
 
@@ -762,12 +762,12 @@ def test_check_text_names_the_refused_character(
     ],
 )
 def test_check_text_keeps_spaces_line_breaks_and_variation_selectors(raw: str) -> None:
-    assert check_text(raw, "住所", "address") == raw
+    assert validate_text(raw, "住所", "address") == raw
 
 
 @given(st.text(st.characters(exclude_categories=REFUSED_CATEGORIES)))
 def test_check_text_accepts_every_other_character(raw: str) -> None:
-    assert check_text(raw, "住所", "address") == raw
+    assert validate_text(raw, "住所", "address") == raw
 
 
 @pytest.mark.parametrize(
@@ -800,9 +800,9 @@ def test_normalize_text_collapses_whitespace() -> None:
 
 
 def test_check_length_counts_characters() -> None:
-    assert check_length("𠮷" * 3, 3, "氏名", "name") == "𠮷" * 3
+    assert validate_length("𠮷" * 3, 3, "氏名", "name") == "𠮷" * 3
     with pytest.raises(DomainError) as e:
-        check_length("髙" * 25, 24, "氏名", "name")
+        validate_length("髙" * 25, 24, "氏名", "name")
     assert e.value.ja == "氏名が長すぎます（25文字。24文字までです）"
 
 

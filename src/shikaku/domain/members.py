@@ -139,7 +139,7 @@ def my_number_status(has_number: bool, stated: str) -> MyNumberStatus:
     return _lookup(_STATUS_WORDS, stated, "個人番号状態", "My Number status")
 
 
-def check_branch(relationship: Relationship, branch: str, insured_branch: str) -> None:
+def validate_branch(relationship: Relationship, branch: str, insured_branch: str) -> None:
     """(policy) The insured person carries insured_branch (00); dependents any other."""
     if relationship is Relationship.INSURED and branch != insured_branch:
         raise DomainError(

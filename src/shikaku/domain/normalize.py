@@ -19,8 +19,6 @@ __all__ = [
     "EARLIEST_DATE",
     "LATEST_DATE",
     "DateRange",
-    "check_length",
-    "check_text",
     "format_wareki",
     "normalize_code",
     "normalize_kana",
@@ -35,6 +33,8 @@ __all__ = [
     "parse_sex",
     "redact_for_message",
     "to_halfwidth_ascii",
+    "validate_length",
+    "validate_text",
 ]
 
 # --------------------------------------------------------------------------- widths
@@ -122,7 +122,7 @@ _FORBIDDEN: Final = {
 }
 
 
-def check_text(s: str, field_ja: str, field_en: str) -> str:
+def validate_text(s: str, field_ja: str, field_en: str) -> str:
     """`s` itself, or DomainError naming the first character no text field may hold.
 
     str.isprintable() is False exactly for the categories above and for spaces other than
@@ -147,7 +147,7 @@ def check_text(s: str, field_ja: str, field_en: str) -> str:
 _LONG_DIGIT_RUN: Final = re.compile("[0-9０-９]{12,}")
 
 
-def check_no_long_digit_run(s: str, field_ja: str, field_en: str) -> str:
+def validate_no_long_digit_run(s: str, field_ja: str, field_en: str) -> str:
     """`s` itself, or DomainError when it holds 12 or more digits in a row (a My Number
     belongs in the 個人番号 column, where it is encrypted)."""
     if _LONG_DIGIT_RUN.search(s):
@@ -158,7 +158,7 @@ def check_no_long_digit_run(s: str, field_ja: str, field_en: str) -> str:
     return s
 
 
-def check_length(s: str, limit: int, field_ja: str, field_en: str) -> str:
+def validate_length(s: str, limit: int, field_ja: str, field_en: str) -> str:
     """`s` itself, or DomainError when it has more than `limit` characters (code points)."""
     if len(s) > limit:
         raise DomainError(
@@ -170,9 +170,9 @@ def check_length(s: str, limit: int, field_ja: str, field_en: str) -> str:
 
 def normalize_text(s: str, field_ja: str, field_en: str) -> str:
     """Free text (addresses, employer names, phone): runs of whitespace, tabs and line
-    breaks become one space; characters `check_text` refuses are refused."""
-    if not (s.isprintable() or s.replace("\u3000", " ").isprintable()):  # check_text's test
-        check_text(s, field_ja, field_en)
+    breaks become one space; characters `validate_text` refuses are refused."""
+    if not (s.isprintable() or s.replace("\u3000", " ").isprintable()):  # validate_text's test
+        validate_text(s, field_ja, field_en)
     return " ".join(s.split())
 
 
@@ -272,11 +272,11 @@ def normalize_name(s: str) -> str:
     """Official name: 半角カナ widened, parts joined by one U+3000, nothing else touched.
 
     Rare kanji (髙, 﨑, 𠮷, U+FA19) must print exactly as registered, so no NFKC/NFC on the
-    whole string. Control and format characters are refused (`check_text`), and so is a
+    whole string. Control and format characters are refused (`validate_text`), and so is a
     name that a spreadsheet would run as a formula.
     """
-    if not (s.isprintable() or s.replace("\u3000", " ").isprintable()):  # check_text's test
-        check_text(s, "氏名", "name")
+    if not (s.isprintable() or s.replace("\u3000", " ").isprintable()):  # validate_text's test
+        validate_text(s, "氏名", "name")
     if _CANONICAL_NAME.fullmatch(s) is not None:
         t = s
     else:
@@ -330,7 +330,7 @@ def normalize_kana(s: str) -> str:
     """
     if _CANONICAL_KANA.fullmatch(s) is not None:
         return s
-    check_text(s, "フリガナ", "furigana")
+    validate_text(s, "フリガナ", "furigana")
     parts = s.split()
     if not parts:
         raise DomainError("フリガナが空です", "furigana is empty")

@@ -33,7 +33,6 @@ from shikaku.domain.members import (
     MYNACARD_DATES_WITHOUT_REGISTRATION,
     Delivery,
     Relationship,
-    check_branch,
     my_number_status,
     parse_branch,
     parse_delivery,
@@ -42,13 +41,12 @@ from shikaku.domain.members import (
     parse_number,
     parse_relationship,
     parse_symbol,
+    validate_branch,
 )
 from shikaku.domain.normalize import (
     EARLIEST_DATE,
     LATEST_DATE,
     DateRange,
-    check_length,
-    check_no_long_digit_run,
     normalize_code,
     normalize_kana,
     normalize_name,
@@ -56,6 +54,8 @@ from shikaku.domain.normalize import (
     normalize_text,
     parse_flag,
     parse_sex,
+    validate_length,
+    validate_no_long_digit_run,
 )
 from shikaku.registry.columns import COLUMNS, REQUIRED_KEYS, FileKind
 from shikaku.registry.rows import REQUIRED, HeaderMap, Parser, RowError, mask_value
@@ -92,8 +92,8 @@ def _text(kind: FileKind, key: str) -> Parser:
     def parse(raw: str) -> str:
         value = normalize(raw)
         if limit is not None and len(value) > limit:
-            check_length(value, limit, ja, en)
-        return check_no_long_digit_run(value, ja, en)
+            validate_length(value, limit, ja, en)
+        return validate_no_long_digit_run(value, ja, en)
 
     return parse
 
@@ -368,9 +368,9 @@ def _status(has_number: bool, stated: str) -> str | DomainError:
 
 @lru_cache(maxsize=1024)
 def _branch_problem(relationship: int, branch: str, insured_branch: str) -> DomainError | None:
-    """check_branch as a value, cached: few relationship and branch pairs occur."""
+    """validate_branch as a value, cached: few relationship and branch pairs occur."""
     try:
-        check_branch(Relationship(relationship), branch, insured_branch)
+        validate_branch(Relationship(relationship), branch, insured_branch)
     except DomainError as exc:
         return exc.with_traceback(None)
     return None

@@ -22,12 +22,12 @@ from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import validate_my_number
 from shikaku.domain.members import LOSS_REASONS, Period
 from shikaku.domain.normalize import (
-    check_text,
     normalize_kana,
     normalize_name,
     normalize_symbol,
     parse_date,
     to_halfwidth_ascii,
+    validate_text,
 )
 from shikaku.issuance.work import output_fs
 from shikaku.registry.db import write_transaction
@@ -595,7 +595,7 @@ def _note(note: str, required: bool, field_name: str) -> str:
             field_name,
         )
     try:
-        check_text(text, "理由", "reason")
+        validate_text(text, "理由", "reason")
     except DomainError as exc:
         raise DeskError(exc.ja, exc.en, field_name) from None
     return text
