@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
 from shikaku.domain.members import Period
+from shikaku.registry.db import pg_array
 from shikaku.registry.household import household_insured, pay_in_force
 from shikaku.registry.tables import (
     certificates,
@@ -301,7 +302,7 @@ async def find_many_async(
     """`find_records` for each of `lookups` (insurer_number, symbol, number, branch, birth,
     day), in one statement on a psycopg asynchronous connection, prepared on it once; the
     records of each, in order."""
-    params = dict(zip(_KEYS, (list(column) for column in zip(*lookups, strict=True)), strict=True))
+    params = dict(zip(_KEYS, map(pg_array, zip(*lookups, strict=True)), strict=True))
     cursor = await conn.execute(_many_sql(), params, prepare=True)
     found: list[list[tuple[Any, ...]]] = [[] for _ in lookups]
     for row in await cursor.fetchall():

@@ -116,6 +116,26 @@ def shared_sqlite_file(engine: Engine) -> str | None:
     return None if database.startswith("file:") else database
 
 
+def pg_array(values: Sequence[Any]) -> str:
+    """A PostgreSQL array literal of `values` (str, int, date, datetime, bytes or None), for
+    a `%s::type[]` parameter: psycopg dumps a list element by element in Python, which cost
+    the API's event loop ~10 µs per lookup in a batch; one string is dumped in C."""
+    if not values:
+        return "{}"
+    if None not in values and values[0].__class__ is not bytes:  # a column has one type
+        joined = '","'.join(map(str, values))
+        if '"' not in joined and "\\" not in joined:
+            return '{"' + joined + '"}'  # a lookup's keys, most columns of an audit batch
+    parts: list[str] = []
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+            continue
+        text_ = "\\x" + value.hex() if isinstance(value, bytes) else str(value)
+        parts.append('"' + text_.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"
+
+
 def placeholder(conn: Connection) -> str:
     """The DBAPI parameter mark for hand-written SQL: qmark (sqlite3) or format (psycopg)."""
     return "?" if is_sqlite(conn) else "%s"

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 
-from shikaku.registry.db import is_sqlite, shared_sqlite_file
+from shikaku.registry.db import is_sqlite, pg_array, shared_sqlite_file
 from shikaku.registry.tables import audit_log
 
 if TYPE_CHECKING:
@@ -176,8 +176,9 @@ UNIQUE_VIOLATION = "23505"  # SQLSTATE: another writer took the id first
 OPTIMISTIC_TRIES = 3  # append_async's unlocked attempts before it takes the lock
 
 
-def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
-    return [list(column) for column in zip(*rows, strict=True)]
+def _columns(rows: list[tuple[Any, ...]]) -> list[str]:
+    """The batch as one array literal per column (registry.db.pg_array)."""
+    return [pg_array(column) for column in zip(*rows, strict=True)]
 
 
 # PostgreSQL (psycopg, asynchronous): a whole batch as one prepared statement, one array per

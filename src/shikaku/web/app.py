@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.ctx = ctx
     _declare_key_schemes(app)
     problems.install(app, {fhir.PREFIX: fhir.problem_outcome})  # OperationOutcome there
-    app.include_router(api.router)
+    api.install(app)
     app.include_router(fhir.router)
 
     @app.get(
