@@ -155,3 +155,10 @@ def test_blind_index_is_hmac_sha256() -> None:
     assert vault.decrypt(vault.encrypt(MY_NUMBERS[0])) == MY_NUMBERS[0]
     assert vault.encrypt(MY_NUMBERS[0]) != vault.encrypt(MY_NUMBERS[0])  # random nonce
     assert vault.last4(vault.encrypt(MY_NUMBERS[0])) == MY_NUMBERS[0][-4:]
+
+
+def test_stats_on_a_database_never_migrated_says_so(tmp_path: Path) -> None:
+    """Not a traceback: the message says which command makes the schema current."""
+    r = shikaku("stats", "--database-url", f"sqlite:///{tmp_path / 'new.db'}", cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "shikaku db upgrade" in r.stderr and "Traceback" not in r.stderr

@@ -267,7 +267,11 @@ def _print_summary(s: Any) -> None:
 @app.command("stats")
 def stats(database_url: DatabaseUrl = None) -> None:
     """レジストリの件数（事業所・加入者・個人番号・マイナ保険証）を表示します."""
-    _print_counts(_engine(_settings(database_url)))
+    from shikaku.registry.db import require_current_schema
+
+    engine = _engine(_settings(database_url))
+    require_current_schema(engine)  # a database never migrated: say so, not a traceback
+    _print_counts(engine)
 
 
 def _print_counts(engine: Any) -> None:
