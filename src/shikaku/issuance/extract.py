@@ -366,6 +366,19 @@ class Extractor:
         return r.my_number_status, None
 
 
+class NoticePlan:
+    """A notice run prints every target the extractor makes, as made (a certificate run
+    decides person by person: certificate_plan.CertificatePlanner, the same two steps)."""
+
+    def prepare(self, rows: list[Any]) -> list[Any]:
+        return rows
+
+    def decide(
+        self, target: Target, held: str | None, counts: Any
+    ) -> tuple[Target, str | None] | None:
+        return target, held
+
+
 def _target_row(
     run_id: int, t: Target, change: bytes, partition: int, piece: int, reason: str | None
 ) -> tuple[Any, ...]:
@@ -594,10 +607,10 @@ def _range_targets(
             ).scalars()
         )
     }  # fmt: skip
-    planner = None
+    plan: NoticePlan | CertificatePlanner = NoticePlan()
     chain: list[int] = []
     if run.kind in CERTIFICATE_KINDS:
-        planner = CertificatePlanner(conn, run, config, task.low, task.high)
+        plan = CertificatePlanner(conn, run, config, task.low, task.high)
     else:
         chain = run_chain(conn, run.after_run_id)
     left, undelivered = (
@@ -637,16 +650,11 @@ def _range_targets(
             if not kept:
                 continue
             rows, first = kept, kept[0]
-        if planner is not None:
-            rows = planner.prepare(rows)
         pieces = []
-        for target, change, reason in extractor.targets(rows, counts):
-            if planner is not None:
-                decided = planner.decide(target, reason, counts)
-                if decided is None:
-                    continue
-                target, reason = decided
-            pieces.append((target, change, reason))
+        for target, change, reason in extractor.targets(plan.prepare(rows), counts):
+            decided = plan.decide(target, reason, counts)
+            if decided is not None:
+                pieces.append((decided[0], change, decided[1]))
         yield rank, first, pieces
 
 
