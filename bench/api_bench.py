@@ -304,10 +304,10 @@ def main() -> int:
           f"-c{args.connections}, {args.duration} s per endpoint in {args.rounds} alternating "
           f"rounds, {args.workers} uvicorn worker(s)\n")  # fmt: skip
     print(
-        "database      | endpoint                  | req/s  | p50 ms | p99 ms | vs baseline "
+        "database       | endpoint                  | req/s  | p50 ms | p99 ms | vs baseline "
         "| non-2xx | server CPU µs/req | met"
     )
-    print("-" * 123)
+    print("-" * 124)
     for name, endpoint, m, share in rows:
         met = ""
         if share is not None:
@@ -319,7 +319,7 @@ def main() -> int:
             met = "yes" if ok else "NO"
         share_text = f"{share:.0%}" if share is not None else ""
         print(
-            f"{name:<13} | {endpoint:<25} | {m['rate']:>6,.0f} | {m['p50']:>6.2f} | {m['p99']:>6.2f} "
+            f"{name:<14} | {endpoint:<25} | {m['rate']:>6,.0f} | {m['p50']:>6.2f} | {m['p99']:>6.2f} "
             f"| {share_text:>11} | {m['non2xx']:>7,.0f} | {m['cpu_us']:>17,.0f} | {met}"
         )
     print(f"\ntargets: ≥ {TARGET_RATE:,} lookups/s, p99 < {TARGET_P99_MS:.0f} ms, ≥ "
