@@ -23,13 +23,7 @@ STDLIB_ONLY, EVERYTHING, NOTHING = "stdlib only", "everything", "—"
 
 # (importing module, layer it imports) → why it is tolerated for now. Each one must still
 # occur: when the code stops needing it, delete its line here and in docs/architecture.md.
-KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    # TODO(issue 19): the audit log's writer stores its rows in registry's audit_log table;
-    # it moves out of security/ (below registry) once the checkers' rewrite has settled.
-    ("shikaku.security.audit", "registry"): "the audit log's table and engine helpers",
-    # TODO(issue 19): the app opens the engine itself; service/ should hand it one.
-    ("shikaku.web.app", "registry"): "make_engine and require_current_schema",
-}
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}  # none left: add one only with a TODO
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def anomalies(
     Lists every registry row that contradicts a rule, with the rule it breaks; exit 1 when
     there is any (so a nightly job can alert), 0 when the registry is clean.
     """
-    from shikaku.security.audit import AuditEntry, AuditWriter
+    from shikaku.registry.auditlog import AuditWriter
+    from shikaku.security.audit import AuditEntry
     from shikaku.service.anomalies import find_anomalies, write_csv
 
     day = date.fromisoformat(as_of) if as_of else date.today()

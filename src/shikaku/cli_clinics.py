@@ -123,7 +123,7 @@ def audit_verify(
     database_url: DatabaseUrl = None,
 ) -> None:
     """監査ログのハッシュ連鎖を全行検証します。exit 0 正常, 1 改ざん・挿入・削除あり."""
-    from shikaku.security.audit import verify_chain
+    from shikaku.registry.auditlog import verify_chain
 
     expected = _anchor(anchor)
     report = verify_chain(_engine(database_url), anchor=expected)

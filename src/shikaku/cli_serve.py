@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,7 +32,7 @@ def serve(
     host, port, processes = host or api.host, port or api.port, processes or api.processes
     out.print(f"資格確認 API: http://{host}:{port}/docs （プロセス {processes}）")
     uvicorn.run(
-        "shikaku.web.app:app_from_environment",
+        "shikaku.cli_serve:app_from_environment",
         factory=True,
         host=host,
         port=port,
@@ -40,3 +40,16 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+def app_from_environment() -> Any:
+    """The factory `serve` hands to uvicorn: each worker process opens the registry from the
+    settings (the environment carries `--database-url`), checks its schema, builds its app."""
+    from shikaku.registry.db import make_engine, require_current_schema
+    from shikaku.settings import load_settings
+    from shikaku.web.app import create_app
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    require_current_schema(engine)
+    return create_app(settings, engine)

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, create_engine, select
 
 from shikaku.checkers import Load, NotAudited, Reader
 from shikaku.checkers.postgres import Connections, Keys, PostgresChecker
+from shikaku.registry.auditlog import verify_chain
 from shikaku.registry.checks import find_many_async, find_records
 from shikaku.registry.tables import audit_log, persons
-from shikaku.security.audit import verify_chain
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.clinics import add_clinic
 from shikaku.service.eligibility import CheckQuery, CheckRules, answer

@@ -23,9 +23,9 @@ from sqlalchemy import Engine, func, select, text
 
 from shikaku.checkers import Reader
 from shikaku.checkers.sqlite import SqliteChecker, check_batches
+from shikaku.registry.auditlog import AuditWriter
 from shikaku.registry.db import make_engine
 from shikaku.registry.tables import audit_log
-from shikaku.security.audit import AuditWriter
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.clinics import add_clinic
 from shikaku.service.eligibility import CheckQuery, CheckResult, CheckRules

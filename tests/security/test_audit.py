@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, text
 
+from shikaku.registry.auditlog import AuditWriter, verify_chain
 from shikaku.registry.tables import audit_log
 from shikaku.security.audit import (
     GENESIS,
     AuditEntry,
     AuditReport,
-    AuditWriter,
     chain_hash,
-    verify_chain,
+    check_chain,
 )
 from shikaku.service.clinics import add_clinic
 
@@ -257,12 +257,9 @@ def test_every_problem_is_counted_and_the_list_is_bounded(engine: Engine) -> Non
     filled(engine, 12)
     sql(engine, "UPDATE audit_log SET result = 'x'")
     sql(engine, "DELETE FROM audit_log WHERE id = 3")
-    report = AuditReport(max_problems=4)
-    from shikaku.security import audit
-
     with engine.connect() as conn:
         rows = conn.execute(select(audit_log).order_by(audit_log.c.id))
-        audit._check(audit._lookahead(rows), report, None)
+        report = check_chain(rows, max_problems=4)
     assert report.counts == {"edited": 11, "deleted": 1}
     assert report.problem_count == 12 and len(report.problems) == 4
     assert not report.ok
@@ -381,9 +378,9 @@ def test_async_writers_after_refusals_take_the_lock(
     writers that keep overtaking each other write every batch, in one chain."""
     import asyncio
 
-    from shikaku.security import audit
+    from shikaku.registry import auditlog
 
-    monkeypatch.setattr(audit, "OPTIMISTIC_TRIES", tries)
+    monkeypatch.setattr(auditlog, "OPTIMISTIC_TRIES", tries)
     asyncio.run(_interleave_async(pg_engine, batches=6, size=2))
     report = verify_chain(pg_engine)
     assert report.ok and report.rows == 12

@@ -8,8 +8,9 @@ import threading
 import pytest
 from sqlalchemy import Engine
 
+from shikaku.registry.auditlog import AuditWriter, verify_chain
 from shikaku.registry.db import make_engine
-from shikaku.security.audit import AuditEntry, AuditWriter, verify_chain
+from shikaku.security.audit import AuditEntry
 
 
 def _process_writer(url: str, worker: int, batches: int, start: multiprocessing.Event) -> None:

@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shikaku.registry.auditlog import AuditWriter
 from shikaku.registry.db import make_engine
-from shikaku.security.audit import AuditEntry, AuditWriter
+from shikaku.security.audit import AuditEntry
 from shikaku.service.clinics import authenticate
 
 CODE = "0110113719"

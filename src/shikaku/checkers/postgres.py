@@ -9,7 +9,7 @@ for the audit commits) the loop reads and answers other requests meanwhile.
   `api.check_batch` (8) at once: the server runs a batch's lookups one after another on one
   backend.
 - **Audit group commit**: the audit rows of the checks looked up meanwhile share one
-  autocommitted statement (security.audit.AuditWriter.append_async); every check returns
+  autocommitted statement (registry.auditlog.AuditWriter.append_async); every check returns
   once its row's commit is durable. Rows that arrive while a batch commits form the next.
 
 A connection the server dropped (a restart, a terminated backend) is replaced and its batch
@@ -29,8 +29,9 @@ from sqlalchemy import Engine
 
 from shikaku.checkers import NotAudited, Reader
 from shikaku.checkers.batching import Load, WhenQuiet, settle
+from shikaku.registry.auditlog import DURABLE_COMMITS, AuditWriter
 from shikaku.registry.checks import PersonRecord, find_many_async
-from shikaku.security.audit import DURABLE_COMMITS, AuditEntry, AuditWriter
+from shikaku.security.audit import AuditEntry
 from shikaku.service.eligibility import CheckQuery, CheckResult, CheckRules, answer, audit_entry
 from shikaku.settings import Settings
 

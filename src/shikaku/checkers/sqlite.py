@@ -39,8 +39,9 @@ from sqlalchemy import Engine
 
 from shikaku.checkers import NotAudited, Reader
 from shikaku.checkers.batching import settle
+from shikaku.registry.auditlog import AuditWriter
 from shikaku.registry.db import shared_sqlite_file
-from shikaku.security.audit import AuditEntry, AuditWriter
+from shikaku.security.audit import AuditEntry
 from shikaku.service.eligibility import (
     CheckQuery,
     CheckResult,

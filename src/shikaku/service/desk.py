@@ -30,6 +30,7 @@ from shikaku.domain.normalize import (
     validate_text,
 )
 from shikaku.issuance.work import output_fs
+from shikaku.registry.auditlog import AuditWriter
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import (
     audit_log,
@@ -49,7 +50,7 @@ from shikaku.registry.tables import (
     runs,
     spaceless,
 )
-from shikaku.security.audit import AuditEntry, AuditWriter
+from shikaku.security.audit import AuditEntry
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.accounts import User, now
 from shikaku.service.certificates import CONSOLE_APPLICATION

@@ -27,6 +27,7 @@ from shikaku.domain.errors import DomainError
 from shikaku.domain.identifiers import control_code, run_label
 from shikaku.domain.normalize import format_wareki, parse_date, to_halfwidth_ascii
 from shikaku.issuance.work import output_fs
+from shikaku.registry.auditlog import AuditWriter
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import (
     console_users,
@@ -38,7 +39,7 @@ from shikaku.registry.tables import (
     run_targets,
     runs,
 )
-from shikaku.security.audit import AuditEntry, AuditWriter
+from shikaku.security.audit import AuditEntry
 from shikaku.security.outputs import csv_writer
 from shikaku.service.accounts import User, now
 from shikaku.service.desk import DeskError

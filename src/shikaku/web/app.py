@@ -13,8 +13,7 @@ from sqlalchemy import Engine
 from starlette.types import Receive, Scope, Send
 
 from shikaku import __version__
-from shikaku.registry.db import make_engine, require_current_schema
-from shikaku.settings import Settings, load_settings
+from shikaku.settings import Settings
 from shikaku.web import api, fhir, problems
 from shikaku.web.auth import SECURITY_SCHEMES
 from shikaku.web.context import AppContext, app_context
@@ -63,14 +62,13 @@ class App(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    settings = settings or load_settings()
-    db = engine or make_engine(settings.database_url)
+def create_app(settings: Settings, db: Engine) -> FastAPI:
+    """The app on a registry whose schema is current (whoever opens the database checks it:
+    `shikaku serve`'s factory, cli_serve.app_from_environment)."""
     ctx = app_context(settings, db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        require_current_schema(db)
         settle_heap()
         yield
         await ctx.checker.close()
@@ -114,8 +112,3 @@ def _declare_key_schemes(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def app_from_environment() -> FastAPI:
-    """The factory `shikaku serve` hands to uvicorn (each worker builds its own)."""
-    return create_app()
