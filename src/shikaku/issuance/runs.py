@@ -55,7 +55,7 @@ from shikaku.issuance.work import (
     render_job,
     renderer_for,
 )
-from shikaku.registry.db import is_sqlite, write_transaction
+from shikaku.registry.db import analyze_after_load, is_sqlite, write_transaction
 from shikaku.registry.snapshot import frozen_registry
 from shikaku.registry.tables import (
     certificate_returns,
@@ -334,6 +334,9 @@ def extract_run(
     with write_transaction(engine) as conn:
         mark_extracted(conn, summary)
         conn.execute(run_extract_tasks.delete().where(run_extract_tasks.c.run_id == run_id))
+    # PostgreSQL plans the render tasks' reads and writes of the new ledger rows on fresh
+    # statistics, not on those of an empty table
+    analyze_after_load(engine, (run_targets, run_partitions), summary.targets)
     write_held_report(streaming(engine), report_dir, summary)
     if progress is not None:
         progress(summary.members)
