@@ -235,8 +235,8 @@ class ApiSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    processes: int = Field(1, ge=1, le=64)  # uvicorn worker processes
-    rate_limit_per_second: float = Field(20.0, gt=0)  # per API key and worker process
+    processes: int = Field(1, ge=1, le=64)  # uvicorn processes serving the API
+    rate_limit_per_second: float = Field(20.0, gt=0)  # per API key and API process
     rate_limit_burst: int = Field(40, ge=1)
     database_connections: int = Field(4, ge=1, le=64)  # PostgreSQL lookups at once, per worker
     telemetry: bool = False  # FastAPI's OpenTelemetry spans and metrics (needs a provider)

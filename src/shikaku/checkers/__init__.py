@@ -5,7 +5,7 @@ owns everything between: batching the requests in flight, the lookups, the rules
 (service.eligibility) and the audit log's group commit. The web layer (web.api, web.fhir)
 only parses, authorises, calls a checker and writes the answer.
 
-- SQLite (checkers.sqlite): the checks run in a child process of each API worker, a batch
+- SQLite (checkers.sqlite): the checks run in a checker process beside each API process, a batch
   per transaction.
 - PostgreSQL (checkers.postgres): on the event loop, on psycopg's asynchronous connections,
   lookups and audit rows in batches of one statement each.

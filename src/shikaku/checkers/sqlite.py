@@ -1,4 +1,4 @@
-"""The SQLite checker: the checks in a child process of each API worker, off the event loop.
+"""The SQLite checker: the checks in a checker process beside each API process, off the event loop.
 
 The event loop's one core is what limits the API on SQLite: it reads, authorises and answers
 every request, and a check on the loop also cost it the lookup, the rules and the audit

@@ -77,7 +77,7 @@ _COLUMNS = (
 def _writers_turn(database: str | None) -> Iterator[None]:
     """SQLite: the writers of a database file take turns on a lock file beside it. A writer
     that finds the database locked otherwise waits in SQLite's busy handler, which sleeps in
-    steps of up to 100 ms (two API workers, each with its check worker: p99 778 ms); on the
+    steps of up to 100 ms (two API processes, each with its checker process: p99 778 ms); on the
     lock file it is woken the moment the other lets go. `database`: the file, or None when
     no other process can open it (registry.db.shared_sqlite_file)."""
     if database is None:

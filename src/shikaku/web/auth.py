@@ -1,7 +1,7 @@
 """Who is asking: a clinic's API key (hashed at rest), and how often it may ask.
 
 `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key, an unknown or a revoked one: 401.
-Each key gets a token bucket (rate and burst are settings, per worker process): 429 with
+Each key gets a token bucket (rate and burst are settings, per API process): 429 with
 Retry-After when it is empty.
 """
 
