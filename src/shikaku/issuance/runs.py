@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -55,7 +54,7 @@ from shikaku.issuance.work import (
     render_job,
     renderer_for,
 )
-from shikaku.registry.db import analyze_after_load, is_sqlite, write_transaction
+from shikaku.registry.db import analyze_after_load, read_once, write_transaction
 from shikaku.registry.snapshot import frozen_registry
 from shikaku.registry.tables import (
     certificate_returns,
@@ -170,7 +169,7 @@ def execute(
         )
     summary = ExecutionSummary(run_id, output_url=run.output_url)
     _clean_temporaries(run.output_url)
-    jobs = plan_jobs(lambda: streaming(engine), run_id, database_url(engine), config, task_notices)
+    jobs = plan_jobs(lambda: read_once(engine), run_id, database_url(engine), config, task_notices)
     parallel = time.perf_counter()
     for done in work_engine.map_unordered(render_job, jobs):
         summary.partitions_rendered += done.partitions
@@ -220,28 +219,10 @@ def write_returns(engine: Engine, run_id: int) -> int:
     return len(letters)
 
 
-@contextmanager
-def streaming(engine: Engine) -> Iterator[Connection]:
-    """A connection for the driver's reads, each row read once (manifest, held report, job
-    planning). SQLite: with a page cache of 2 MiB instead of the engine's 64 MiB (meant for
-    the importer and the API), which the manifest of a 1M-member run alone filled with 26 MiB
-    of pages it never reads again: the driver's memory must not grow with the run."""
-    with engine.connect() as conn:
-        if not is_sqlite(conn):
-            yield conn
-            return
-        before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
-        conn.exec_driver_sql("PRAGMA cache_size = -2048")
-        try:
-            yield conn
-        finally:
-            conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
-
-
 def write_manifest(
     engine: Engine, run_id: int, config: RunConfig, progress: Progress | None = None
 ) -> None:
-    with streaming(engine) as conn:
+    with read_once(engine) as conn:
         run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
         pending = conn.execute(
             select(func.count())
@@ -337,7 +318,7 @@ def extract_run(
     # PostgreSQL plans the render tasks' reads and writes of the new ledger rows on fresh
     # statistics, not on those of an empty table
     analyze_after_load(engine, (run_targets, run_partitions), summary.targets)
-    write_held_report(streaming(engine), report_dir, summary)
+    write_held_report(read_once(engine), report_dir, summary)
     if progress is not None:
         progress(summary.members)
     summary.parallel_seconds = parallel

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine
 
 from shikaku.domain.errors import DomainError
-from shikaku.registry.db import is_sqlite, shared_sqlite_file
+from shikaku.registry.db import is_sqlite, read_once, shared_sqlite_file
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
@@ -79,7 +79,8 @@ def frozen_registry(
         os.ftruncate(fd, 0)
         os.pwrite(fd, holder.encode("utf-8"), 0)
     try:
-        with engine.connect() as conn:  # reads in transactions of its own (autobegin)
+        # reads in transactions of its own (autobegin); the driver reads each employer once
+        with read_once(engine) as conn:
             yield conn, Snapshot(None)
     finally:
         if fd is not None:
