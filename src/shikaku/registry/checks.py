@@ -303,7 +303,8 @@ async def find_many_async(
     day), in one statement on a psycopg asynchronous connection, prepared on it once; the
     records of each, in order."""
     params = dict(zip(_KEYS, map(pg_array, zip(*lookups, strict=True)), strict=True))
-    cursor = await conn.execute(_many_sql(), params, prepare=True)
+    cursor = conn.cursor(binary=True)
+    await cursor.execute(_many_sql(), params, prepare=True)
     found: list[list[tuple[Any, ...]]] = [[] for _ in lookups]
     for row in await cursor.fetchall():
         found[row[0] - 1].append(row[1:])
