@@ -18,11 +18,7 @@ audit_app = typer.Typer(
 
 
 def _engine(database_url: str | None) -> Any:
-    from shikaku.registry.db import require_current_schema
-
-    engine = database(settings_from(database_url))
-    require_current_schema(engine)
-    return engine
+    return database(settings_from(database_url))
 
 
 def _refused(exc: Any) -> typer.Exit:

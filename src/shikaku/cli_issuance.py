@@ -112,10 +112,8 @@ def start_and_execute(
     """Create, extract and render a run; print where everything is. Returns the run id."""
     from shikaku.issuance.runconfig import RunConfig
     from shikaku.issuance.runs import create_run
-    from shikaku.registry.db import require_current_schema
 
     engine = database(settings)
-    require_current_schema(engine)
     config = RunConfig.from_settings(settings)
     output = settings.issuance.output_url or settings.output_dir
     run_id = create_run(engine, config, output, kind, day, issued_on, after, expiring_before)

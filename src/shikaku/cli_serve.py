@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shikaku.terminal import DatabaseUrl, out, settings_from
+from shikaku.terminal import DatabaseUrl, database, out, settings_from
 
 
 def serve(
@@ -21,11 +21,9 @@ def serve(
     """資格確認 API (HTTP・FHIR) を起動します。OpenAPI: /openapi.json、説明: /docs."""
     import uvicorn
 
-    from shikaku.registry.db import make_engine, require_current_schema
-
     settings = settings_from(database_url)
     api = settings.api
-    require_current_schema(make_engine(settings.database_url))
+    database(settings)  # refused here, before uvicorn starts, if the schema is not current
     # Each worker process builds its own app from the environment: hand the overrides on.
     if database_url:
         os.environ["SHIKAKU_DATABASE_URL"] = database_url
@@ -45,11 +43,8 @@ def serve(
 def app_from_environment() -> Any:
     """The factory `serve` hands to uvicorn: each worker process opens the registry from the
     settings (the environment carries `--database-url`), checks its schema, builds its app."""
-    from shikaku.registry.db import make_engine, require_current_schema
     from shikaku.settings import load_settings
     from shikaku.web.app import create_app
 
     settings = load_settings()
-    engine = make_engine(settings.database_url)
-    require_current_schema(engine)
-    return create_app(settings, engine)
+    return create_app(settings, database(settings))

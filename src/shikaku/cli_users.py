@@ -30,7 +30,6 @@ def users_add(
 ) -> None:
     """利用者を追加します。パスワードは入力を求めるか、--password-stdin か環境変数
     SHIKAKU_NEW_PASSWORD から読みます（表示も保存もされず、scrypt のハッシュだけが残ります）。"""
-    from shikaku.registry.db import require_current_schema
     from shikaku.service.accounts import AccountError, add_user
     from shikaku.settings import NEW_PASSWORD_ENV as PASSWORD_ENV
 
@@ -41,7 +40,6 @@ def users_add(
     else:
         password = typer.prompt("パスワード (password)", hide_input=True, confirmation_prompt=True)
     engine = database(settings_from(database_url))
-    require_current_schema(engine)
     try:
         user_id = add_user(engine, name, password, role, employer)
     except AccountError as exc:

@@ -51,10 +51,16 @@ def configure_logging(settings: Settings) -> None:
         root.addHandler(logging.NullHandler())
 
 
-def database(settings: Settings) -> Any:
-    from shikaku.registry.db import make_engine
+def database(settings: Settings, *, current: bool = True) -> Any:
+    """The registry's engine, for every command: one whose schema is current (a database
+    never migrated, or an older one, is refused with what to run, not a traceback); only
+    the commands that migrate it or say its revision pass `current=False`."""
+    from shikaku.registry.db import make_engine, require_current_schema
 
-    return make_engine(settings.database_url)
+    engine = make_engine(settings.database_url)
+    if current:
+        require_current_schema(engine)
+    return engine
 
 
 @contextmanager

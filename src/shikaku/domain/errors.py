@@ -17,3 +17,15 @@ class DomainError(ValueError):
     def __reduce__(self) -> tuple[type, tuple[str, str]]:
         """Picklable, so a parser process can hand the error to the importer."""
         return (type(self), (self.ja, self.en))
+
+
+class FieldError(DomainError):
+    """A refusal about one input: `field` names it (a form field, a part of a key), so a
+    form can show the message beside it. The service layer's refusals are these."""
+
+    def __init__(self, ja: str, en: str, field: str = "") -> None:
+        super().__init__(ja, en)
+        self.field = field
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:  # type: ignore[override]
+        return (type(self), (self.ja, self.en, self.field))

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
 from shikaku.domain.members import Period
-from shikaku.registry.db import pg_array
+from shikaku.registry.db import in_force_on, pg_array
 from shikaku.registry.household import household_insured, pay_in_force
 from shikaku.registry.tables import (
     certificates,
@@ -108,14 +108,8 @@ _pay, _reg, _cert = (
 
 
 def _newest(table: Any, dated: str, owner: Any) -> Any:
-    """The newest date of `table`'s rows of `owner` on or before the day."""
-    t = table.alias()
-    return (
-        select(func.max(t.c[dated]))
-        .where(t.c.person_id == owner, t.c[dated] <= bindparam("day"))
-        .correlate_except(t)  # `owner` is the lookup's person, however deep this is nested
-        .scalar_subquery()
-    )
+    """The newest date of `table`'s rows of `owner` on or before the lookup's day."""
+    return in_force_on(table, dated, owner, bindparam("day"))
 
 
 def _newest_certificate() -> Any:

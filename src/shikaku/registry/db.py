@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from shikaku.security.outputs import create_private_file
@@ -232,3 +232,18 @@ def read_once(engine: Engine) -> Iterator[Connection]:
             yield conn
         finally:
             conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
+
+
+def in_force_on(table: Table, dated: str, owner: Any, day: Any) -> Any:
+    """The date of `owner`'s row of a dated table in force on `day`: the latest on or before
+    it (a row applies from its date until the next one); NULL before the first. A scalar
+    subquery to join the row by (person_id = owner, dated = this): one index probe. `owner`
+    is a column of the enclosing statement, however deep this is nested; `day` a date or a
+    bound parameter."""
+    t = table.alias()
+    return (
+        select(func.max(t.c[dated]))
+        .where(t.c.person_id == owner, t.c[dated] <= day)
+        .correlate_except(t)
+        .scalar_subquery()
+    )

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 
+from shikaku.registry.db import in_force_on
 from shikaku.registry.tables import pay_periods
 
 
@@ -28,10 +29,4 @@ def pay_in_force(owner: Any, day: Any) -> Any:
     """The `effective_from` of `owner`'s pay record in force on `day` (NULL before the
     first): join `pay_periods` on (person_id = owner, effective_from = this). `owner` is a
     column of the enclosing statement, `day` a date or a bound parameter."""
-    t = pay_periods.alias()
-    return (
-        select(func.max(t.c.effective_from))
-        .where(t.c.person_id == owner, t.c.effective_from <= day)
-        .correlate_except(t)  # `owner` is the enclosing statement's, however deep this is
-        .scalar_subquery()
-    )
+    return in_force_on(pay_periods, "effective_from", owner, day)

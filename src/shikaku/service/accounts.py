@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, exc, func, select
 
-from shikaku.domain.errors import DomainError
+from shikaku.domain.errors import FieldError
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import (
     console_form_keys,
@@ -42,12 +42,8 @@ ACTORS = (Role.ADMIN, Role.OPERATOR)  # may change things; an auditor only reads
 ROLE_JA = {"admin": "管理者", "operator": "担当者", "auditor": "監査担当", "employer": "事業所"}
 
 
-class AccountError(DomainError):
+class AccountError(FieldError):
     """A user cannot be created or changed as asked; `field` names the form field."""
-
-    def __init__(self, ja: str, en: str, field: str = "") -> None:
-        super().__init__(ja, en)
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, select
 
 from shikaku.domain.certificate import CertificateReason
-from shikaku.domain.errors import DomainError
+from shikaku.domain.errors import DomainError, FieldError
 from shikaku.domain.members import parse_branch, parse_number, parse_symbol
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.registry.db import write_transaction
@@ -39,13 +39,9 @@ CONSOLE_APPLICATION = "console_application"
 CONSOLE_CERTIFICATE_RETURNED = "console_certificate_returned"
 
 
-class CertificateError(DomainError):
+class CertificateError(FieldError):
     """An operation refused. `field` names what the message is about (`person`, `reason`,
     `on`, `certificate`), so a form can put it beside that input."""
-
-    def __init__(self, ja: str, en: str, field: str = "") -> None:
-        super().__init__(ja, en)
-        self.field = field
 
 
 def find_person(engine: Engine, key: str, insurer_number: str) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 
 from shikaku.domain.ages import age_on
 from shikaku.domain.coverage import Coverage, CoverageStatus, coverage_on
-from shikaku.domain.errors import DomainError
+from shikaku.domain.errors import DomainError, FieldError
 from shikaku.domain.identifiers import validate_my_number
 from shikaku.domain.members import LOSS_REASONS, Period
 from shikaku.domain.normalize import (
@@ -68,12 +68,8 @@ MY_NUMBER_STATUS_JA = {"none": "未登録", "registered": "登録済み", "needs
 RETURN_REASON_JA = {"left": "退職・転出（資格喪失）", "unknown_address": "宛先不明"}
 
 
-class DeskError(DomainError):
+class DeskError(FieldError):
     """An action refused; `field` names the form field the message belongs next to."""
-
-    def __init__(self, ja: str, en: str, field: str = "") -> None:
-        super().__init__(ja, en)
-        self.field = field
 
 
 def audit_view(engine: Engine, user: User, kind: str, person_id: int | None, **detail: Any) -> None:

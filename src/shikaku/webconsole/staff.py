@@ -330,6 +330,11 @@ def _parsed(parse: Callable[[str], T], text: str, field: str) -> T:
         raise desk.DeskError(exc.ja, exc.en, field) from None
 
 
+def _day_or_today(text: str, field: str) -> date:
+    """A date typed in a form (和暦 or 西暦), today when left empty."""
+    return _parsed(parse_date, text, field) if text.strip() else today()
+
+
 @router.post("/console/persons/{person_id}/certificate")
 def certificate(
     request: Request,
@@ -345,7 +350,7 @@ def certificate(
 
     def action(user: User) -> tuple[str, str]:
         reason = _parsed(application_reason, cert_reason, "cert_reason")
-        day = _parsed(parse_date, cert_on, "cert_on") if cert_on.strip() else today()
+        day = _day_or_today(cert_on, "cert_on")
         try:
             number = certificates.apply(c.engine, person_id, reason, day, bool(cert_cap), user)
         except certificates.CertificateError as exc:
@@ -375,7 +380,7 @@ def certificate_returned(
         number = form_id(returned_certificate)
         if number is None:
             raise desk.DeskError("資格確認書を選んでください", "choose one", "returned_certificate")
-        day = _parsed(parse_date, returned_on, "returned_on") if returned_on.strip() else today()
+        day = _day_or_today(returned_on, "returned_on")
         try:
             certificates.mark_returned(c.engine, number, day, user, person_id)
         except certificates.CertificateError as exc:
