@@ -109,35 +109,43 @@ def start_and_execute(
     after: int | None,
     expiring_before: date | None = None,
 ) -> int:
-    """Create, extract and render a run; print where everything is. Returns the run id."""
-    from shikaku.issuance.runconfig import RunConfig
-    from shikaku.issuance.runs import create_run
-
+    """Create, extract and render a run; print where everything is. Returns the run id. The
+    engine's workers start first, beside the driver's imports and the run's creation."""
     engine = database(settings)
-    config = RunConfig.from_settings(settings)
-    output = settings.issuance.output_url or settings.output_dir
-    run_id = create_run(engine, config, output, kind, day, issued_on, after, expiring_before)
-    out.print(f"実行 R{run_id:06d} を開始しました（{_KIND_JA[kind]}、基準日 {day}）")
-    finish_run(settings, engine, run_id)
+    work = _work_engine(settings)
+    try:
+        from shikaku.issuance.runconfig import RunConfig
+        from shikaku.issuance.runs import create_run
+
+        config = RunConfig.from_settings(settings)
+        output = settings.issuance.output_url or settings.output_dir
+        run_id = create_run(engine, config, output, kind, day, issued_on, after, expiring_before)
+        out.print(f"実行 R{run_id:06d} を開始しました（{_KIND_JA[kind]}、基準日 {day}）")
+        finish_run(settings, engine, run_id, work)
+    finally:
+        work.close()
     return run_id
 
 
-def finish_run(settings: Settings, engine: Any, run_id: int) -> None:
-    """Whatever is left of a run: extraction, rendering, manifest."""
+def finish_run(settings: Settings, engine: Any, run_id: int, work: Any | None = None) -> None:
+    """Whatever is left of a run: extraction, rendering, manifest (on `work`, or on an
+    engine of its own)."""
     from shikaku.issuance.runs import load_config
 
     run, _config = load_config(engine, run_id)
     if run.status == "done":
         _print_where(engine, run_id)
         return
-    work = _work_engine(settings)
+    own = work is None
+    work = work or _work_engine(settings)
     try:
         seconds = [0.0, 0.0]  # while tasks ran, the driver alone
         if run.status == "extracting":
             _extract(settings, engine, run_id, work, seconds)
         _render(settings, engine, run_id, work, seconds)
     finally:
-        work.close()
+        if own:
+            work.close()
     _print_where(engine, run_id)
     out.print(f"  所要時間 (seconds): 並列 {seconds[0]:.1f}・ドライバのみ {seconds[1]:.1f}")
 

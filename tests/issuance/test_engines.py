@@ -50,3 +50,20 @@ def test_output_through_an_fsspec_url(engine: Engine, vault: MyNumberVault, tmp_
     assert fs.exists(f"{root}/run-{run_id:06d}/manifest.json")
     assert not fs.glob(f"{root}/**/*.tmp-*")
     assert verify_run(engine, run_id).ok
+
+
+def test_the_driver_keeps_few_messages_whatever_the_number_of_tasks() -> None:
+    """Dask's debugging logs of messages (a task's carry its arguments) are what grew the
+    driver's memory with the run's size: they stay at LOW_LEVEL_LOG_LENGTH."""
+    from shikaku.issuance.engine import LOW_LEVEL_LOG_LENGTH
+
+    work = DaskEngine(workers=1)
+    try:
+        assert sorted(work.map_unordered(abs, range(-150, 0))) == list(range(1, 151))
+        scheduler = work.cluster.scheduler
+        logs = [scheduler.transition_log, work.client.scheduler_comm.recent_message_log]
+        logs += [s.recent_message_log for s in scheduler.stream_comms.values()]
+        assert all(log.maxlen == LOW_LEVEL_LOG_LENGTH for log in logs)
+        assert all(len(log) <= LOW_LEVEL_LOG_LENGTH for log in logs)
+    finally:
+        work.close()

@@ -159,7 +159,8 @@ def execute(
     pack_progress: Progress | None = None,
 ) -> ExecutionSummary:
     """Render and record every pending partition (on the engine), then write the manifest;
-    the run is done."""
+    the run is done. The engine is finished once the last partition is rendered: its workers
+    shut down while the driver writes the manifest."""
     started = time.perf_counter()
     run, config = load_config(engine, run_id)
     if run.status == "extracting":
@@ -178,6 +179,7 @@ def execute(
         if progress is not None:
             progress(done.notices)
     summary.parallel_seconds = time.perf_counter() - parallel
+    work_engine.finish()
     if run.kind in CERTIFICATE_KINDS:
         write_returns(engine, run_id)
     write_manifest(engine, run_id, config, pack_progress)
