@@ -385,9 +385,11 @@ class RunInfo:
 
 
 def list_runs(engine: Engine, run_id: int | None = None) -> list[RunInfo]:
-    """Runs newest first, with their progress; two statements."""
+    """Runs newest first, with their progress; two statements. Read once: counting a 1M
+    run's done partitions filled the 64 MiB page cache of a pooled connection with 14 MiB
+    (at the end of every run, `shikaku issue` shows where it is)."""
     p = run_partitions.c
-    with engine.connect() as conn:
+    with read_once(engine) as conn:
         query = select(runs).order_by(runs.c.id.desc())
         if run_id is not None:
             query = query.where(runs.c.id == run_id)
