@@ -8,9 +8,8 @@ LocalCluster of worker processes by default, or joins a scheduler (`--scheduler 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 J = TypeVar("J")
@@ -74,7 +73,9 @@ class DaskEngine:
         self.cluster: Any = None
         self.client: Any = None
         self.workers = 1
-        self._started = _beside(lambda: self._start(scheduler, workers))
+        # One thread beside the driver: the close it is given runs after the start.
+        self._beside = ThreadPoolExecutor(1, thread_name_prefix="shikaku-dask")
+        self._started = self._beside.submit(self._start, scheduler, workers)
         self._closed: Future[None] | None = None
 
     def _start(self, scheduler: str | None, workers: int) -> None:
@@ -117,7 +118,8 @@ class DaskEngine:
 
     def finish(self) -> None:
         if self._closed is None:
-            self._closed = _beside(self._close)
+            self._closed = self._beside.submit(self._close)
+            self._beside.shutdown(wait=False)
 
     def close(self) -> None:
         self.finish()
@@ -130,22 +132,6 @@ class DaskEngine:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
-
-
-def _beside(work: Callable[[], None]) -> Future[None]:
-    """`work` in a thread of its own; the future holds its end (or its exception)."""
-    done: Future[None] = Future()
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as exc:  # handed to whoever waits for it
-            done.set_exception(exc)
-        else:
-            done.set_result(None)
-
-    threading.Thread(target=run, name="shikaku-dask", daemon=True).start()
-    return done
 
 
 def make_engine(kind: str, scheduler: str | None = None, workers: int = 0) -> Engine:
