@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from shikaku.issuance.engine import InlineEngine
-from shikaku.issuance.runs import execute
+from shikaku.issuance.runs import execute, load_config, write_manifest
 from shikaku.issuance.verify import verify_run
 from shikaku.registry.db import write_transaction
 from shikaku.registry.tables import employers, runs
@@ -56,3 +57,31 @@ def test_manifest_counts_letters_with_and_without_barcode(
     # verify rebuilds both manifest files from the ledger and compares their bytes
     report = verify_run(engine, run_id)
     assert report.ok, report.problems
+
+
+def test_the_manifest_sorts_nothing_in_the_drivers_memory(
+    sqlite_engine: Engine, vault: MyNumberVault, tmp_path: Path
+) -> None:
+    """Every statement that writes the manifest reads the ledger in index order: a sort (a GROUP
+    BY, an ORDER BY off the index) holds all of a run's containers in the driver (SQLite keeps
+    its temporary B-trees in memory), 30 MB of a 1M-member certificates run."""
+    demo_registry(sqlite_engine, vault, tmp_path, members=150)
+    run_id, _ = start(sqlite_engine, vault, settings(tmp_path))
+    execute(sqlite_engine, run_id, InlineEngine(), task_notices=40)
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    _, config = load_config(sqlite_engine, run_id)
+    event.listen(sqlite_engine, "before_cursor_execute", seen)
+    try:
+        write_manifest(sqlite_engine, run_id, config)
+    finally:
+        event.remove(sqlite_engine, "before_cursor_execute", seen)
+    assert len(statements) >= 4
+    with sqlite_engine.connect() as conn:
+        for statement, parameters in statements:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            assert not [row for row in plan if "TEMP B-TREE" in row[-1]], (statement, plan)
