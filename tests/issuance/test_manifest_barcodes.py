@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, select
 
+from shikaku.issuance.certificate_returns import request_returns
 from shikaku.issuance.engine import InlineEngine
 from shikaku.issuance.runs import execute, load_config, write_manifest
 from shikaku.issuance.verify import verify_run
@@ -59,28 +62,38 @@ def test_manifest_counts_letters_with_and_without_barcode(
     assert report.ok, report.problems
 
 
-def test_the_manifest_sorts_nothing_in_the_drivers_memory(
+@contextmanager
+def selects(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The SELECT statements run on `engine` inside the block, with their parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def hook(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", hook)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", hook)
+
+
+def test_the_driver_sorts_nothing_in_memory(
     sqlite_engine: Engine, vault: MyNumberVault, tmp_path: Path
 ) -> None:
-    """Every statement that writes the manifest reads the ledger in index order: a sort (a GROUP
-    BY, an ORDER BY off the index) holds all of a run's containers in the driver (SQLite keeps
-    its temporary B-trees in memory), 30 MB of a 1M-member certificates run."""
+    """The driver's reads that grow with a run or the registry (the manifest, the return
+    requests) go in index order: a sort (a GROUP BY, an ORDER BY off the index) holds every row
+    in the driver, as SQLite keeps its temporary B-trees in memory: the manifest's GROUP BY
+    kind took 30 MB of a 1M-member certificates run."""
     demo_registry(sqlite_engine, vault, tmp_path, members=150)
     run_id, _ = start(sqlite_engine, vault, settings(tmp_path))
     execute(sqlite_engine, run_id, InlineEngine(), task_notices=40)
-    statements: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
-
     _, config = load_config(sqlite_engine, run_id)
-    event.listen(sqlite_engine, "before_cursor_execute", seen)
-    try:
+    with selects(sqlite_engine) as statements:
         write_manifest(sqlite_engine, run_id, config)
-    finally:
-        event.remove(sqlite_engine, "before_cursor_execute", seen)
-    assert len(statements) >= 4
+        with write_transaction(sqlite_engine) as conn:
+            request_returns(conn, conn.execute(select(runs).where(runs.c.id == run_id)).one())
+    assert len(statements) >= 5
     with sqlite_engine.connect() as conn:
         for statement, parameters in statements:
             plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
