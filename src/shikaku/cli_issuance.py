@@ -182,17 +182,9 @@ def _render(settings: Settings, engine: Any, run_id: int, work: Any, seconds: li
     from shikaku.issuance.runs import execute, load_config
 
     run, _config = load_config(engine, run_id)
-    with progress_bars(
-        ("印刷データ作成中", run.targets or None, "通"),
-        ("封入・マニフェスト作成中", None, "容器"),
-    ) as (update, packed):
+    with progress_bars(("印刷データ作成中", run.targets or None, "通")) as (update,):
         result = execute(
-            engine,
-            run_id,
-            work,
-            settings.issuance.task_notices,
-            _running_total(update),
-            lambda n: packed(n, n),
+            engine, run_id, work, settings.issuance.task_notices, _running_total(update)
         )
     seconds[0] += result.parallel_seconds
     seconds[1] += result.driver_seconds

@@ -8,11 +8,13 @@ first, then the rows stream to both files: memory stays flat however many contai
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, true
 
 from shikaku.domain.identifiers import run_label
 from shikaku.registry.tables import run_containers, run_partitions, runs
@@ -56,9 +58,12 @@ class ManifestTotals:
 _JSON = json.JSONEncoder(ensure_ascii=False)
 
 
-def manifest_rows(conn: Connection, run_id: int) -> Iterator[tuple[Any, ...]]:
-    """The run's containers in partition and container order, as tuples of ROW_FIELDS
-    (plain tuples: the manifest of a 1M-member run is 75k rows, all the driver's work)."""
+def manifest_rows(
+    conn: Connection, run_id: int, after: int = 0, upto: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """The containers of the run's partitions numbered after `after` up to `upto` (None: the
+    last), in partition and container order, as tuples of ROW_FIELDS (plain tuples: the
+    manifest of a 1M-member run is 75k rows)."""
     c, p = run_containers.c, run_partitions.c
     query = (
         select(
@@ -83,7 +88,11 @@ def manifest_rows(conn: Connection, run_id: int) -> Iterator[tuple[Any, ...]]:
             run_partitions,
             and_(p.run_id == c.run_id, p.partition_no == c.partition_no),
         )
-        .where(c.run_id == run_id)
+        .where(
+            c.run_id == run_id,
+            c.partition_no > after,
+            true() if upto is None else c.partition_no <= upto,
+        )
         .order_by(c.partition_no, c.container_no)
         .execution_options(yield_per=1000)  # 5,000 rows held 2 MiB of the driver's peak
     )
@@ -160,48 +169,80 @@ class TextSink:
         self.size = 0
 
 
+class ManifestWriter:
+    """Writes the two files as the run's partitions are done, in partition order: the driver
+    adds each finished stretch of partitions while the render tasks go on, and only the rest
+    and the totals are left once the last is rendered. Its rows at the end of a 1M-member
+    run were half the driver's own work (1.2 of 2.5 s; 39.7M members on 10 × 16 cores:
+    48 s of the 214 s modelled). The JSON's rows wait in `body`, an unnamed temporary file
+    (mode 0600, gone when closed), until the totals that precede them are known."""
+
+    def __init__(
+        self,
+        run_id: int,
+        min_letters: int,
+        csv_sink: BinaryIO,
+        json_sink: BinaryIO,
+        body: BinaryIO,
+    ) -> None:
+        self.run_id = run_id
+        self.min_letters = min_letters
+        self.json_sink = json_sink
+        self.csv_text = TextSink(csv_sink)
+        self.csv_text.write("\ufeff")  # UTF-8 with BOM: Excel opens it as UTF-8
+        self.csv = csv_writer(self.csv_text, lineterminator="\r\n")
+        self.csv.writerow(CSV_HEADER)
+        self.body = body
+        self.body_text = TextSink(self.body)
+        self.after = 0  # partitions up to this one are written
+        self.count = 0
+
+    def add(self, conn: Connection, upto: int | None = None) -> None:
+        """The rows of the partitions after those written, up to `upto` (None: all), every
+        one of them done."""
+        if upto is not None and upto <= self.after:
+            return
+        encode = _JSON.encode
+        for row in manifest_rows(conn, self.run_id, self.after, upto):
+            self.csv.writerow((row[0], _KIND_JA[row[1]], *row[2:]))
+            row_json = encode(dict(zip(ROW_FIELDS, row, strict=True)))
+            self.body_text.write(("\n  " if self.count == 0 else ",\n  ") + row_json)
+            self.count += 1
+        if upto is not None:
+            self.after = upto
+
+    def finish(self, conn: Connection) -> ManifestTotals:
+        """The rows left, the totals, and the JSON put together."""
+        self.add(conn)
+        run = conn.execute(select(runs).where(runs.c.id == self.run_id)).one()
+        total = totals(conn, self.run_id, self.min_letters)
+        self.csv.writerow(
+            (
+                "合計", "", total.containers, "", "", "", "", "", total.barcode_letters,
+                total.pieces, "", "", total.sheets, total.files, "", total.pages,
+            )
+        )  # fmt: skip
+        self.csv_text.flush()
+        head = {
+            "run": run_label(self.run_id),
+            "kind": run.kind,
+            "extraction_date": run.extraction_date.isoformat(),
+            "issued_on": run.issued_on.isoformat(),
+            "totals": asdict(total),
+            "barcode_discount_min_letters": self.min_letters,
+        }
+        head_json = json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "containers": ['
+        self.json_sink.write(head_json.encode("utf-8"))
+        self.body_text.flush()
+        self.body.seek(0)
+        shutil.copyfileobj(self.body, self.json_sink)
+        self.json_sink.write(b"\n ]\n}\n")
+        return total
+
+
 def write_manifest_files(
-    conn: Connection,
-    run_id: int,
-    min_letters: int,
-    csv_sink: BinaryIO,
-    json_sink: BinaryIO,
-    progress: Callable[[int], None] | None = None,
+    conn: Connection, run_id: int, min_letters: int, csv_sink: BinaryIO, json_sink: BinaryIO
 ) -> ManifestTotals:
     """Stream the manifest of a run whose partitions are all done into two binary sinks."""
-    run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
-    total = totals(conn, run_id, min_letters)
-    csv_text, json_text = TextSink(csv_sink), TextSink(json_sink)
-    csv_text.write("\ufeff")  # UTF-8 with BOM: Excel opens it as UTF-8
-    writer = csv_writer(csv_text, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    head = {
-        "run": run_label(run_id),
-        "kind": run.kind,
-        "extraction_date": run.extraction_date.isoformat(),
-        "issued_on": run.issued_on.isoformat(),
-        "totals": asdict(total),
-        "barcode_discount_min_letters": min_letters,
-    }
-    json_text.write(json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "containers": [')
-    count = 0
-    encode = _JSON.encode
-    for row in manifest_rows(conn, run_id):
-        writer.writerow((row[0], _KIND_JA[row[1]], *row[2:]))
-        row_json = encode(dict(zip(ROW_FIELDS, row, strict=True)))
-        json_text.write(("\n  " if count == 0 else ",\n  ") + row_json)
-        count += 1
-        if progress is not None and count % 1000 == 0:
-            progress(count)
-    writer.writerow(
-        (
-            "合計", "", total.containers, "", "", "", "", "", total.barcode_letters, total.pieces,
-            "", "", total.sheets, total.files, "", total.pages,
-        )
-    )  # fmt: skip
-    json_text.write("\n ]\n}\n")
-    csv_text.flush()
-    json_text.flush()
-    if progress is not None:
-        progress(count)
-    return total
+    with tempfile.TemporaryFile() as body:
+        return ManifestWriter(run_id, min_letters, csv_sink, json_sink, body).finish(conn)

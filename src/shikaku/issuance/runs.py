@@ -12,9 +12,12 @@ left", after a clean stop, an exception or kill -9 alike.
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -42,9 +45,9 @@ from shikaku.issuance.extract import (
     mark_extracted,
     write_held_report,
 )
-from shikaku.issuance.jobs import plan_jobs
+from shikaku.issuance.jobs import Job, plan_jobs
 from shikaku.issuance.letters import batch_letters, plan_letters
-from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, write_manifest_files
+from shikaku.issuance.manifest import MANIFEST_CSV, MANIFEST_JSON, ManifestWriter
 from shikaku.issuance.return_letters import build_return_letters
 from shikaku.issuance.runconfig import RunConfig
 from shikaku.issuance.work import (
@@ -156,11 +159,10 @@ def execute(
     work_engine: WorkEngine,
     task_notices: int,
     progress: Progress | None = None,
-    pack_progress: Progress | None = None,
 ) -> ExecutionSummary:
-    """Render and record every pending partition (on the engine), then write the manifest;
-    the run is done. The engine is finished once the last partition is rendered: its workers
-    shut down while the driver writes the manifest."""
+    """Render and record every pending partition (on the engine) while the manifest follows
+    the partitions done; the run is done. The engine is finished once the last partition is
+    rendered: its workers shut down while the driver ends the manifest."""
     started = time.perf_counter()
     run, config = load_config(engine, run_id)
     if run.status == "extracting":
@@ -171,23 +173,51 @@ def execute(
     summary = ExecutionSummary(run_id, output_url=run.output_url)
     _clean_temporaries(run.output_url)
     jobs = plan_jobs(lambda: read_once(engine), run_id, database_url(engine), config, task_notices)
-    parallel = time.perf_counter()
-    for done in work_engine.map_unordered(render_job, jobs):
-        summary.partitions_rendered += done.partitions
-        summary.notices_rendered += done.notices
-        summary.pages += done.pages
-        if progress is not None:
-            progress(done.notices)
-    summary.parallel_seconds = time.perf_counter() - parallel
-    work_engine.finish()
-    if run.kind in CERTIFICATE_KINDS:
-        write_returns(engine, run_id)
-    write_manifest(engine, run_id, config, pack_progress)
+    stretch = DoneStretch()
+    with manifest_stream(engine, run_id, config) as manifest:
+        parallel = time.perf_counter()
+        for done in work_engine.map_unordered(render_job, stretch.follow(jobs)):
+            summary.partitions_rendered += done.partitions
+            summary.notices_rendered += done.notices
+            summary.pages += done.pages
+            if progress is not None:
+                progress(done.notices)
+            upto = stretch.done(done.last_partition)
+            if upto is not None:
+                with read_once(engine) as conn:
+                    manifest.add(conn, upto)
+        summary.parallel_seconds = time.perf_counter() - parallel
+        work_engine.finish()
+        if run.kind in CERTIFICATE_KINDS:
+            write_returns(engine, run_id)
     _clean_temporaries(run.output_url)  # left by a worker that was killed mid-file
     summary.manifest_csv = f"{run.output_url}/{MANIFEST_CSV}"
     summary.manifest_json = f"{run.output_url}/{MANIFEST_JSON}"
     summary.driver_seconds = time.perf_counter() - started - summary.parallel_seconds
     return summary
+
+
+class DoneStretch:
+    """Which partitions are done from the first on, as jobs (planned in partition order)
+    finish in any order: the manifest follows in partition order."""
+
+    def __init__(self) -> None:
+        self.sent: deque[int] = deque()  # each job's last partition, in the order planned
+        self.finished: set[int] = set()
+
+    def follow(self, jobs: Iterable[Job]) -> Iterator[Job]:
+        for job in jobs:
+            self.sent.append(job.partitions[-1])
+            yield job
+
+    def done(self, last_partition: int) -> int | None:
+        """A job ended: the last partition of the stretch now done, if it grew."""
+        self.finished.add(last_partition)
+        upto = None
+        while self.sent and self.sent[0] in self.finished:
+            upto = self.sent.popleft()
+            self.finished.discard(upto)
+        return upto
 
 
 def database_url(engine: Engine) -> str:
@@ -221,30 +251,35 @@ def write_returns(engine: Engine, run_id: int) -> int:
     return len(letters)
 
 
-def write_manifest(
-    engine: Engine, run_id: int, config: RunConfig, progress: Progress | None = None
-) -> None:
-    with read_once(engine) as conn:
-        run = conn.execute(select(runs).where(runs.c.id == run_id)).one()
-        pending = conn.execute(
-            select(func.count())
-            .select_from(run_partitions)
-            .where(run_partitions.c.run_id == run_id, run_partitions.c.status != "done")
-        ).scalar_one()
-        if pending:
-            raise RunError(
-                f"実行 {run_id} に未処理の区画が {pending} 件あります",
-                f"run {run_id} has {pending} partitions pending",
-            )
-        fs, root = output_fs(run.output_url)
-        fs.makedirs(root, exist_ok=True)
-        with (
-            atomic_write(fs, root, MANIFEST_CSV) as csv_sink,
-            atomic_write(fs, root, MANIFEST_JSON) as json_sink,
-        ):
-            write_manifest_files(
-                conn, run_id, config.barcode_discount_min_letters, csv_sink, json_sink, progress
-            )
+@contextmanager
+def manifest_stream(engine: Engine, run_id: int, config: RunConfig) -> Iterator[ManifestWriter]:
+    """The run's manifest, written as its partitions are done (`add`); when the block ends,
+    with every partition done, the rest and the totals are written, the files put in place
+    and the run is done. Nothing is put in place if the block fails."""
+    run = load_config(engine, run_id)[0]
+    fs, root = output_fs(run.output_url)
+    fs.makedirs(root, exist_ok=True)
+    with (
+        atomic_write(fs, root, MANIFEST_CSV) as csv_sink,
+        atomic_write(fs, root, MANIFEST_JSON) as json_sink,
+        tempfile.TemporaryFile() as body,
+    ):
+        manifest = ManifestWriter(
+            run_id, config.barcode_discount_min_letters, csv_sink, json_sink, body
+        )
+        yield manifest
+        with read_once(engine) as conn:
+            pending = conn.execute(
+                select(func.count())
+                .select_from(run_partitions)
+                .where(run_partitions.c.run_id == run_id, run_partitions.c.status != "done")
+            ).scalar_one()
+            if pending:
+                raise RunError(
+                    f"実行 {run_id} に未処理の区画が {pending} 件あります",
+                    f"run {run_id} has {pending} partitions pending",
+                )
+            manifest.finish(conn)
     with write_transaction(engine) as conn:
         conn.execute(
             runs.update()

@@ -39,6 +39,7 @@ class JobDone:
     partitions: int
     notices: int
     pages: int
+    last_partition: int  # the manifest follows the partitions done from the first on
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ def render_job(job: Job) -> JobDone:
                 p.run_id == job.run_id, p.partition_no.in_(job.partitions), p.status == "done"
             )
         ).scalar_one()
-    return JobDone(len(job.partitions), job.notices, int(pages))
+    return JobDone(len(job.partitions), job.notices, int(pages), job.partitions[-1])
 
 
 def render_partitions(job: Job, pending_only: bool = False) -> list[PartitionDone]:
