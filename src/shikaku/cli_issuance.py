@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -94,11 +95,18 @@ def _running_total(update: Any) -> Callable[[int], None]:
     return step
 
 
-def _work_engine(settings: Settings) -> Any:
+@contextmanager
+def _working(settings: Settings) -> Iterator[Any]:
+    """The run's work engine, closed when the block ends. Made before anything else: a
+    LocalCluster starts beside the driver's imports and the run's creation."""
     from shikaku.issuance.engine import make_engine
 
     cfg = settings.issuance
-    return make_engine(str(cfg.engine), cfg.scheduler, cfg.workers)
+    work = make_engine(str(cfg.engine), cfg.scheduler, cfg.workers)
+    try:
+        yield work
+    finally:
+        work.close()
 
 
 def start_and_execute(
@@ -109,11 +117,9 @@ def start_and_execute(
     after: int | None,
     expiring_before: date | None = None,
 ) -> int:
-    """Create, extract and render a run; print where everything is. Returns the run id. The
-    engine's workers start first, beside the driver's imports and the run's creation."""
+    """Create, extract and render a run; print where everything is. Returns the run id."""
     engine = database(settings)
-    work = _work_engine(settings)
-    try:
+    with _working(settings) as work:
         from shikaku.issuance.runconfig import RunConfig
         from shikaku.issuance.runs import create_run
 
@@ -122,30 +128,18 @@ def start_and_execute(
         run_id = create_run(engine, config, output, kind, day, issued_on, after, expiring_before)
         out.print(f"実行 R{run_id:06d} を開始しました（{_KIND_JA[kind]}、基準日 {day}）")
         finish_run(settings, engine, run_id, work)
-    finally:
-        work.close()
     return run_id
 
 
-def finish_run(settings: Settings, engine: Any, run_id: int, work: Any | None = None) -> None:
-    """Whatever is left of a run: extraction, rendering, manifest (on `work`, or on an
-    engine of its own)."""
+def finish_run(settings: Settings, engine: Any, run_id: int, work: Any) -> None:
+    """Whatever is left of a run not yet done, on `work`: extraction, rendering, manifest."""
     from shikaku.issuance.runs import load_config
 
     run, _config = load_config(engine, run_id)
-    if run.status == "done":
-        _print_where(engine, run_id)
-        return
-    own = work is None
-    work = work or _work_engine(settings)
-    try:
-        seconds = [0.0, 0.0]  # while tasks ran, the driver alone
-        if run.status == "extracting":
-            _extract(settings, engine, run_id, work, seconds)
-        _render(settings, engine, run_id, work, seconds)
-    finally:
-        if own:
-            work.close()
+    seconds = [0.0, 0.0]  # while tasks ran, the driver alone
+    if run.status == "extracting":
+        _extract(settings, engine, run_id, work, seconds)
+    _render(settings, engine, run_id, work, seconds)
     _print_where(engine, run_id)
     out.print(f"  所要時間 (seconds): 並列 {seconds[0]:.1f}・ドライバのみ {seconds[1]:.1f}")
 
@@ -412,7 +406,8 @@ def runs_resume(
     if info.status == "done":
         out.print(f"実行 R{run_id:06d} は完了しています (already done)")
         return
-    finish_run(settings, db, run_id)
+    with _working(settings) as work:
+        finish_run(settings, db, run_id, work)
 
 
 @runs_app.command("verify")
@@ -457,5 +452,6 @@ def demo_run(
         _print_where(engine, run_id)
     else:
         out.print(f"実行 R{run_id:06d} を再開します (resuming)")
-        finish_run(settings, engine, run_id)
+        with _working(settings) as work:
+            finish_run(settings, engine, run_id, work)
     return run_id

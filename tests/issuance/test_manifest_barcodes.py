@@ -10,11 +10,10 @@ import csv
 import json
 import random
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from shikaku.issuance.certificate_returns import request_returns
 from shikaku.issuance.engine import InlineEngine
@@ -25,6 +24,7 @@ from shikaku.registry.db import read_once, write_transaction
 from shikaku.registry.tables import employers, runs
 from shikaku.security.mynumber import MyNumberVault
 from tests.issuance.helpers import demo_registry, settings, start
+from tests.statements import driver_statements
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -67,22 +67,6 @@ def test_manifest_counts_letters_with_and_without_barcode(
     assert report.ok, report.problems
 
 
-@contextmanager
-def selects(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements run on `engine` inside the block, with their parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def hook(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", hook)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", hook)
-
-
 def test_the_driver_sorts_nothing_in_memory(
     sqlite_engine: Engine, vault: MyNumberVault, tmp_path: Path
 ) -> None:
@@ -93,19 +77,20 @@ def test_the_driver_sorts_nothing_in_memory(
     demo_registry(sqlite_engine, vault, tmp_path, members=150)
     run_id, _ = start(sqlite_engine, vault, settings(tmp_path))
     execute(sqlite_engine, run_id, InlineEngine(), task_notices=40)
-    _, config = load_config(sqlite_engine, run_id)
-    with selects(sqlite_engine) as statements:
+    run, config = load_config(sqlite_engine, run_id)
+    with driver_statements(sqlite_engine) as statements:
         with (
-            manifest_stream(sqlite_engine, run_id, config) as manifest,
+            manifest_stream(sqlite_engine, run, config) as manifest,
             read_once(sqlite_engine) as conn,
         ):
             manifest.add(conn, 2)  # as the first partitions are done
         with write_transaction(sqlite_engine) as conn:
-            request_returns(conn, conn.execute(select(runs).where(runs.c.id == run_id)).one())
-    assert len(statements) >= 5
+            request_returns(conn, run)
+    selects = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+    assert len(selects) >= 5
     with sqlite_engine.connect() as conn:
-        for statement, parameters in statements:
-            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        for statement in selects:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement).all()
             assert not [row for row in plan if "TEMP B-TREE" in row[-1]], (statement, plan)
 
 

@@ -175,7 +175,7 @@ def execute(
     _clean_temporaries(run.output_url)
     jobs = plan_jobs(lambda: read_once(engine), run_id, database_url(engine), config, task_notices)
     stretch = DoneStretch()
-    with manifest_stream(engine, run_id, config) as manifest:
+    with manifest_stream(engine, run, config) as manifest:
         parallel = time.perf_counter()
         for done in work_engine.map_unordered(render_job, stretch.follow(jobs)):
             summary.partitions_rendered += done.partitions
@@ -253,11 +253,11 @@ def write_returns(engine: Engine, run_id: int) -> int:
 
 
 @contextmanager
-def manifest_stream(engine: Engine, run_id: int, config: RunConfig) -> Iterator[ManifestWriter]:
-    """The run's manifest, written as its partitions are done (`add`); when the block ends,
-    with every partition done, the rest and the totals are written, the files put in place
-    and the run is done. Nothing is put in place if the block fails."""
-    run = load_config(engine, run_id)[0]
+def manifest_stream(engine: Engine, run: Any, config: RunConfig) -> Iterator[ManifestWriter]:
+    """The manifest of `run` (its row), written as its partitions are done (`add`); when the
+    block ends, with every partition done, the rest and the totals are written, the files put
+    in place and the run is done. Nothing is put in place if the block fails."""
+    run_id = run.id
     fs, root = output_fs(run.output_url)
     fs.makedirs(root, exist_ok=True)
     with (
