@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 from pypdf import PdfReader
 
+from shikaku.domain.identifiers import partition_code
 from shikaku.domain.window import Rect
 from shikaku.render import Renderer, RenderError
 from shikaku.render.model import PageRange
@@ -77,8 +78,17 @@ def test_label_shows_the_employer_address(parcel_pdf: Rendered) -> None:
     assert "〒100-0013" in text
     assert "株式会社 霞が関商事" in text
     assert "事業主様・ご担当者様" in text
-    assert "R000001-P000012" in text
+    assert "R000001-P0000012" in text
     assert e.address.split(" ")[0] in text
+
+
+def test_label_cover_and_list_show_the_parcels_management_number(parcel_pdf: Rendered) -> None:
+    """The 管理番号 the employer quotes is the one the portal shows and the control codes
+    begin with (domain.identifiers.partition_code): 7 digits of partition, on every page."""
+    code = partition_code(samples.RUN, 12)
+    assert code == "R000001-P0000012"
+    for page in (1, 2, 3):  # the first container's label, the cover letter, the list
+        assert code in squash(page_text(parcel_pdf.path, page)), page
 
 
 def test_cover_letter_counts(parcel_pdf: Rendered) -> None:

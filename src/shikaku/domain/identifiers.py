@@ -234,6 +234,13 @@ def run_label(run_id: int) -> str:
     return f"R{run_id:06d}"
 
 
+def partition_code(run: str, partition: int) -> str:
+    """A parcel's or batch's 管理番号 (R000001-P0000001): printed on its label, cover letter
+    and list, shown by the employer portal, and the start of its pieces' control numbers.
+    `run` is the run's label."""
+    return f"{run}-P{partition:07d}"
+
+
 def control_code(run_id: int, partition: int, piece: int) -> str:
     """A printed piece's control number: run, partition (parcel or batch) and piece."""
-    return f"{run_label(run_id)}-P{partition:07d}-{piece:04d}"
+    return f"{partition_code(run_label(run_id), partition)}-{piece:04d}"

@@ -311,7 +311,7 @@ class Renderer:
     def render_parcel(self, parcel: Parcel, out: BinaryIO) -> RenderResult:
         """One employer parcel as one PDF in print order (see the module docstring)."""
         pieces = [n for h in parcel.households for n in h.notices]
-        kind = _kind(pieces, f"{parcel.run_label}-P{parcel.partition:06d}")
+        kind = _kind(pieces, parcel.code)
         try:
             return self._parcel(parcel, pieces, kind, out)
         except RenderError:
@@ -329,8 +329,8 @@ class Renderer:
                 return n.control
         e = parcel.employer
         if self.fonts.unprintable(e.name + e.address):
-            return f"{parcel.run_label}-P{parcel.partition:06d} 事業所 {e.symbol}"
-        return f"{parcel.run_label}-P{parcel.partition:06d}"
+            return f"{parcel.code} 事業所 {e.symbol}"
+        return parcel.code
 
     def _parcel(
         self, parcel: Parcel, pieces: list[Piece], kind: DocumentKind, out: BinaryIO
@@ -372,7 +372,7 @@ class Renderer:
     def render_batch(self, batch: MailingBatch, out: BinaryIO) -> RenderResult:
         """Home-delivered letters: one notice (and 申出書) or one certificate letter per
         letter, in the given order."""
-        kind = _kind(batch.notices, f"{batch.run_label}-P{batch.partition:06d}")
+        kind = _kind(batch.notices, batch.code)
         f = _PdfFile(self, self._family(kind), out, self._templates(batch.notices))
         pieces = tuple(self._pieces(f, batch.notices))
         return f.finish(pieces, pieces)

@@ -13,6 +13,7 @@ from typing import Final, Literal
 
 from shikaku.domain.barcode import Barcode
 from shikaku.domain.certificate import CertificateReason as CertificateReason
+from shikaku.domain.identifiers import partition_code
 
 MyNumberState = Literal["registered", "none", "needs_check"]
 Delivery = Literal["employer", "home"]
@@ -171,6 +172,11 @@ class Parcel:
     containers: tuple[Container, ...]  # pieces = notices, numbered in household order
 
     @property
+    def code(self) -> str:
+        """The parcel's 管理番号, R000001-P0000001."""
+        return partition_code(self.run_label, self.partition)
+
+    @property
     def kind(self) -> DocumentKind:
         """What the parcel carries (its first piece's kind; a file holds one kind)."""
         for h in self.households:
@@ -189,6 +195,11 @@ class MailingBatch:
     extraction_date: date
     area: str  # leading digits of the postal code shared by the batch
     notices: tuple[Piece, ...]  # in postal-code order: all Notice or all Certificate
+
+    @property
+    def code(self) -> str:
+        """The batch's 管理番号, R000001-P0000001."""
+        return partition_code(self.run_label, self.partition)
 
     @property
     def kind(self) -> DocumentKind:

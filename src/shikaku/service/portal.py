@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
 from shikaku.domain.errors import DomainError
-from shikaku.domain.identifiers import control_code, run_label
+from shikaku.domain.identifiers import control_code, partition_code, run_label
 from shikaku.domain.normalize import format_wareki, parse_date, to_halfwidth_ascii
 from shikaku.issuance.work import output_fs
 from shikaku.registry.auditlog import AuditWriter
@@ -130,7 +130,7 @@ class Parcel:
 
     @property
     def control(self) -> str:
-        return f"{run_label(self.run_id)}-P{self.partition_no:07d}"
+        return partition_code(run_label(self.run_id), self.partition_no)
 
     @property
     def title(self) -> str:

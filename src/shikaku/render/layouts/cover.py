@@ -198,7 +198,7 @@ class CoverLayout:
         c.text(
             MARGIN,
             291.0,
-            f"{parcel.run_label}-P{parcel.partition:06d}　記号 {e.symbol}",
+            f"{parcel.code}　記号 {e.symbol}",
             6.5,
         )
 

@@ -144,7 +144,7 @@ class DistributionLayout:
         c.text(RIGHT, 17.0, f"{page} / {pages}", 10.0, align="right")
         c.text(LEFT, 24.5, f"{e.name}　記号 {e.symbol}", 9.5, max_width=140.0)
         c.text(RIGHT, 24.5, f"作成日 {wareki(parcel.issued_on)}", 8.5, align="right")
-        c.text(RIGHT, 291.0, f"{parcel.run_label}-P{parcel.partition:06d}", 6.5, align="right")
+        c.text(RIGHT, 291.0, parcel.code, 6.5, align="right")
 
         enc = c.encoders["gothic"]
         text = [b"BT\n"]

@@ -102,7 +102,7 @@ class LabelLayout:
                align="center")  # fmt: skip
         c.text(cx, top + 39.5, f"（{pieces} 通）", 9.0, align="center")
         c.text(RIGHT - 6, FRAME_TOP + FRAME_HEIGHT - 9.5,
-               f"{parcel.run_label}-P{parcel.partition:06d}", 8.0, align="right")  # fmt: skip
+               parcel.code, 8.0, align="right")  # fmt: skip
         c.text(RIGHT - 6, FRAME_TOP + FRAME_HEIGHT - 5.0, f"記号 {e.symbol}", 8.0,
                align="right")  # fmt: skip
 
