@@ -43,7 +43,7 @@ class Issuer:
 class Notice:
     """One person's 資格情報のお知らせ, exactly as printed (the ledger's frozen target)."""
 
-    control: str  # printed small in the margin: run, partition, piece ("R000001-P000012-0003")
+    control: str  # printed small in the margin: run, partition, piece ("R000001-P0000012-0003")
     symbol: str
     number: str
     branch: str
