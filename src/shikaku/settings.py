@@ -238,11 +238,9 @@ class ApiSettings(_Section):
     processes: int = Field(1, ge=1, le=64)  # uvicorn processes serving the API
     rate_limit_per_second: float = Field(20.0, gt=0)  # per API key and API process
     rate_limit_burst: int = Field(40, ge=1)
-    database_connections: int = Field(4, ge=1, le=64)  # PostgreSQL lookups at once, per worker
     telemetry: bool = False  # FastAPI's OpenTelemetry spans and metrics (needs a provider)
-    audit_flush_ms: float = Field(2.0, ge=0, le=100)  # the longest a batch of audit rows gathers
-    # Checks per batch (shikaku.checkers): SQLite's go to a child process of each worker in
-    # batches of at most this many, PostgreSQL's lookups go as one statement per batch.
+    # Checks per batch (shikaku.checkers): they go to the checker process of each worker in
+    # batches of at most this many.
     check_batch: int = Field(8, ge=1, le=256)
 
 

@@ -296,91 +296,76 @@ def test_entries_are_checked() -> None:
         AuditEntry("eligibility", detail={"x": "y" * 2000})
 
 
-def test_async_writers_of_two_processes_keep_one_chain(engine: Engine) -> None:
-    """PostgreSQL (the API's asynchronous psycopg path): each writer continues from the row it wrote last;
+def test_writers_of_two_processes_keep_one_chain(engine: Engine) -> None:
+    """PostgreSQL (the API checker's autocommit path): each writer continues from the row it wrote last;
     when the other writer got there first, the primary key refuses the batch and it tries
     again from the head. Interleaved, the log stays one valid chain with no gap.
-    (SQLite has no asynchronous writer: the same interleaving through `append`.)"""
-    import asyncio
-
+    (SQLite has no autocommit writer: the same interleaving through `append`.)"""
     if engine.dialect.name == "sqlite":
         first, second = AuditWriter(engine), AuditWriter(engine)
         for i in range(6):
             (first if i % 2 else second).append(entries(3, start=3 * i))
     else:
-        asyncio.run(_interleave_async(engine, batches=6, size=3))
+        _interleave_autocommit(engine, batches=6, size=3)
     report = verify_chain(engine)
     assert report.ok and report.rows == 18
 
 
-async def _interleave_async(engine: Engine, batches: int, size: int) -> None:
-    """Two asynchronous writers, each on its own connection, take turns batch by batch: each
+def _interleave_autocommit(engine: Engine, batches: int, size: int) -> None:
+    """Two autocommit writers, each on its own connection, take turns batch by batch: each
     batch finds the other's rows after its own last one."""
-    from psycopg import AsyncConnection
+    from psycopg import connect
 
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     first, second = AuditWriter(engine), AuditWriter(engine)
-    a = await AsyncConnection.connect(dsn, autocommit=True)
-    b = await AsyncConnection.connect(dsn, autocommit=True)
-    try:
+    with connect(dsn, autocommit=True) as a, connect(dsn, autocommit=True) as b:
         for i in range(batches):
             writer, conn = (first, a) if i % 2 else (second, b)
-            ids = await writer.append_async(conn, entries(size, start=size * i))
+            ids = writer.append_autocommit(conn, entries(size, start=size * i))
             assert ids == list(range(size * i + 1, size * i + size + 1))
-    finally:
-        await a.close()
-        await b.close()
 
 
 def test_concurrent_writers_of_three_processes_all_succeed(pg_engine: Engine) -> None:
-    """Two API workers' asynchronous writers and a staff console's blocking one, at once: a
-    writer that continues from its own last row must not slip in between a locked writer's
-    read of the head and its insert (that insert then failed on the primary key, and the API
-    answered 503). Every batch is written, and the log is one chain without gaps."""
-    import asyncio
+    """Two API workers' checker processes (autocommit writers) and a staff console's blocking
+    writer, at once: a writer that continues from its own last row must not slip in between
+    a locked writer's read of the head and its insert (that insert then failed on the primary
+    key, and the API answered 503). Every batch is written, and the log is one chain without
+    gaps."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    from psycopg import AsyncConnection
+    from psycopg import connect
 
     dsn = pg_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     batches, size = 40, 3
     console = AuditWriter(pg_engine)
 
-    async def api_worker(writer: AuditWriter) -> int:
-        conn = await AsyncConnection.connect(dsn, autocommit=True)
-        try:
+    def api_worker() -> int:
+        writer = AuditWriter(pg_engine)
+        with connect(dsn, autocommit=True) as conn:
             for i in range(batches):
-                assert len(await writer.append_async(conn, entries(size, start=i))) == size
-        finally:
-            await conn.close()
+                assert len(writer.append_autocommit(conn, entries(size, start=i))) == size
         return batches * size
 
-    async def run() -> list[int]:
-        console_rows = asyncio.to_thread(
-            lambda: sum(len(console.append(entries(size))) for _ in range(batches))
-        )
-        return list(
-            await asyncio.gather(
-                api_worker(AuditWriter(pg_engine)), api_worker(AuditWriter(pg_engine)), console_rows
-            )
-        )
+    def console_rows() -> int:
+        return sum(len(console.append(entries(size))) for _ in range(batches))
 
-    written = sum(asyncio.run(run()))
+    with ThreadPoolExecutor(3) as pool:
+        written = sum(f.result() for f in [pool.submit(api_worker), pool.submit(api_worker),
+                                           pool.submit(console_rows)])  # fmt: skip
     report = verify_chain(pg_engine)
     assert report.ok, report.problems[:3]
     assert report.rows == written == 3 * batches * size
 
 
 @pytest.mark.parametrize("tries", [0, 1, 3])
-def test_async_writers_after_refusals_take_the_lock(
+def test_autocommit_writers_after_refusals_take_the_lock(
     pg_engine: Engine, monkeypatch: pytest.MonkeyPatch, tries: int
 ) -> None:
     """However many unlocked attempts a batch gets (none: straight to the locked way), two
     writers that keep overtaking each other write every batch, in one chain."""
-    import asyncio
-
     from shikaku.registry import auditlog
 
     monkeypatch.setattr(auditlog, "OPTIMISTIC_TRIES", tries)
-    asyncio.run(_interleave_async(pg_engine, batches=6, size=2))
+    _interleave_autocommit(pg_engine, batches=6, size=2)
     report = verify_chain(pg_engine)
     assert report.ok and report.rows == 12

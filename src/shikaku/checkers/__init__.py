@@ -1,16 +1,18 @@
-"""The clinic check: one interface, one implementation per database.
+"""The clinic check: one interface, one checker process, one backend per database.
 
 A checker answers `check(query, reader)` only once the read's audit row is durable, and
 owns everything between: batching the requests in flight, the lookups, the rules
 (service.eligibility) and the audit log's group commit. The web layer (web.api, web.fhir)
-only parses, authorises, calls a checker and writes the answer.
+only parses, authorises, calls the checker and writes the answer.
 
-- SQLite (checkers.sqlite): the checks run in a checker process beside each API process, a batch
-  per transaction.
-- PostgreSQL (checkers.postgres): on the event loop, on psycopg's asynchronous connections,
-  lookups and audit rows in batches of one statement each.
+The checks run in a checker process beside each API process (checkers.process), a batch of
+checks per durable commit; its database's backend does the lookups and the commits:
+- SQLite (checkers.sqlite): one statement per lookup on the audit writer's connection, the
+  audit rows in one transaction;
+- PostgreSQL (checkers.postgres): the lookups as one statement of arrays, the audit rows as
+  one more, autocommitted.
 
-Either raises `NotAudited` when it cannot vouch for the audit row (the answer is then a 503).
+It raises `NotAudited` when it cannot vouch for the audit row (the answer is then a 503).
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from shikaku.checkers.batching import Load
-from shikaku.registry.db import is_sqlite
 from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.settings import Settings
 
-__all__ = ["Checker", "Load", "NotAudited", "Reader", "checker_for"]
+__all__ = ["Checker", "NotAudited", "Reader", "checker_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +51,9 @@ class Checker(Protocol):
         ...
 
 
-def checker_for(settings: Settings, engine: Engine, load: Load | None = None) -> Checker:
-    """The database's checker. `load` counts the requests begun (the PostgreSQL checker's
-    batches gather while they come). A SQLite database no other process can open is
-    refused (SettingsError)."""
-    if is_sqlite(engine):
-        from shikaku.checkers.sqlite import SqliteChecker
+def checker_for(settings: Settings, engine: Engine) -> Checker:
+    """The API process's checker. A SQLite database no other process can open is refused
+    (SettingsError)."""
+    from shikaku.checkers.process import ProcessChecker
 
-        return SqliteChecker(settings, engine)
-    from shikaku.checkers.postgres import PostgresChecker
-
-    return PostgresChecker(settings, engine, load or Load())
+    return ProcessChecker(settings, engine)

@@ -6,8 +6,9 @@ lock (SQLite: a lock file, then BEGIN IMMEDIATE; PostgreSQL: a transaction-scope
 lock), so writers in any number of processes never fork the chain; ids are assigned here,
 without gaps. It returns only after the commit is durable (SQLite: synchronous=FULL for
 that commit; PostgreSQL: synchronous_commit=on), so a caller that answers after `append`
-returns never answers without its audit row. The clinic API's checkers (shikaku.checkers)
-share one such transaction among the reads in flight (group commit).
+returns never answers without its audit row. The clinic API's checker process
+(shikaku.checkers) shares one commit among the reads in flight (group commit):
+`append` on SQLite, `append_autocommit` (one statement) on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from shikaku.registry.tables import audit_log
 from shikaku.security.audit import GENESIS, AuditEntry, AuditReport, chain_hash, check_chain
 
 if TYPE_CHECKING:
-    from psycopg import AsyncConnection
+    from psycopg import Connection as PsycopgConnection
 
 # Any 64-bit key: the PostgreSQL advisory lock that serialises writers of the log.
 PG_LOCK_KEY = int.from_bytes(hashlib.sha256(b"shikaku.audit_log").digest()[:8], "big", signed=True)
@@ -40,7 +41,7 @@ def _utcnow() -> datetime:
 
 DURABLE_COMMITS = ("SET synchronous_commit = on",)  # PostgreSQL session of a log writer
 UNIQUE_VIOLATION = "23505"  # SQLSTATE: another writer took the id first
-OPTIMISTIC_TRIES = 3  # append_async's unlocked attempts before it takes the lock
+OPTIMISTIC_TRIES = 3  # append_autocommit's unlocked attempts before it takes the lock
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> list[str]:
@@ -48,9 +49,8 @@ def _columns(rows: list[tuple[Any, ...]]) -> list[str]:
     return [pg_array(column) for column in zip(*rows, strict=True)]
 
 
-# PostgreSQL (psycopg, asynchronous): a whole batch as one prepared statement, one array per
-# column. It
-# takes the log's lock before its first row (an uncorrelated subquery runs once, before the
+# PostgreSQL (psycopg, autocommit): a whole batch as one prepared statement, one array per
+# column. It takes the log's lock before its first row (an uncorrelated subquery runs once, before the
 # scan; the cast keeps the planner from dropping the call, as it would inside EXISTS), so a
 # writer continuing from its own last row never slips in between another writer's locked
 # read of the head and that writer's insert.
@@ -104,7 +104,7 @@ class AuditWriter:
         self.engine = engine
         self.keep_connection = keep_connection
         self._held: Connection | None = None
-        self._head: tuple[int, bytes] | None = None  # (id, row_hash) last written (async)
+        self._head: tuple[int, bytes] | None = None  # (id, row_hash) last written (autocommit)
         self._lock = threading.Lock()
         self._sqlite = is_sqlite(engine)
         self._shared_file = shared_sqlite_file(engine)  # the lock file's database
@@ -213,34 +213,33 @@ class AuditWriter:
                 raw.commit()
         return [row[0] for row in rows]
 
-    async def append_async(
-        self, conn: AsyncConnection[Any], entries: Sequence[AuditEntry]
+    def append_autocommit(
+        self, conn: PsycopgConnection[Any], entries: Sequence[AuditEntry]
     ) -> list[int]:
-        """`append` on a psycopg asynchronous connection in autocommit (the API's on
-        PostgreSQL, whose sessions have synchronous_commit=on: see DURABLE_COMMITS): the
-        event loop keeps serving while the server commits. The batch is one statement, one
-        array per column.
+        """`append` on a psycopg connection in autocommit (the PostgreSQL checker's, whose
+        session has synchronous_commit=on: see DURABLE_COMMITS), in one statement, one array
+        per column: one round trip, durable when it returns.
 
         The writer continues from the row it wrote last, in a single autocommitted statement
-        (one round trip, durable when it returns) that takes the log's lock itself. Should
-        another writer have continued the chain meanwhile, the batch's first id is taken
-        (the primary key refuses it, nothing is written): the writer reads the head, without
-        the lock, and tries again from there (several API workers take turns this way, in
-        three round trips rather than six). After OPTIMISTIC_TRIES refusals the batch goes
-        the locked way, which cannot be refused: lock, read the head, insert, commit. The
-        chain cannot fork: a row's place is its id, and no writer inserts without the lock,
-        so a head read without it is at worst stale, and then refused."""
+        that takes the log's lock itself. Should another writer have continued the chain
+        meanwhile, the batch's first id is taken (the primary key refuses it, nothing is
+        written): the writer reads the head, without the lock, and tries again from there
+        (several API workers take turns this way, in three round trips rather than six).
+        After OPTIMISTIC_TRIES refusals the batch goes the locked way, which cannot be
+        refused: lock, read the head, insert, commit. The chain cannot fork: a row's place is
+        its id, and no writer inserts without the lock, so a head read without it is at worst
+        stale, and then refused."""
         if not entries:
             return []
-        assert conn.autocommit, "append_async needs an autocommit connection"
+        assert conn.autocommit, "append_autocommit needs an autocommit connection"
         now = _utcnow()
         last, known = self._head, self._head is not None
         for _attempt in range(OPTIMISTIC_TRIES):
             if not known:
-                last, known = await (await conn.execute(self._last_sql)).fetchone(), True
+                last, known = conn.execute(self._last_sql).fetchone(), True
             rows = self._chain(last, entries, now)
             try:
-                await conn.execute(_PG_INSERT_COLUMNS, (*_columns(rows), PG_LOCK_KEY), prepare=True)
+                conn.execute(_PG_INSERT_COLUMNS, (*_columns(rows), PG_LOCK_KEY), prepare=True)
             except Exception as exc:
                 self._head = None
                 if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
@@ -249,10 +248,10 @@ class AuditWriter:
                 continue
             self._head = (rows[-1][0], rows[-1][-1])
             return [row[0] for row in rows]
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
-            rows = self._chain(await (await conn.execute(self._last_sql)).fetchone(), entries, now)
-            await conn.execute(_PG_INSERT_COLUMNS, (*_columns(rows), PG_LOCK_KEY))
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+            rows = self._chain(conn.execute(self._last_sql).fetchone(), entries, now)
+            conn.execute(_PG_INSERT_COLUMNS, (*_columns(rows), PG_LOCK_KEY))
         self._head = (rows[-1][0], rows[-1][-1])
         return [row[0] for row in rows]
 

@@ -8,8 +8,8 @@ covers the day began (a newer qualification if it began later).
 
 It runs as the driver's own SQL text, compiled once per dialect, on the driver's cursor:
 SQLAlchemy's per-statement and result work cost as much as the query. `find_records` is the
-blocking form (SQLite, scripts); `find_many_async` runs many lookups in one statement, the
-API's on PostgreSQL (psycopg's asynchronous connection, checkers.postgres).
+form for one lookup (SQLite's checker, scripts); `find_many` runs many lookups in one
+statement, the API's on PostgreSQL (psycopg's own connection, checkers.postgres).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
 if TYPE_CHECKING:
-    from psycopg import AsyncConnection
+    from psycopg import Connection as PsycopgConnection
 
 from shikaku.domain.members import Period
 from shikaku.registry.db import in_force_on, pg_array
@@ -290,17 +290,19 @@ def find_records(
         cursor.close()
 
 
-async def find_many_async(
-    conn: AsyncConnection[Any], lookups: Sequence[tuple[str, str, str, str, date, date]]
+def find_many(
+    conn: PsycopgConnection[Any], lookups: Sequence[tuple[str, str, str, str, date, date]]
 ) -> list[list[PersonRecord]]:
     """`find_records` for each of `lookups` (insurer_number, symbol, number, branch, birth,
-    day), in one statement on a psycopg asynchronous connection, prepared on it once; the
-    records of each, in order."""
+    day), in one statement on a psycopg connection, prepared on it once; the records of
+    each, in order."""
+    if not lookups:
+        return []
     params = dict(zip(_KEYS, map(pg_array, zip(*lookups, strict=True)), strict=True))
     cursor = conn.cursor(binary=True)
-    await cursor.execute(_many_sql(), params, prepare=True)
+    cursor.execute(_many_sql(), params, prepare=True)
     found: list[list[tuple[Any, ...]]] = [[] for _ in lookups]
-    for row in await cursor.fetchall():
+    for row in cursor.fetchall():
         found[row[0] - 1].append(row[1:])
     return [_records(group) if group else [] for group in found]
 

@@ -53,6 +53,13 @@ class CheckQuery:
     consent_cap_info: bool = False
     facility_has_online_check: bool = True
 
+    @property
+    def lookup_keys(self) -> tuple[str, str, str, str, date, date]:
+        """What the registry is searched by (registry.checks): the four keys, the birth
+        date and the day."""
+        return (self.insurer_number, self.symbol, self.number, self.branch, self.birth_date,
+                self.service_date)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -107,9 +114,7 @@ DEFAULT_CHECK_RULES = CheckRules()
 
 
 def check_eligibility(conn: Connection, q: CheckQuery, rules: CheckRules) -> CheckResult:
-    records = checks.find_records(
-        conn, q.insurer_number, q.symbol, q.number, q.branch, q.birth_date, q.service_date
-    )
+    records = checks.find_records(conn, *q.lookup_keys)
     return answer(records, q, rules)
 
 

@@ -10,13 +10,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import Engine
-from starlette.types import Receive, Scope, Send
 
 from shikaku import __version__
 from shikaku.settings import Settings
 from shikaku.web import api, fhir, problems
 from shikaku.web.auth import SECURITY_SCHEMES
-from shikaku.web.context import AppContext, app_context
+from shikaku.web.context import app_context
 from shikaku.webconsole import web as console
 
 DESCRIPTION = """
@@ -50,18 +49,6 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-class App(FastAPI):
-    """The FastAPI app, counting the requests begun (the PostgreSQL checker's batches gather
-    while they come: checkers.batching); every request then takes FastAPI's way, through
-    whatever middleware the app has."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            ctx: AppContext = self.state.ctx
-            ctx.load.note_request()
-        await super().__call__(scope, receive, send)
-
-
 def create_app(settings: Settings, db: Engine) -> FastAPI:
     """The app on a registry whose schema is current (whoever opens the database checks it:
     `shikaku serve`'s factory, cli_serve.app_from_environment)."""
@@ -73,7 +60,7 @@ def create_app(settings: Settings, db: Engine) -> FastAPI:
         yield
         await ctx.checker.close()
 
-    app = App(
+    app = FastAPI(
         title="shikaku 資格確認 API",
         version=__version__,
         description=DESCRIPTION,

@@ -7,12 +7,12 @@ A read's answer leaves only once its audit row is durable: handlers check throug
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import Request
 from sqlalchemy import Engine
 
-from shikaku.checkers import Checker, Load, NotAudited, Reader, checker_for
+from shikaku.checkers import Checker, NotAudited, Reader, checker_for
 from shikaku.service.eligibility import CheckQuery, CheckResult, CheckRules
 from shikaku.settings import Settings
 from shikaku.web.auth import Caller, RateLimiter
@@ -28,18 +28,15 @@ class AppContext:
     rules: CheckRules
     checker: Checker
     limiter: RateLimiter
-    load: Load = field(default_factory=Load)  # requests begun: when batches stop gathering
 
 
 def app_context(settings: Settings, engine: Engine) -> AppContext:
-    load = Load()
     return AppContext(
         settings=settings,
         engine=engine,
         rules=CheckRules.from_settings(settings),
-        checker=checker_for(settings, engine, load),
+        checker=checker_for(settings, engine),
         limiter=RateLimiter(settings.api.rate_limit_per_second, settings.api.rate_limit_burst),
-        load=load,
     )
 
 

@@ -1,7 +1,7 @@
-"""The SQLite checker (checkers.sqlite) through the real app: each answer to its own request
-under concurrency, audited before it leaves, as one at a time would have it; a dead child or
-an audit log that refuses rows costs no wrong answer; a database no child can open is
-refused at start."""
+"""The checker process (checkers.process) through the real app, on SQLite (PostgreSQL's
+backend: test_postgres): each answer to its own request under concurrency, audited before it
+leaves, as one at a time would have it; a dead child or an audit log that refuses rows costs
+no wrong answer; a database no child can open is refused at start."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
 from shikaku.checkers import Reader
-from shikaku.checkers.sqlite import SqliteChecker, check_batches
-from shikaku.registry.auditlog import AuditWriter
+from shikaku.checkers.process import ProcessChecker
+from shikaku.checkers.sqlite import SqliteBackend
 from shikaku.registry.db import make_engine
 from shikaku.registry.tables import audit_log
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.clinics import add_clinic
-from shikaku.service.eligibility import CheckQuery, CheckResult, CheckRules
+from shikaku.service.eligibility import CheckQuery, CheckResult
 from shikaku.settings import SettingsError, load_settings
 from shikaku.web.app import create_app
 from shikaku.web.context import AppContext
@@ -61,9 +61,9 @@ def _app(engine: Engine, check_batch: int) -> FastAPI:
     return create_app(load_settings({}, {"api": {**LIMITS, "check_batch": check_batch}}), engine)
 
 
-def _checker(app: FastAPI) -> SqliteChecker:
+def _checker(app: FastAPI) -> ProcessChecker:
     ctx: AppContext = app.state.ctx
-    assert isinstance(ctx.checker, SqliteChecker)
+    assert isinstance(ctx.checker, ProcessChecker)
     return ctx.checker
 
 
@@ -161,7 +161,7 @@ def test_no_answer_while_the_audit_log_refuses_rows(
 def test_a_failed_lookup_costs_only_its_own_answer(
     registry: tuple[Engine, dict[str, str]],
 ) -> None:
-    """The child's batch work itself (checkers.sqlite.check_batches), on the real registry:
+    """The child's batch work itself (checkers.sqlite.SqliteBackend), on the real registry:
     one job that cannot be looked up gets its error's kind (never its text); the others are
     answered and audited."""
     engine, _auth = registry
@@ -169,16 +169,12 @@ def test_a_failed_lookup_costs_only_its_own_answer(
     good = CheckQuery("01130012", "01234567", "1", "00", date(1980, 1, 2), date(2024, 12, 2))
     bad = replace(good, birth_date="1980-01-02")  # type: ignore[arg-type]  # not a date
     who, other = Reader(1, "eligibility"), Reader(1, "fhir_coverage")
-    writer = AuditWriter(engine, keep_connection=True)
+    backend = SqliteBackend(settings, engine)
     before = _audit_rows(engine)
     try:
-        replies = check_batches(
-            writer,
-            [(1, [(good, who)]), (2, [(bad, who), (good, other)])],
-            CheckRules.from_settings(settings),
-        )
+        replies = backend.check_batches([(1, [(good, who)]), (2, [(bad, who), (good, other)])])
     finally:
-        writer.close()
+        backend.close()
     assert [number for number, _r in replies] == [1, 2]
     (first,), (failed, second) = replies[0][1], replies[1][1]
     assert isinstance(first, CheckResult) and first.name == "協会　花子"
