@@ -100,7 +100,7 @@ end
 
 def cpu_seconds(group: int) -> float:
     """User + system CPU time so far of the processes of one process group (Linux /proc): the
-    server with its children (SQLite's checker process, uvicorn's processes), whose CPU the serving
+    server with its children (the checker process, uvicorn's processes), whose CPU the serving
     process's own time would leave out. PostgreSQL's backends are not in it."""
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):

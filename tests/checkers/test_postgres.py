@@ -6,6 +6,7 @@ failed batch fails only its checks, and a connection the server dropped is repla
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,27 @@ def test_no_answer_from_a_database_that_cannot_be_reached(reader: Reader) -> Non
 
     outcomes = asyncio.run(requests())
     assert len(outcomes) == 2 and all(isinstance(o, NotAudited) for o in outcomes)
+
+
+def test_a_batch_is_two_statements_whatever_its_size(
+    pg: Engine, reader: Reader, tmp_path: Path
+) -> None:
+    """The hot path's statements, counted on the wire (libpq's trace): one for the lookups of
+    every check waiting and one for their audit rows, for 1 check as for 40."""
+    keys = _lookups(pg)
+    backend = PostgresBackend(load_settings({}, {}), pg)
+    try:
+        backend.check_batches([(1, [(CheckQuery(*keys[0]), reader)])])  # connects, prepares
+        executed = []
+        for size in (1, 8, 40):
+            jobs = [(CheckQuery(*k), reader) for k in (keys * 4)[:size]]
+            trace = tmp_path / f"trace-{size}"
+            with trace.open("w") as out:
+                backend._connection().pgconn.trace(out.fileno())
+                ((_n, results),) = backend.check_batches([(2, jobs)])
+                backend._connection().pgconn.untrace()
+            assert all(not isinstance(r, str) for r in results)
+            executed.append(len(re.findall(r"\tF\t\d+\tExecute\b", trace.read_text())))
+    finally:
+        backend.close()
+    assert executed == [2, 2, 2]

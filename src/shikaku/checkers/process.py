@@ -35,8 +35,7 @@ import select
 import signal
 import struct
 import sys
-from collections.abc import Sequence
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import Engine
 
@@ -47,7 +46,6 @@ from shikaku.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 _LENGTH = struct.Struct("<I")
 Job = tuple[CheckQuery, Reader]
 # A batch's number and, per job, its result or the kind of the error that stopped it.
@@ -63,20 +61,12 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def settle(
-    batch: Sequence[tuple[object, asyncio.Future[T]]],
-    results: Sequence[T] | None,
-    exc: BaseException | None = None,
-) -> None:
-    """Every waiter of a batch learns its result, or the batch's error (waiters that gave up
-    meanwhile are left alone)."""
-    for i, (_item, future) in enumerate(batch):
-        if future.done():
-            continue
-        if results is None:
-            future.set_exception(exc or RuntimeError("batch not done"))
-        else:
-            future.set_result(results[i])
+def _fail(part: list[tuple[Job, asyncio.Future[CheckResult]]], exc: BaseException) -> None:
+    """Every waiter of a batch learns its error (waiters that gave up meanwhile are left
+    alone)."""
+    for _job, future in part:
+        if not future.done():
+            future.set_exception(exc)
 
 
 class ProcessChecker:
@@ -159,7 +149,7 @@ class ProcessChecker:
             part = self._queued[: self.batch]
             del self._queued[: self.batch]
             if proc is None or proc.stdin is None or proc.returncode is not None:
-                settle(part, None, NotAudited("checker child not running"))
+                _fail(part, NotAudited("checker child not running"))
                 continue
             self._number += 1
             self._sent[self._number] = part
@@ -186,7 +176,7 @@ class ProcessChecker:
                 logger.warning("checker child stopped (pid %s)", proc.pid)
             sent, self._sent = self._sent, {}
             for part in sent.values():
-                settle(part, None, NotAudited("checker child stopped"))
+                _fail(part, NotAudited("checker child stopped"))
             if proc.returncode is None:
                 proc.kill()
             await proc.wait()

@@ -96,7 +96,7 @@ class AuditWriter:
 
     Each batch is four statements on the driver's own connection (no ORM, no SQL compiled per
     batch): the API's answers wait for it. With `keep_connection`, one connection is held for
-    the writer's life (the SQLite checker's child; call `close`); otherwise each batch checks
+    the writer's life (the SQLite backend of the checker process; call `close`); otherwise each batch checks
     one out.
     """
 
@@ -138,7 +138,7 @@ class AuditWriter:
 
     def held_connection(self) -> Connection:
         """The connection a `keep_connection` writer holds, for reads on the writer's own
-        thread between its batches (the SQLite checker's lookups): SQLite empties a
+        thread between its batches (the SQLite backend's lookups): SQLite empties a
         connection's page cache whenever another connection commits, so reads that share the
         writer's connection keep it (measured: a 20 µs lookup cost 27 µs with a commit every 16)."""
         assert self.keep_connection
@@ -216,7 +216,7 @@ class AuditWriter:
     def append_autocommit(
         self, conn: PsycopgConnection[Any], entries: Sequence[AuditEntry]
     ) -> list[int]:
-        """`append` on a psycopg connection in autocommit (the PostgreSQL checker's, whose
+        """`append` on a psycopg connection in autocommit (the PostgreSQL backend's, whose
         session has synchronous_commit=on: see DURABLE_COMMITS), in one statement, one array
         per column: one round trip, durable when it returns.
 
