@@ -3,14 +3,16 @@
 
     .venv/bin/python bench/api_bench.py                 # 1M members, both databases
     .venv/bin/python bench/api_bench.py --members 100000 --skip-postgres --duration 10
-    .venv/bin/python bench/api_bench.py --check-batch 8 1   # also what batching buys
+    .venv/bin/python bench/api_bench.py --check-batch 8 1   # also the loop's batches of 1
 
 For each database: import the demo registry, register a clinic, start `shikaku serve` (one
 uvicorn worker: wrk takes the other core), then wrk (Debian package, installed if missing)
 posts lookups of random existing members with a valid key, and, on the same server, GETs the
 trivial `/v1/health` endpoint as the baseline, the two in alternating rounds (`--rounds`).
 With several `--check-batch` values the server is started once per value on the same
-registry (`api.check_batch`: 1 sends PostgreSQL one statement per lookup). One table to stdout: the mean rate of the rounds, the median p50, the worst p99.
+registry (`api.check_batch`: the most checks the loop sends its checker process at once; the
+child still takes every batch waiting together). One table to stdout: the mean rate of the
+rounds, the median p50, the worst p99.
 """
 
 from __future__ import annotations
