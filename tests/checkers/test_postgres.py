@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select, text
 
 from shikaku.checkers import NotAudited, Reader
 from shikaku.checkers.postgres import PostgresBackend
-from shikaku.checkers.process import ProcessChecker
+from shikaku.checkers.process import ProcessChecker, check_batches
 from shikaku.registry.auditlog import verify_chain
 from shikaku.registry.checks import find_many, find_records
 from shikaku.registry.db import make_engine
@@ -111,7 +111,7 @@ def test_a_failed_batch_fails_its_checks_not_the_checker(pg: Engine, reader: Rea
     query = CheckQuery(*_lookups(pg)[0])
     backend = PostgresBackend(load_settings({}, {}), pg)
     try:
-        ((_n, (first,)),) = backend.check_batches([(1, [(query, reader)])])
+        ((_n, (first,)),) = check_batches(backend, [(1, [(query, reader)])])
         assert first.name == "協会　花子"  # type: ignore[union-attr]
         with pg.connect() as conn:
             conn.execute(
@@ -121,9 +121,9 @@ def test_a_failed_batch_fails_its_checks_not_the_checker(pg: Engine, reader: Rea
                 )
             )
         before = len(_audit(pg))
-        ((_n, failed),) = backend.check_batches([(2, [(query, reader), (query, reader)])])
+        ((_n, failed),) = check_batches(backend, [(2, [(query, reader), (query, reader)])])
         assert failed == ["AdminShutdown"] * 2  # the kind only
-        ((_n, (again,)),) = backend.check_batches([(3, [(query, reader)])])
+        ((_n, (again,)),) = check_batches(backend, [(3, [(query, reader)])])
         assert again == first
         assert len(_audit(pg)) == before + 1
     finally:
@@ -154,14 +154,14 @@ def test_a_batch_is_two_statements_whatever_its_size(
     keys = _lookups(pg)
     backend = PostgresBackend(load_settings({}, {}), pg)
     try:
-        backend.check_batches([(1, [(CheckQuery(*keys[0]), reader)])])  # connects, prepares
+        check_batches(backend, [(1, [(CheckQuery(*keys[0]), reader)])])  # connects, prepares
         executed = []
         for size in (1, 8, 40):
             jobs = [(CheckQuery(*k), reader) for k in (keys * 4)[:size]]
             trace = tmp_path / f"trace-{size}"
             with trace.open("w") as out:
                 backend._connection().pgconn.trace(out.fileno())
-                ((_n, results),) = backend.check_batches([(2, jobs)])
+                ((_n, results),) = check_batches(backend, [(2, jobs)])
                 backend._connection().pgconn.untrace()
             assert all(not isinstance(r, str) for r in results)
             executed.append(len(re.findall(r"\tF\t\d+\tExecute\b", trace.read_text())))

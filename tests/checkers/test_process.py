@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
 from shikaku.checkers import Reader
-from shikaku.checkers.process import ProcessChecker
+from shikaku.checkers.process import ProcessChecker, check_batches
 from shikaku.checkers.sqlite import SqliteBackend
 from shikaku.registry.db import make_engine
 from shikaku.registry.tables import audit_log
@@ -172,7 +172,7 @@ def test_a_failed_lookup_costs_only_its_own_answer(
     backend = SqliteBackend(settings, engine)
     before = _audit_rows(engine)
     try:
-        replies = backend.check_batches([(1, [(good, who)]), (2, [(bad, who), (good, other)])])
+        replies = check_batches(backend, [(1, [(good, who)]), (2, [(bad, who), (good, other)])])
     finally:
         backend.close()
     assert [number for number, _r in replies] == [1, 2]

@@ -15,12 +15,13 @@ A connection the server dropped (a restart, a terminated backend) fails its cycl
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from sqlalchemy import Engine
 
-from shikaku.checkers.process import Job, Reply, replies_of
+from shikaku.checkers.process import Job
 from shikaku.registry.auditlog import DURABLE_COMMITS, AuditWriter
 from shikaku.registry.checks import find_many
 from shikaku.service.eligibility import CheckResult, CheckRules, answer, audit_entry
@@ -54,29 +55,28 @@ class PostgresBackend:
             self._conn = conn
         return self._conn
 
-    def check_batches(self, batches: list[tuple[int, list[Job]]]) -> list[Reply]:
-        """Every job of `batches` in two statements (lookups, audit rows); if either fails,
-        every job gets the error's kind (never its text: it may quote the keys), and a
-        broken connection is replaced for the next batches."""
-        jobs = [job for _number, part in batches for job in part]
-        queries = [query for query, _reader in jobs]
-        results: list[CheckResult | str]
+    def check(self, jobs: list[Job]) -> Sequence[CheckResult | str]:
+        """Every job in two statements (lookups, audit rows); if either fails, every job gets
+        the error's kind (never its text: it may quote the keys), and a broken connection is
+        replaced for the next batches."""
         try:
             conn = self._connection()
-            found = find_many(conn, [query.lookup_keys for query in queries])
-            checked = [answer(r, q, self.rules) for r, q in zip(found, queries, strict=True)]
-            entries = [
-                audit_entry(reader.clinic_id, reader.kind, result)
-                for result, (_query, reader) in zip(checked, jobs, strict=True)
+            found = find_many(conn, [query.lookup_keys for query, _reader in jobs])
+            checked = [
+                answer(records, query, self.rules)
+                for records, (query, _reader) in zip(found, jobs, strict=True)
             ]
-            self.writer.append_autocommit(conn, entries)
-            results = list(checked)
+            self.writer.append_autocommit(
+                conn,
+                [audit_entry(reader.clinic_id, reader.kind, result)
+                 for result, (_query, reader) in zip(checked, jobs, strict=True)],
+            )  # fmt: skip
         except Exception as exc:
             logger.exception("checks not done or not audited; no answers")
-            results = [type(exc).__name__] * len(jobs)
             if self._conn is not None and self._conn.broken:
                 self.close()
-        return replies_of(batches, results)
+            return [type(exc).__name__] * len(jobs)
+        return checked
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

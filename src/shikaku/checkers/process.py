@@ -35,6 +35,7 @@ import select
 import signal
 import struct
 import sys
+from collections.abc import Sequence
 from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import Engine
@@ -53,10 +54,10 @@ Reply = tuple[int, list[CheckResult | str]]
 
 
 class Backend(Protocol):
-    """A database's side of the child: the batches waiting, checked and audited in one
-    durable commit; per batch its reply."""
+    """A database's side of the child: the jobs of every batch waiting, checked and audited
+    in one durable commit; per job its result or the kind of the error that stopped it."""
 
-    def check_batches(self, batches: list[tuple[int, list[Job]]]) -> list[Reply]: ...
+    def check(self, jobs: list[Job]) -> Sequence[CheckResult | str]: ...
 
     def close(self) -> None: ...
 
@@ -257,14 +258,14 @@ class _Frames:
         return frames
 
 
-def replies_of(
-    batches: list[tuple[int, list[Job]]], results: list[CheckResult | str]
-) -> list[Reply]:
-    """The results of every job of `batches`, in order, as one reply per batch."""
+def check_batches(backend: Backend, batches: list[tuple[int, list[Job]]]) -> list[Reply]:
+    """The batches waiting, checked together by `backend` (one commit); per batch its reply."""
+    results = backend.check([job for _number, jobs in batches for job in jobs])
     replies: list[Reply] = []
+    start = 0
     for number, jobs in batches:
-        replies.append((number, results[: len(jobs)]))
-        del results[: len(jobs)]
+        replies.append((number, list(results[start : start + len(jobs)])))
+        start += len(jobs)
     return replies
 
 
@@ -294,7 +295,8 @@ def serve(source: int, sink: BinaryIO) -> None:
                 batches = [frames.next(), *frames.waiting()]
             except EOFError:
                 break
-            sink.write(b"".join(_frame(reply) for reply in backend.check_batches(batches)))
+            replies = check_batches(backend, batches)
+            sink.write(b"".join(_frame(reply) for reply in replies))
             sink.flush()
     finally:
         backend.close()

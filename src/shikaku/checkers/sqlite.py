@@ -14,7 +14,7 @@ import logging
 
 from sqlalchemy import Engine
 
-from shikaku.checkers.process import Job, Reply, replies_of
+from shikaku.checkers.process import Job
 from shikaku.registry.auditlog import AuditWriter
 from shikaku.security.audit import AuditEntry
 from shikaku.service.eligibility import CheckResult, CheckRules, audit_entry, check_eligibility
@@ -29,31 +29,30 @@ class SqliteBackend:
         self.rules = CheckRules.from_settings(settings)
         self.writer = AuditWriter(engine, keep_connection=True)
 
-    def check_batches(self, batches: list[tuple[int, list[Job]]]) -> list[Reply]:
-        """Every job of `batches`, their audit rows in one durable transaction; per batch its
-        reply. A job whose lookup failed gets its error's kind; if the commit fails, every job."""
+    def check(self, jobs: list[Job]) -> list[CheckResult | str]:
+        """Every job, their audit rows in one durable transaction. A job whose lookup failed
+        gets its error's kind; if the commit fails, every job."""
         writer = self.writer
         conn = writer.held_connection()
         results: list[CheckResult | str] = []
         entries: list[AuditEntry] = []
-        for _number, jobs in batches:
-            for query, reader in jobs:
-                try:
-                    result = check_eligibility(conn, query, self.rules)
-                except Exception as exc:
-                    logger.exception("check failed")
-                    results.append(type(exc).__name__)  # never the text: it may quote the keys
-                    writer.close()  # the next lookup on a new connection
-                    conn = writer.held_connection()
-                    continue
-                results.append(result)
-                entries.append(audit_entry(reader.clinic_id, reader.kind, result))
+        for query, reader in jobs:
+            try:
+                result = check_eligibility(conn, query, self.rules)
+            except Exception as exc:
+                logger.exception("check failed")
+                results.append(type(exc).__name__)  # never the text: it may quote the keys
+                writer.close()  # the next lookup on a new connection
+                conn = writer.held_connection()
+                continue
+            results.append(result)
+            entries.append(audit_entry(reader.clinic_id, reader.kind, result))
         try:
             writer.append(entries)
         except Exception as exc:
             logger.exception("audit rows not written; no answers")
             results = [type(exc).__name__] * len(results)
-        return replies_of(batches, results)
+        return results
 
     def close(self) -> None:
         self.writer.close()
