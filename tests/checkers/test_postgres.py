@@ -122,7 +122,10 @@ def test_a_failed_batch_fails_its_checks_not_the_checker(pg: Engine, reader: Rea
             )
         before = len(_audit(pg))
         ((_n, failed),) = check_batches(backend, [(2, [(query, reader), (query, reader)])])
-        assert failed == ["AdminShutdown"] * 2  # the kind only
+        # The kind only, never the text. Which kind depends on timing: psycopg says
+        # AdminShutdown when it read the server's goodbye, OperationalError when it found the
+        # socket already closed (CI saw both).
+        assert failed in (["AdminShutdown"] * 2, ["OperationalError"] * 2)
         ((_n, (again,)),) = check_batches(backend, [(3, [(query, reader)])])
         assert again == first
         assert len(_audit(pg)) == before + 1
