@@ -20,7 +20,7 @@ from shikaku.checkers.postgres import PostgresBackend
 from shikaku.checkers.process import ProcessChecker, check_batches
 from shikaku.registry.auditlog import verify_chain
 from shikaku.registry.checks import find_many, find_records
-from shikaku.registry.db import make_engine
+from shikaku.registry.db import libpq_conninfo, make_engine
 from shikaku.registry.tables import audit_log, persons
 from shikaku.security.mynumber import MyNumberVault
 from shikaku.service.clinics import add_clinic
@@ -59,16 +59,12 @@ def _lookups(engine: Engine) -> list[Keys]:
     return keys
 
 
-def _conninfo(engine: Engine) -> str:
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def test_one_statement_for_many_answers_each_as_one_does(pg: Engine) -> None:
     keys = _lookups(pg)
     with pg.connect() as conn:
         one_by_one = [find_records(conn, *k) for k in keys]
     assert sum(1 for records in one_by_one if records) >= 4 * len(DAYS)
-    with psycopg.connect(_conninfo(pg), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(pg), autocommit=True) as conn:
         assert find_many(conn, keys) == one_by_one
         assert find_many(conn, []) == []
 

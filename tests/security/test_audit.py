@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, insert, select, text
 
 from shikaku.registry.auditlog import AuditWriter, verify_chain
+from shikaku.registry.db import libpq_conninfo
 from shikaku.registry.tables import audit_log
 from shikaku.security.audit import (
     GENESIS,
@@ -316,7 +317,7 @@ def _interleave_autocommit(engine: Engine, batches: int, size: int) -> None:
     batch finds the other's rows after its own last one."""
     from psycopg import connect
 
-    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = libpq_conninfo(engine)
     first, second = AuditWriter(engine), AuditWriter(engine)
     with connect(dsn, autocommit=True) as a, connect(dsn, autocommit=True) as b:
         for i in range(batches):
@@ -335,7 +336,7 @@ def test_concurrent_writers_of_three_processes_all_succeed(pg_engine: Engine) ->
 
     from psycopg import connect
 
-    dsn = pg_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = libpq_conninfo(pg_engine)
     batches, size = 40, 3
     console = AuditWriter(pg_engine)
 

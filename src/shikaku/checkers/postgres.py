@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from shikaku.checkers.process import Job
 from shikaku.registry.auditlog import DURABLE_COMMITS, AuditWriter
 from shikaku.registry.checks import find_many
+from shikaku.registry.db import libpq_conninfo
 from shikaku.service.eligibility import CheckResult, CheckRules, answer, audit_entry
 from shikaku.settings import Settings
 
@@ -41,9 +42,7 @@ SESSION = ("SET plan_cache_mode = force_generic_plan", "SET jit = off", *DURABLE
 class PostgresBackend:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.rules = CheckRules.from_settings(settings)
-        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
-        )
+        self.conninfo = libpq_conninfo(engine)
         self.writer = AuditWriter(engine)
         self._conn: psycopg.Connection[Any] | None = None
 

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import Connection, and_, func, select, true
 
 from shikaku.domain.identifiers import run_label
-from shikaku.registry.tables import run_containers, run_partitions, runs
+from shikaku.registry.tables import run_containers, run_partitions
 from shikaku.security.outputs import csv_writer
 
 MANIFEST_CSV = "manifest.csv"
@@ -181,13 +181,14 @@ class ManifestWriter:
 
     def __init__(
         self,
-        run_id: int,
+        run: Any,
         min_letters: int,
         csv_sink: BinaryIO,
         json_sink: BinaryIO,
         body: BinaryIO,
     ) -> None:
-        self.run_id = run_id
+        self.run = run  # the run's row: its head is written as it was read
+        self.run_id: int = run.id
         self.min_letters = min_letters
         self.json_sink = json_sink
         self.csv_text = TextSink(csv_sink)
@@ -216,7 +217,7 @@ class ManifestWriter:
     def finish(self, conn: Connection) -> ManifestTotals:
         """The rows left, the totals, and the JSON put together."""
         self.add(conn)
-        run = conn.execute(select(runs).where(runs.c.id == self.run_id)).one()
+        run = self.run
         total = totals(conn, self.run_id, self.min_letters)
         self.csv.writerow(
             (
@@ -243,8 +244,9 @@ class ManifestWriter:
 
 
 def write_manifest_files(
-    conn: Connection, run_id: int, min_letters: int, csv_sink: BinaryIO, json_sink: BinaryIO
+    conn: Connection, run: Any, min_letters: int, csv_sink: BinaryIO, json_sink: BinaryIO
 ) -> ManifestTotals:
-    """Stream the manifest of a run whose partitions are all done into two binary sinks."""
+    """Stream the manifest of a run (its row) whose partitions are all done into two binary
+    sinks."""
     with tempfile.TemporaryFile() as body:
-        return ManifestWriter(run_id, min_letters, csv_sink, json_sink, body).finish(conn)
+        return ManifestWriter(run, min_letters, csv_sink, json_sink, body).finish(conn)

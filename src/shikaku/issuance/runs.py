@@ -266,7 +266,7 @@ def manifest_stream(engine: Engine, run: Any, config: RunConfig) -> Iterator[Man
         tempfile.TemporaryFile() as body,
     ):
         manifest = ManifestWriter(
-            run_id, config.barcode_discount_min_letters, csv_sink, json_sink, body
+            run, config.barcode_discount_min_letters, csv_sink, json_sink, body
         )
         yield manifest
         with read_once(engine) as conn:

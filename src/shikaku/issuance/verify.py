@@ -168,7 +168,7 @@ def verify_run(
             report.fail(f"区画 {missing}: 対象者がいません")
         expected = {MANIFEST_CSV: _Digest(), MANIFEST_JSON: _Digest()}
         write_manifest_files(
-            conn, run_id, config.barcode_discount_min_letters,
+            conn, run, config.barcode_discount_min_letters,
             expected[MANIFEST_CSV].sink, expected[MANIFEST_JSON].sink,
         )  # fmt: skip
         if run.kind in CERTIFICATE_KINDS:

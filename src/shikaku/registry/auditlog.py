@@ -50,10 +50,10 @@ def _columns(rows: list[tuple[Any, ...]]) -> list[str]:
 
 
 # PostgreSQL (psycopg, autocommit): a whole batch as one prepared statement, one array per
-# column. It takes the log's lock before its first row (an uncorrelated subquery runs once, before the
-# scan; the cast keeps the planner from dropping the call, as it would inside EXISTS), so a
-# writer continuing from its own last row never slips in between another writer's locked
-# read of the head and that writer's insert.
+# column. It takes the log's lock before its first row (an uncorrelated subquery runs once,
+# before the scan; the cast keeps the planner from dropping the call, as it would inside
+# EXISTS), so a writer continuing from its own last row never slips in between another
+# writer's locked read of the head and that writer's insert.
 _PG_INSERT_COLUMNS = (
     "INSERT INTO audit_log (id, at, clinic_id, kind, person_id, result, detail, prev_hash, "
     "row_hash) SELECT * FROM unnest(%s::bigint[], %s::timestamp[], %s::bigint[], "
@@ -96,8 +96,8 @@ class AuditWriter:
 
     Each batch is four statements on the driver's own connection (no ORM, no SQL compiled per
     batch): the API's answers wait for it. With `keep_connection`, one connection is held for
-    the writer's life (the SQLite backend of the checker process; call `close`); otherwise each batch checks
-    one out.
+    the writer's life (the SQLite backend of the checker process; call `close`); otherwise
+    each batch checks one out.
     """
 
     def __init__(self, engine: Engine, *, keep_connection: bool = False) -> None:

@@ -41,6 +41,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def libpq_conninfo(engine: Engine) -> str:
+    """A PostgreSQL engine's database as libpq's URL, with its password: for psycopg's own
+    connections, where SQLAlchemy's cost more than the statement (the checker process)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 SQLITE_BEGIN = "sqlite_begin"
 
 
